@@ -1,0 +1,1 @@
+"""CDKTF infrastructure for the TAP GitOps repository."""

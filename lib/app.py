@@ -1,0 +1,73 @@
+"""Build the CDKTF app for one environment: one stack per system it lists."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from cdktf import App
+
+from lib.config import Target, resolve_target
+from lib.stacks import select_stacks, stack_class
+from lib.stacks.base import CiMetadata, StackContext
+
+SYNTH_METADATA = "tap-synth.json"
+
+
+def ci_metadata_from(environ: Mapping[str, str]) -> CiMetadata:
+    return CiMetadata(
+        repository=environ.get("REPOSITORY", "local") or "local",
+        author=environ.get("COMMIT_AUTHOR", "local") or "local",
+        pr_number=environ.get("PR_NUMBER", ""),
+        commit=environ.get("COMMIT_SHA", ""),
+    )
+
+
+def build_app(target: Target, ci: CiMetadata, outdir: str | os.PathLike[str], only: str | None = None) -> App:
+    app = App(outdir=str(outdir))
+    stacks = {}
+    for name in select_stacks(target, only):
+        cls = stack_class(name)
+        stacks[name] = cls(app, ctx=StackContext(target=target, stack=name, ci=ci))
+    for stack in stacks.values():
+        for dep in type(stack).depends_on:
+            if dep in stacks:
+                stack.add_dependency(stacks[dep])
+    return app
+
+
+def synth(target: Target, ci: CiMetadata, outdir: str | os.PathLike[str], only: str | None = None) -> Path:
+    """Synthesize every stack of ``target`` (or the subset ``only``) into ``outdir``."""
+    selected = select_stacks(target, only)
+    app = build_app(target, ci, outdir, only)
+    app.synth()
+    out = Path(outdir)
+    meta = {
+        "environment": target.env.name,
+        "suffix": target.suffix,
+        "account_id": target.env.account_id,
+        "stacks": {
+            name: {
+                "region": target.env.region_for(name),
+                "depends_on": [d for d in stack_class(name).depends_on if d in selected],
+                "state_key": f"{target.suffix}/{name}.tfstate",
+            }
+            for name in selected
+        },
+        "state": {"bucket": target.env.state.bucket, "region": target.env.state.region},
+        "commit": ci.commit,
+    }
+    (out / SYNTH_METADATA).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    return out
+
+
+def main(environ: Mapping[str, str] = os.environ) -> Path:
+    target = resolve_target(environ.get("ENVIRONMENT", "dev"), environ.get("ENVIRONMENT_SUFFIX"))
+    return synth(
+        target,
+        ci_metadata_from(environ),
+        environ.get("CDKTF_OUTDIR", "cdktf.out"),
+        environ.get("TAP_STACKS") or None,
+    )

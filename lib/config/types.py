@@ -1,0 +1,46 @@
+"""Validated scalar types shared by the environment model."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated
+
+from pydantic import AfterValidator, StringConstraints
+
+from lib.naming import REGION_CODES
+
+AccountId = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9]{12}$"),
+]
+
+
+def _region(value: str) -> str:
+    if value not in REGION_CODES:
+        raise ValueError(
+            f"unknown AWS region {value!r}; supported regions: {', '.join(sorted(REGION_CODES))}"
+        )
+    return value
+
+
+def _cidr(value: str) -> str:
+    try:
+        net = ipaddress.IPv4Network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a valid IPv4 CIDR block ({exc})") from None
+    if not 16 <= net.prefixlen <= 24:
+        raise ValueError(f"{value!r}: a VPC CIDR prefix must be between /16 and /24")
+    return value
+
+
+Region = Annotated[str, AfterValidator(_region)]
+Cidr = Annotated[str, AfterValidator(_cidr)]
+IamRoleArn = Annotated[
+    str,
+    StringConstraints(pattern=r"^arn:aws:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,64}$"),
+]
+BucketName = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"),
+]
+BranchName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._/-]{1,100}$")]

@@ -1,0 +1,1 @@
+"""tapctl: the one pipeline CLI. Workflows and people run the same commands."""

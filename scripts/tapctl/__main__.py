@@ -1,0 +1,5 @@
+import sys
+
+from scripts.tapctl.cli import main
+
+sys.exit(main())

@@ -1,0 +1,302 @@
+"""``scripts/tap``: the pipeline CLI. Every workflow step is one of these commands.
+
+Bad input (environment, suffix, arguments, Terraform version, emulator port)
+is rejected before any Terraform or cloud call, with one line naming the input
+and the rule.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+
+from lib.config import EnvironmentConfigError, Target, UnknownEnvironmentError, resolve_target
+from lib.naming import SuffixError
+from lib.stacks import select_stacks
+from scripts.tapctl import commands, emulator, paths, ui
+from scripts.tapctl.errors import TapError
+from scripts.tapctl.pipeline import Pipeline
+from scripts.tapctl.plans import PlanSummary
+from scripts.tapctl.targets import CLOUDS, connect, default_cloud
+from scripts.tapctl.terraform import check_version, find_binary
+
+DEFAULT_EPHEMERAL_SUFFIX = "pr0"  # a local stand-in for pr<N>
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"{value} is out of range: use 1-64")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1024 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is out of range: use 1024-65535")
+    return value
+
+
+def _env_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "-e",
+        "--env",
+        default=os.environ.get("ENVIRONMENT", "pr"),
+        help="environment file name in environments/ (default: $ENVIRONMENT or pr)",
+    )
+    p.add_argument(
+        "-s",
+        "--suffix",
+        default=os.environ.get("ENVIRONMENT_SUFFIX"),
+        help="environment suffix (default: $ENVIRONMENT_SUFFIX; the environment's "
+        f"own name, or {DEFAULT_EPHEMERAL_SUFFIX} for the pr template)",
+    )
+
+
+def _cloud_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--cloud",
+        choices=CLOUDS,
+        default=None,
+        help="where to deploy: the embedded AWS (default) or real AWS "
+        "(credentials from the environment, e.g. OIDC); also $TAP_CLOUD",
+    )
+    p.add_argument(
+        "-j",
+        "--parallelism",
+        type=_positive,
+        default=commands.default_parallelism(),
+        help="stacks run at once (default: %(default)s; $TAP_PARALLELISM)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="scripts/tap",
+        description="GitOps pipeline for the CDKTF stacks. Runs against the embedded AWS "
+        "unless --cloud aws is given.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, help_text: str, env: bool = True, cloud: bool = True) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if env:
+            _env_args(p)
+        if cloud:
+            _cloud_args(p)
+        return p
+
+    p = add("synth", "synthesize every stack of the environment into cdktf.out/ (once per run)", cloud=False)
+    p.add_argument(
+        "--stacks",
+        default=os.environ.get("TAP_STACKS"),
+        help="comma-separated subset of the environment's stacks (default: all; "
+        "$TAP_STACKS); later commands act on what was synthesized",
+    )
+    p = add("plan", "plan every stack in parallel; saves tfplan, plan.json and plan.txt per stack")
+    p.add_argument("--destroy", action="store_true", help="plan a destroy instead")
+    add("apply", "apply the saved plans exactly (fails if a plan is stale)")
+    add("converge", "plan again with -detailed-exitcode; fails if any stack still has changes")
+    add("outputs", "write cfn-outputs/flat-outputs.json and all-outputs.json from every stack")
+    p = add("test", "run tests/integration with pytest-xdist against the outputs")
+    p.add_argument("-n", "--workers", default="auto", help="pytest-xdist workers (default: auto)")
+    p = add("destroy", "destroy every stack and remove its state (idempotent)")
+    p.add_argument("--confirm", default=None, help="repeat the suffix to confirm (required with --cloud aws)")
+    add("bootstrap", "create the state bucket (versioned, encrypted, public access blocked)")
+
+    p = add(
+        "pipeline",
+        "the full local sequence: synth, plan, apply, converge, outputs, "
+        "integration tests, destroy; the emulator is started and stopped around it",
+    )
+    p.add_argument("--port", type=_port, default=None, help="emulator port (default: a free one)")
+    p.add_argument("--keep", action="store_true", help="skip the destroy stage (real AWS only)")
+    p.add_argument(
+        "--stacks",
+        default=os.environ.get("TAP_STACKS"),
+        help="comma-separated subset of the environment's stacks (default: all)",
+    )
+
+    p = sub.add_parser(
+        "check",
+        help="the whole test suite: tox -e lint,unit,e2e",
+        description="run the whole test suite (tox environments lint, unit and e2e); "
+        "extra arguments go to tox",
+    )
+    p.add_argument("tox_args", nargs=argparse.REMAINDER, help="passed to tox")
+
+    p = sub.add_parser(
+        "emulator",
+        help="start, stop or show the embedded AWS",
+        description="start, stop or show the embedded AWS (moto server on loopback)",
+    )
+    p.add_argument("action", choices=("start", "stop", "status"))
+    p.add_argument("--port", type=_port, default=None, help="port for start (default: a free one)")
+    return parser
+
+
+def resolve(args: argparse.Namespace) -> Target:
+    suffix = args.suffix
+    if suffix is None and args.env == "pr":
+        suffix = DEFAULT_EPHEMERAL_SUFFIX
+    return resolve_target(args.env, suffix)
+
+
+def _session(args: argparse.Namespace, target: Target) -> commands.Session:
+    cloud = connect(args.cloud or default_cloud(), target.env.account_id)
+    return commands.Session(target=target, cloud=cloud, parallelism=args.parallelism)
+
+
+def _check_stacks(target: Target, only: str | None) -> None:
+    try:
+        select_stacks(target, only)
+    except ValueError as exc:
+        raise TapError(f"--stacks: {exc}") from None
+
+
+def _preflight() -> str:
+    binary = find_binary()
+    check_version(binary)
+    return binary
+
+
+def _print_plan(summaries: dict[str, PlanSummary]) -> None:
+    rows = [
+        [
+            s,
+            str(p.add),
+            str(p.change),
+            str(p.destroy),
+            str(p.replace),
+            "DESTRUCTIVE" if p.destructive else ("changes" if p.has_changes else "no changes"),
+        ]
+        for s, p in summaries.items()
+    ]
+    print(ui.table(["stack", "add", "change", "destroy", "replace", "status"], rows))
+
+
+def cmd_emulator(args: argparse.Namespace) -> int:
+    if args.action == "start":
+        state = emulator.start(args.port)
+        print(f"emulator running on {state.url} (pid {state.pid}); stop it with `scripts/tap emulator stop`")
+    elif args.action == "stop":
+        print("emulator stopped" if emulator.stop() else "emulator was not running")
+    else:
+        state = emulator.running()
+        print(f"running on {state.url} (pid {state.pid})" if state else "not running")
+        return 0 if state else 3
+    return 0
+
+
+def cmd_pipeline(args: argparse.Namespace, target: Target) -> int:
+    cloud_kind = args.cloud or default_cloud()
+    if args.keep and cloud_kind == "emulator":
+        raise TapError("--keep only applies to --cloud aws: the emulator is stopped after the run")
+    if cloud_kind == "aws" and not args.keep and not target.env.protection.destroy_allowed:
+        raise TapError(
+            f"environment {target.env.name!r} is protected: the pipeline's destroy stage would "
+            "remove it; use --keep (or the deploy workflow) instead"
+        )
+    _check_stacks(target, args.stacks)
+    binary = _preflight()
+    if args.port is not None and cloud_kind == "emulator" and emulator.running() is None:
+        emulator.validate_port(args.port)
+    Pipeline(
+        target=target,
+        cloud=cloud_kind,
+        parallelism=args.parallelism,
+        terraform=binary,
+        stacks=args.stacks,
+        port=args.port,
+        keep=args.keep,
+    ).run(on_plan=_print_plan)
+    return 0
+
+
+def validate_destroy(args: argparse.Namespace, target: Target) -> None:
+    """Refuse a protected environment or a wrong confirmation, before anything runs."""
+    env = target.env
+    if not env.protection.destroy_allowed:
+        raise TapError(
+            f"environment {env.name!r} is protected (protection.destroy_allowed is false in "
+            f"environments/{env.name}.yaml): refusing to destroy {target.suffix!r}"
+        )
+    if args.confirm is not None and args.confirm != target.suffix:
+        raise TapError(
+            f"--confirm {args.confirm!r} does not match the suffix {target.suffix!r}: "
+            "repeat the suffix exactly to confirm the destroy"
+        )
+    if (args.cloud or default_cloud()) == "aws" and args.confirm is None:
+        raise TapError(f"destroying on real AWS needs --confirm {target.suffix}")
+
+
+def cmd_destroy(session: commands.Session) -> int:
+    results = commands.destroy(session)
+    for stack, result in results.items():
+        print(f"{stack}: {result.value}")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.command == "emulator":
+        return cmd_emulator(args)
+    if args.command == "check":
+        tox_args = args.tox_args or ["-e", "lint,unit,e2e"]
+        return subprocess.run(
+            [sys.executable, "-m", "tox", *tox_args], cwd=paths.ROOT, check=False
+        ).returncode
+    target = resolve(args)
+    if args.command == "synth":
+        _check_stacks(target, args.stacks)
+        meta = commands.synth(target, args.stacks)
+        print(
+            f"synthesized {', '.join(meta['stacks'])} for {target.env.name}/{target.suffix} "
+            f"into {paths.outdir()}"
+        )
+        return 0
+    if args.command == "pipeline":
+        return cmd_pipeline(args, target)
+    if args.command == "destroy":
+        validate_destroy(args, target)
+    _preflight()
+    commands.read_synth_metadata(target)
+    session = _session(args, target)
+    if args.command == "plan":
+        _print_plan(commands.plan(session, destroy=args.destroy))
+    elif args.command == "apply":
+        commands.apply(session)
+    elif args.command == "converge":
+        commands.converge(session)
+        print("no changes: every stack matches its configuration")
+    elif args.command == "outputs":
+        flat, nested = commands.collect_outputs(session)
+        print(f"wrote {flat} and {nested}")
+    elif args.command == "test":
+        commands.integration_tests(session, workers=args.workers)
+    elif args.command == "destroy":
+        return cmd_destroy(session)
+    elif args.command == "bootstrap":
+        print(commands.bootstrap(session))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except (TapError, EnvironmentConfigError, UnknownEnvironmentError, SuffixError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return getattr(exc, "exit_code", 2)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,109 @@
+"""Run one function per stack in parallel, bounded, in dependency order."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from scripts.tapctl import ui
+from scripts.tapctl.errors import StageFailed, TapError
+
+T = TypeVar("T")
+
+
+@dataclass
+class StackResult(Generic[T]):
+    stack: str
+    seconds: float
+    value: T | None = None
+    error: str | None = None
+    skipped: bool = False
+    started: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and not self.skipped
+
+
+def run_stacks(
+    stage: str,
+    stacks: Sequence[str],
+    deps: Mapping[str, Sequence[str]],
+    fn: Callable[[str], T],
+    *,
+    parallelism: int,
+    reverse: bool = False,
+    describe: Callable[[T], str] | None = None,
+) -> dict[str, StackResult[T]]:
+    """Run ``fn(stack)`` for every stack, a stack only after its dependencies
+    (or, with ``reverse``, after its dependents: destroy order). A failed
+    stack's dependents are skipped; independent stacks carry on."""
+    if parallelism < 1:
+        raise TapError(f"--parallelism {parallelism} is out of range: use 1 or more")
+    order = _ordering(stacks, deps, reverse)
+    results: dict[str, StackResult[T]] = {}
+    pending = list(stacks)
+    running: dict[Future[T], tuple[str, float]] = {}
+    with ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix=stage) as pool:
+        while pending or running:
+            for stack in list(pending):
+                if len(running) >= parallelism:
+                    break
+                needs = order[stack]
+                if any(n in results and not results[n].ok for n in needs):
+                    pending.remove(stack)
+                    results[stack] = StackResult(
+                        stack, 0.0, skipped=True, error="skipped: a dependency failed"
+                    )
+                    ui.info(f"{stage:<8} {stack:<22} skipped (a dependency failed)")
+                elif all(n in results for n in needs):
+                    pending.remove(stack)
+                    ui.info(f"{stage:<8} {stack:<22} started")
+                    running[pool.submit(fn, stack)] = (stack, time.monotonic())
+            if not running:
+                if pending:  # pragma: no cover - cycles are rejected at synth
+                    raise TapError(f"dependency cycle among stacks: {', '.join(pending)}")
+                break
+            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for fut in done:
+                stack, t0 = running.pop(fut)
+                results[stack] = _collect(stage, stack, fut, t0, describe)
+    return results
+
+
+def _ordering(
+    stacks: Sequence[str], deps: Mapping[str, Sequence[str]], reverse: bool
+) -> dict[str, list[str]]:
+    """stack -> the stacks that must finish before it starts."""
+    order = {s: [d for d in deps.get(s, ()) if d in stacks] for s in stacks}
+    if not reverse:
+        return order
+    flipped: dict[str, list[str]] = {s: [] for s in stacks}
+    for s, ds in order.items():
+        for d in ds:
+            flipped[d].append(s)
+    return flipped
+
+
+def _collect(
+    stage: str, stack: str, fut: Future[T], t0: float, describe: Callable[[T], str] | None
+) -> StackResult[T]:
+    seconds = time.monotonic() - t0
+    try:
+        value = fut.result()
+    except (StageFailed, TapError, OSError) as exc:
+        ui.info(f"{stage:<8} {stack:<22} FAILED after {seconds:.1f}s: {exc}")
+        return StackResult(stack, seconds, error=str(exc), started=t0)
+    extra = f" ({describe(value)})" if describe and value is not None else ""
+    ui.info(f"{stage:<8} {stack:<22} done in {seconds:.1f}s{extra}")
+    return StackResult(stack, seconds, value=value, started=t0)
+
+
+def raise_on_failure(stage: str, results: Mapping[str, StackResult[T]]) -> None:
+    failed = [r for r in results.values() if not r.ok]
+    if failed:
+        detail = "; ".join(f"{r.stack}: {r.error}" for r in failed)
+        raise StageFailed(f"{stage} failed for {len(failed)} of {len(results)} stack(s): {detail}")

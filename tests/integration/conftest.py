@@ -1,0 +1,29 @@
+"""Integration tests run against deployed stacks, reading cfn-outputs/flat-outputs.json.
+
+They use plain boto3: ``AWS_ENDPOINT_URL`` (set by ``scripts/tap test`` on the
+embedded AWS) is honoured by boto3 itself, so no test has an emulator branch.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scripts.tapctl.outputs import load_flat
+
+
+@pytest.fixture(scope="session")
+def outputs() -> dict[str, Any]:
+    path = Path(os.environ.get("TAP_OUTPUTS_FILE", "cfn-outputs/flat-outputs.json"))
+    try:
+        return load_flat(path)
+    except Exception as exc:  # one clear message instead of a KeyError per test
+        pytest.exit(f"cannot run integration tests: {exc}", returncode=4)
+
+
+@pytest.fixture(scope="session")
+def region() -> str:
+    return os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
