@@ -121,6 +121,8 @@ def _merge(base: Any, override: Any, origin: dict[str, str], path: str, file: st
         out = dict(base)
         for key, value in override.items():
             sub = f"{path}.{key}" if path else str(key)
+            if value is None and isinstance(base.get(key), dict):
+                continue  # an empty section (``settings:``) keeps the defaults
             out[key] = _merge(base.get(key), value, origin, sub, file) if key in base else value
             _mark(origin, sub, value, file)
         return out

@@ -83,6 +83,8 @@ class Environment(StrictModel):
     @field_validator("settings", mode="before")
     @classmethod
     def _typed_settings(cls, value: Any) -> Any:
+        if value is None:
+            return {}
         if not isinstance(value, dict):
             return value
         typed: dict[str, Any] = {}

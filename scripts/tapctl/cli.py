@@ -11,12 +11,12 @@ import argparse
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from lib.config import EnvironmentConfigError, Target, UnknownEnvironmentError, resolve_target
 from lib.naming import SuffixError
 from lib.stacks import select_stacks
-from scripts.tapctl import commands, emulator, paths, ui
+from scripts.tapctl import commands, emulator, gitops_commands, paths, ui
 from scripts.tapctl.errors import TapError
 from scripts.tapctl.pipeline import Pipeline
 from scripts.tapctl.plans import PlanSummary
@@ -125,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("TAP_STACKS"),
         help="comma-separated subset of the environment's stacks (default: all)",
     )
+
+    gitops_commands.register(sub, env_args=_env_args, cloud_args=_cloud_args)
 
     p = sub.add_parser(
         "check",
@@ -246,46 +248,59 @@ def cmd_destroy(session: commands.Session) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    tox_args = args.tox_args or ["-e", "lint,unit,e2e"]
+    return subprocess.run([sys.executable, "-m", "tox", *tox_args], cwd=paths.ROOT, check=False).returncode
+
+
+def cmd_synth(args: argparse.Namespace, target: Target) -> int:
+    _check_stacks(target, args.stacks)
+    meta = commands.synth(target, args.stacks)
+    print(
+        f"synthesized {', '.join(meta['stacks'])} for {target.env.name}/{target.suffix} into {paths.outdir()}"
+    )
+    return 0
+
+
+def _converge(session: commands.Session) -> None:
+    commands.converge(session)
+    print("no changes: every stack matches its configuration")
+
+
+def _outputs(session: commands.Session) -> None:
+    flat, nested = commands.collect_outputs(session)
+    print(f"wrote {flat} and {nested}")
+
+
+#: Commands that act on a synthesized environment through Terraform.
+SESSION_COMMANDS: dict[str, Callable[[argparse.Namespace, commands.Session], object]] = {
+    "plan": lambda a, s: _print_plan(commands.plan(s, destroy=a.destroy)),
+    "apply": lambda a, s: commands.apply(s),
+    "converge": lambda a, s: _converge(s),
+    "outputs": lambda a, s: _outputs(s),
+    "test": lambda a, s: commands.integration_tests(s, workers=a.workers),
+    "destroy": lambda a, s: cmd_destroy(s),
+    "bootstrap": lambda a, s: print(commands.bootstrap(s)),
+}
+
+
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "handler", None) is not None:
+        return int(args.handler(args))
     if args.command == "emulator":
         return cmd_emulator(args)
     if args.command == "check":
-        tox_args = args.tox_args or ["-e", "lint,unit,e2e"]
-        return subprocess.run(
-            [sys.executable, "-m", "tox", *tox_args], cwd=paths.ROOT, check=False
-        ).returncode
+        return cmd_check(args)
     target = resolve(args)
     if args.command == "synth":
-        _check_stacks(target, args.stacks)
-        meta = commands.synth(target, args.stacks)
-        print(
-            f"synthesized {', '.join(meta['stacks'])} for {target.env.name}/{target.suffix} "
-            f"into {paths.outdir()}"
-        )
-        return 0
+        return cmd_synth(args, target)
     if args.command == "pipeline":
         return cmd_pipeline(args, target)
     if args.command == "destroy":
         validate_destroy(args, target)
     _preflight()
     commands.read_synth_metadata(target)
-    session = _session(args, target)
-    if args.command == "plan":
-        _print_plan(commands.plan(session, destroy=args.destroy))
-    elif args.command == "apply":
-        commands.apply(session)
-    elif args.command == "converge":
-        commands.converge(session)
-        print("no changes: every stack matches its configuration")
-    elif args.command == "outputs":
-        flat, nested = commands.collect_outputs(session)
-        print(f"wrote {flat} and {nested}")
-    elif args.command == "test":
-        commands.integration_tests(session, workers=args.workers)
-    elif args.command == "destroy":
-        return cmd_destroy(session)
-    elif args.command == "bootstrap":
-        print(commands.bootstrap(session))
+    SESSION_COMMANDS[args.command](args, _session(args, target))
     return 0
 
 
