@@ -209,9 +209,9 @@ def cmd_pipeline(args: argparse.Namespace, target: Target) -> int:
             "remove it; use --keep (or the deploy workflow) instead"
         )
     _check_stacks(target, args.stacks)
-    binary = _preflight()
     if args.port is not None and cloud_kind == "emulator" and emulator.running() is None:
         emulator.validate_port(args.port)
+    binary = _preflight()
     Pipeline(
         target=target,
         cloud=cloud_kind,
