@@ -1,0 +1,87 @@
+"""The CLI's deploy -> outputs -> destroy on the embedded AWS, step by step,
+and the full `pipeline` command (the README's main job)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from lib.config import load_environment
+from scripts.tapctl import emulator
+from tests.e2e.conftest import E2E_STACKS
+
+pytestmark = pytest.mark.emulator
+
+PR = ("-e", "pr", "-s", "pr5")
+
+
+def state_keys(ws, env) -> list[str]:
+    s3 = ws.s3(env.account_id)
+    resp = s3.list_objects_v2(Bucket=env.state.bucket)
+    return sorted(o["Key"] for o in resp.get("Contents", []))
+
+
+def test_step_by_step_deploy_outputs_destroy(workspace, capsys):
+    ws = workspace
+    env = load_environment("pr")
+    assert ws.tap_cli("synth", *PR, "--stacks", E2E_STACKS) == 0
+    assert ws.tap_cli("emulator", "start") == 0
+    state = emulator.running()
+    assert state is not None
+    assert ws.tap_cli("emulator", "status") == 0
+    assert ws.tap_cli("bootstrap", *PR) == 0
+    s3 = ws.s3(env.account_id)
+    assert s3.get_bucket_versioning(Bucket=env.state.bucket)["Status"] == "Enabled"
+    pab = s3.get_public_access_block(Bucket=env.state.bucket)["PublicAccessBlockConfiguration"]
+    assert all(pab.values())
+
+    assert ws.tap_cli("plan", *PR) == 0
+    stacks = E2E_STACKS.split(",")
+    for stack in stacks:
+        assert (ws.out / "stacks" / stack / "tfplan").exists()
+        assert json.loads((ws.out / "stacks" / stack / "plan.json").read_text())["resource_changes"]
+    summary = json.loads((ws.out / "plan-summary.json").read_text())
+    assert all(summary[s]["add"] > 0 for s in stacks)
+
+    assert ws.tap_cli("apply", *PR) == 0
+    assert state_keys(ws, env) == sorted(f"pr5/{s}.tfstate" for s in stacks)
+    assert ws.tap_cli("converge", *PR) == 0
+
+    assert ws.tap_cli("outputs", *PR) == 0
+    flat = json.loads((ws.outputs / "flat-outputs.json").read_text())
+    nested = json.loads((ws.outputs / "all-outputs.json").read_text())
+    assert set(nested) == set(stacks)
+    assert flat == {k: v for s in stacks for k, v in nested[s].items()}
+    assert flat, "the stacks define outputs"
+
+    # A saved plan already applied is stale: apply refuses it with guidance.
+    assert ws.tap_cli("apply", *PR) == 1
+    assert "stale" in capsys.readouterr().err
+
+    assert ws.tap_cli("destroy", *PR) == 0
+    assert state_keys(ws, env) == []
+    assert ws.tap_cli("destroy", *PR) == 0, "a second destroy is a no-op"
+    assert "no state: nothing to destroy" in capsys.readouterr().out
+
+    assert ws.tap_cli("emulator", "stop") == 0
+    assert emulator.running() is None
+
+
+def test_pipeline_runs_everything_and_leaves_no_emulator(workspace, capsys):
+    ws = workspace
+    code = ws.tap_cli("pipeline", *PR)
+    captured = capsys.readouterr()
+    assert code == 0, captured.err[-3000:]
+    for stage in ("synth", "bootstrap", "plan", "apply", "converge", "outputs", "test", "destroy"):
+        assert f"\n{stage}" in "\n" + captured.out, f"no timing row for {stage}"
+    assert "total" in captured.out
+    assert emulator.load_state() is None
+    log = (ws.tap / "emulator.log").read_text()
+    assert "emulator listening" in log
+    pid_line = [ln for ln in captured.err.splitlines() if "emulator started on" in ln]
+    assert pid_line
+    pid = int(pid_line[0].split("(pid ")[1].split(")")[0])
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
