@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from cdktf import S3Backend, TerraformStack
+from cdktf import Aspects, S3Backend, TerraformStack
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
 from constructs import Construct
 
 from lib.config import Target
 from lib.config.settings import StackSettings
+from lib.constructs.tagging import TaggingAspect
+from lib.constructs.validation import ValidationAspect
 from lib.naming import Namer
 
 
@@ -103,6 +105,10 @@ class TapStack(TerraformStack):
         )
         # Native S3 locking (Terraform >= 1.10): no DynamoDB lock table.
         self.add_override("terraform.backend.s3.use_lockfile", True)
+        # Default tags on every taggable resource (its own tags win), and the
+        # synth-time rules (no wildcard IAM actions, log retention set).
+        Aspects.of(self).add(TaggingAspect(ctx.tags()))
+        Aspects.of(self).add(ValidationAspect())
 
     @property
     def namer(self) -> Namer:
