@@ -1,0 +1,246 @@
+"""The GitHub OIDC bootstrap as data: which roles exist per account and whom they trust.
+
+Deployed once per AWS account by an administrator (``scripts/tap bootstrap-oidc``),
+never part of an environment's ``stacks:`` list. Role names come from the
+environment files (``ci_roles.plan`` / ``ci_roles.apply``), so the workflows
+assume exactly what the bootstrap created.
+
+Trust (``sub`` claims, matched with ``StringEquals``, never a wildcard):
+
+- plan role: ``repo:ORG/REPO:pull_request`` (PR plans), plus the branch the
+  environment deploys from (the deploy workflow's plan job) and the default
+  branch (the scheduled drift check runs there). Read-only permissions.
+- apply role: only ``repo:ORG/REPO:environment:<name>`` -- a job must run in
+  the GitHub environment of that name (where approvals are enforced).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import Field
+
+from lib.config.model import Environment
+from lib.config.settings.base import StrictModel
+
+GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com"
+GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
+AUDIENCE = "sts.amazonaws.com"
+#: AWS managed policies (referenced, not written here).
+READ_ONLY_POLICY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+#: Everything except IAM/Organizations; IAM is granted below, scoped to the environment's names.
+POWER_USER_POLICY = "arn:aws:iam::aws:policy/PowerUserAccess"
+STATE_KEY = "bootstrap/github-oidc.tfstate"
+
+_ARN = re.compile(r"^arn:aws:iam::(?P<account>[0-9]{12}):role/(?P<name>[A-Za-z0-9+=,.@_/-]{1,64})$")
+
+#: IAM actions an apply role needs to manage the roles and policies its stacks create.
+APPLY_IAM_ACTIONS = (
+    "iam:AttachRolePolicy",
+    "iam:CreatePolicy",
+    "iam:CreatePolicyVersion",
+    "iam:CreateRole",
+    "iam:DeletePolicy",
+    "iam:DeletePolicyVersion",
+    "iam:DeleteRole",
+    "iam:DeleteRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:GetPolicy",
+    "iam:GetPolicyVersion",
+    "iam:GetRole",
+    "iam:GetRolePolicy",
+    "iam:ListAttachedRolePolicies",
+    "iam:ListInstanceProfilesForRole",
+    "iam:ListPolicyVersions",
+    "iam:ListRolePolicies",
+    "iam:PassRole",
+    "iam:PutRolePolicy",
+    "iam:TagPolicy",
+    "iam:TagRole",
+    "iam:UntagPolicy",
+    "iam:UntagRole",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:UpdateRole",
+)
+
+
+class GithubOidcSettings(StrictModel):
+    """Inputs of the bootstrap: the repository whose workflows may assume the roles."""
+
+    repository: str = Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+    default_branch: str = Field(default="main", pattern=r"^[A-Za-z0-9._/-]{1,100}$")
+    #: Look up an existing provider instead of creating one (one per account and URL).
+    existing_provider: bool = False
+
+
+@dataclass(frozen=True)
+class CiRole:
+    """One IAM role the workflows assume."""
+
+    kind: Literal["plan", "apply"]
+    arn: str
+    environments: tuple[str, ...]
+    subjects: tuple[str, ...]
+    state_bucket: str
+    state_prefixes: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return _parse_arn(self.arn)[1]
+
+    @property
+    def account_id(self) -> str:
+        return _parse_arn(self.arn)[0]
+
+
+class OidcConfigError(ValueError):
+    """The environment files describe roles the bootstrap cannot build safely."""
+
+
+def _parse_arn(arn: str) -> tuple[str, str]:
+    match = _ARN.fullmatch(arn)
+    if not match:
+        raise OidcConfigError(f"{arn!r} is not an IAM role ARN")
+    return match["account"], match["name"]
+
+
+def subject(repository: str, claim: str) -> str:
+    return f"repo:{repository}:{claim}"
+
+
+def _state_prefix(env: Environment) -> str:
+    """State keys a role may write: ``<suffix>/`` (``pr*`` for the ephemeral template)."""
+    return "pr*" if env.is_ephemeral else f"{env.name}/"
+
+
+def ci_roles(envs: dict[str, Environment], account_id: str, settings: GithubOidcSettings) -> list[CiRole]:
+    """The roles to create in ``account_id``: one per distinct ARN, subjects merged."""
+    repo = settings.repository
+    plan: dict[str, dict[str, Any]] = {}
+    apply: dict[str, dict[str, Any]] = {}
+    for name, env in sorted(envs.items()):
+        if env.account_id != account_id:
+            continue
+        for kind, arn in (("plan", env.ci_roles.plan), ("apply", env.ci_roles.apply)):
+            account, _ = _parse_arn(arn)
+            if account != env.account_id:
+                raise OidcConfigError(
+                    f"environments/{name}.yaml: ci_roles.{kind} {arn} is in account {account}, "
+                    f"not the environment's account {env.account_id}"
+                )
+        p = plan.setdefault(
+            env.ci_roles.plan, {"envs": [], "subs": [], "bucket": env.state.bucket, "pfx": []}
+        )
+        p["envs"].append(name)
+        p["pfx"].append(_state_prefix(env))
+        p["subs"].append(subject(repo, "pull_request"))
+        if env.branch is not None:
+            p["subs"].append(subject(repo, f"ref:refs/heads/{env.branch}"))
+            p["subs"].append(subject(repo, f"ref:refs/heads/{settings.default_branch}"))
+        a = apply.setdefault(
+            env.ci_roles.apply, {"envs": [], "subs": [], "bucket": env.state.bucket, "pfx": []}
+        )
+        a["envs"].append(name)
+        a["pfx"].append(_state_prefix(env))
+        a["subs"].append(subject(repo, f"environment:{name}"))
+    shared = sorted(set(plan) & set(apply))
+    if shared:
+        raise OidcConfigError(
+            f"{', '.join(shared)} is both a plan and an apply role: an apply role must trust only "
+            "GitHub environments, never pull requests"
+        )
+    roles = [
+        CiRole(
+            kind,
+            arn,
+            tuple(d["envs"]),
+            tuple(dict.fromkeys(d["subs"])),
+            d["bucket"],
+            tuple(dict.fromkeys(d["pfx"])),
+        )
+        for kind, table in (("plan", plan), ("apply", apply))
+        for arn, d in sorted(table.items())
+    ]
+    if not roles:
+        raise OidcConfigError(f"no environment deploys to account {account_id}")
+    return roles
+
+
+def trust_policy(role: CiRole, provider_arn: str) -> dict[str, Any]:
+    """The role's assume-role policy: GitHub's OIDC provider, our audience, exact subjects."""
+    for sub in role.subjects:
+        if "*" in sub or "?" in sub:
+            raise OidcConfigError(f"{role.arn}: subject {sub!r} contains a wildcard")
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "GithubActionsOidc",
+                "Effect": "Allow",
+                "Principal": {"Federated": provider_arn},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {
+                        f"{GITHUB_OIDC_HOST}:aud": AUDIENCE,
+                        f"{GITHUB_OIDC_HOST}:sub": list(role.subjects),
+                    }
+                },
+            }
+        ],
+    }
+
+
+def state_policy(role: CiRole) -> dict[str, Any]:
+    """Terraform state access: read for plans (plus the lock file), read/write for applies."""
+    bucket = f"arn:aws:s3:::{role.state_bucket}"
+    objects = [f"{bucket}/{p}*" if not p.endswith("*") else f"{bucket}/{p}" for p in role.state_prefixes]
+    locks = [f"{o.rstrip('*')}*.tflock" for o in objects]
+    write = ["s3:PutObject", "s3:DeleteObject"]
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "ListState",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket", "s3:ListBucketVersions"],
+            "Resource": bucket,
+        },
+        {"Sid": "ReadState", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": objects},
+        {"Sid": "LockState", "Effect": "Allow", "Action": write, "Resource": locks},
+    ]
+    if role.kind == "apply":
+        statements.append(
+            {
+                "Sid": "WriteState",
+                "Effect": "Allow",
+                "Action": [*write, "s3:GetObjectVersion", "s3:DeleteObjectVersion"],
+                "Resource": objects,
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def iam_policy(role: CiRole, envs: dict[str, Environment]) -> dict[str, Any] | None:
+    """Apply roles manage only IAM roles/policies named for their environments (``<env>-*``)."""
+    if role.kind != "apply":
+        return None
+    resources = [
+        f"arn:aws:iam::{role.account_id}:{kind}/{envs[name].name}-*"
+        for name in role.environments
+        for kind in ("role", "policy")
+    ]
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ManageEnvironmentIam",
+                "Effect": "Allow",
+                "Action": list(APPLY_IAM_ACTIONS),
+                "Resource": resources,
+            }
+        ],
+    }
+
+
+def managed_policy(role: CiRole) -> str:
+    return READ_ONLY_POLICY if role.kind == "plan" else POWER_USER_POLICY

@@ -1,0 +1,84 @@
+"""Drift: ``terraform plan -detailed-exitcode`` for every stack of a deployed environment.
+
+Exit code 2 from Terraform means the real infrastructure (or the code on the
+branch) no longer matches the state. The report is the same Markdown as the PR
+comment, with its own marker, so the drift workflow can open or update one
+issue per environment with it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from scripts.tapctl import commands
+from scripts.tapctl.comment import PlanReport, render
+from scripts.tapctl.parallel import run_stacks
+from scripts.tapctl.plans import PlanSummary, summarize
+
+DRIFT_PLAN = "drift.tfplan"
+DRIFT_SUMMARY = "drift-summary.json"
+
+
+@dataclass
+class DriftResult:
+    summaries: dict[str, PlanSummary]
+    texts: dict[str, str]
+
+    @property
+    def drifted(self) -> bool:
+        return any(s.has_changes or s.output_changes for s in self.summaries.values())
+
+    @property
+    def failed(self) -> bool:
+        return any(s.error for s in self.summaries.values())
+
+
+def detect(session: commands.Session) -> DriftResult:
+    """Plan each stack with ``-detailed-exitcode``; errors are kept per stack, not raised."""
+    texts: dict[str, str] = {}
+
+    def one(stack: str) -> PlanSummary:
+        tf = session.tf(stack)
+        tf.init()
+        changed = tf.plan(DRIFT_PLAN, detailed=True)
+        if not changed:
+            return PlanSummary(stack)
+        raw = tf.show_json(DRIFT_PLAN)
+        texts[stack] = tf.show_text(DRIFT_PLAN)
+        summary = summarize(stack, raw)
+        if not summary.has_changes and not summary.output_changes:
+            summary.output_changes = 1  # exit code 2 without resource changes: outputs or moved blocks
+        return summary
+
+    results = run_stacks(
+        "drift", session.stacks, {}, one, parallelism=session.parallelism, describe=PlanSummary.counts
+    )
+    summaries = {s: r.value or PlanSummary(stack=s, error=r.error) for s, r in results.items()}
+    (session.outdir / DRIFT_SUMMARY).write_text(
+        json.dumps({s: p.to_dict() for s, p in summaries.items()}, indent=2), encoding="utf-8"
+    )
+    return DriftResult(summaries=summaries, texts=texts)
+
+
+def report(result: DriftResult, *, env: str, suffix: str, commit: str | None, run_url: str | None) -> str:
+    """The issue body: ``<!-- tap-drift:<env> -->`` marker, table, details."""
+    return render(
+        PlanReport(
+            env=env,
+            suffix=suffix,
+            summaries=result.summaries,
+            texts=result.texts,
+            commit=commit,
+            run_url=run_url,
+            title="Drift check" if not result.drifted else "Drift detected",
+            kind="drift",
+        )
+    )
+
+
+def write_report(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path

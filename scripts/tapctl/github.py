@@ -1,0 +1,109 @@
+"""The few places the CLI meets GitHub Actions: step outputs, the job summary,
+the run link and, for the janitor, the list of open pull requests.
+
+Everything degrades to local files or stdout outside Actions, so the same
+commands run on a laptop and in ``scripts/tap simulate``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+
+from scripts.tapctl.errors import TapError
+
+_MULTILINE_DELIMITER = "TAP_EOF_7f3a"
+_REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+
+
+def write_outputs(values: Mapping[str, str], environ: Mapping[str, str] = os.environ) -> str:
+    """Append ``key=value`` lines to ``$GITHUB_OUTPUT`` (if set); return the text."""
+    lines = []
+    for key, value in values.items():
+        if "\n" in value:
+            lines.append(f"{key}<<{_MULTILINE_DELIMITER}\n{value}\n{_MULTILINE_DELIMITER}")
+        else:
+            lines.append(f"{key}={value}")
+    text = "\n".join(lines) + "\n"
+    target = environ.get("GITHUB_OUTPUT")
+    if target:
+        with Path(target).open("a", encoding="utf-8") as fh:
+            fh.write(text)
+    return text
+
+
+def append_step_summary(markdown: str, environ: Mapping[str, str] = os.environ) -> Path | None:
+    """Append to ``$GITHUB_STEP_SUMMARY`` when running in Actions."""
+    target = environ.get("GITHUB_STEP_SUMMARY")
+    if not target:
+        return None
+    with Path(target).open("a", encoding="utf-8") as fh:
+        fh.write(markdown.rstrip() + "\n\n")
+    return Path(target)
+
+
+def run_url(environ: Mapping[str, str] = os.environ) -> str | None:
+    server, repo, run_id = (
+        environ.get(k) for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")
+    )
+    if server and repo and run_id:
+        return f"{server}/{repo}/actions/runs/{run_id}"
+    return None
+
+
+def validate_repository(repository: str) -> str:
+    if not _REPOSITORY.fullmatch(repository):
+        raise TapError(f"--repository {repository!r} is not OWNER/REPO (e.g. acme/infra)")
+    return repository
+
+
+def open_pull_requests(
+    repository: str, *, token: str | None, api_url: str = "https://api.github.com", timeout: float = 30.0
+) -> set[int]:
+    """Numbers of the repository's open pull requests (all pages)."""
+    validate_repository(repository)
+    numbers: set[int] = set()
+    page = 1
+    while True:
+        url = f"{api_url}/repos/{repository}/pulls?state=open&per_page=100&page={page}"
+        request = urllib.request.Request(url, headers=_headers(token))  # noqa: S310 - https API URL
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as resp:  # noqa: S310
+                batch = json.loads(resp.read().decode())
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            raise TapError(f"cannot list open pull requests of {repository}: {exc}") from None
+        numbers.update(int(pr["number"]) for pr in batch)
+        if len(batch) < 100:
+            return numbers
+        page += 1
+
+
+def environment_protection_rules(
+    repository: str, environment: str, *, token: str | None, api_url: str = "https://api.github.com"
+) -> list[str]:
+    """Types of the protection rules on a GitHub environment (e.g. ``required_reviewers``)."""
+    url = f"{api_url}/repos/{repository}/environments/{urllib.parse.quote(environment, safe='')}"
+    request = urllib.request.Request(url, headers=_headers(token))  # noqa: S310 - https API URL
+    try:
+        with urllib.request.urlopen(request, timeout=30.0) as resp:  # noqa: S310
+            data = json.loads(resp.read().decode())
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            return []
+        raise TapError(f"cannot read GitHub environment {environment!r} of {repository}: {exc}") from None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise TapError(f"cannot read GitHub environment {environment!r} of {repository}: {exc}") from None
+    return [str(rule.get("type")) for rule in data.get("protection_rules", [])]
+
+
+def _headers(token: str | None) -> dict[str, str]:
+    headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    return headers

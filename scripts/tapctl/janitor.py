@@ -1,0 +1,123 @@
+"""The janitor: find ephemeral environments in the state bucket and destroy the stale ones.
+
+An ephemeral environment exists while its state objects do
+(``s3://<bucket>/pr<N>/<stack>.tfstate``). It is destroyed when its pull
+request is no longer open, or when its last deploy (the newest state write) is
+older than ``ephemeral.ttl_hours`` in ``environments/pr.yaml``: an abandoned
+PR loses its environment, an active one keeps it (each push redeploys).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from lib.config import Environment, resolve_target
+from scripts.tapctl import commands, outdirs, paths, ui
+from scripts.tapctl.errors import StageFailed
+
+_STATE_KEY = re.compile(r"^(?P<suffix>[a-z][a-z0-9]*)/(?P<stack>[A-Za-z0-9_-]+)\.tfstate$")
+_PR_NUMBER = re.compile(r"(\d+)$")
+EPOCH = datetime.min.replace(tzinfo=UTC)
+
+
+@dataclass
+class EphemeralEnv:
+    suffix: str
+    stacks: list[str] = field(default_factory=list)
+    last_write: datetime = EPOCH
+
+    @property
+    def pr(self) -> int | None:
+        match = _PR_NUMBER.search(self.suffix)
+        return int(match.group(1)) if match else None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    env: EphemeralEnv
+    destroy: bool
+    reason: str
+
+
+def list_ephemeral(s3: Any, bucket: str, suffix_pattern: str) -> list[EphemeralEnv]:
+    """Every ``<suffix>/<stack>.tfstate`` whose suffix matches the template's pattern."""
+    found: dict[str, EphemeralEnv] = {}
+    pattern = re.compile(suffix_pattern)
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for obj in page.get("Contents", []):
+            match = _STATE_KEY.match(obj["Key"])
+            if not match or not pattern.fullmatch(match["suffix"]):
+                continue
+            env = found.setdefault(match["suffix"], EphemeralEnv(match["suffix"]))
+            env.stacks.append(match["stack"])
+            env.last_write = max(env.last_write, obj["LastModified"])
+    return sorted(found.values(), key=lambda e: (e.pr or 0, e.suffix))
+
+
+def decide(
+    envs: Iterable[EphemeralEnv], *, open_prs: set[int] | None, ttl_hours: int, now: datetime
+) -> list[Verdict]:
+    """Destroy when the PR is not open (if known) or the last deploy is older than the TTL."""
+    ttl = timedelta(hours=ttl_hours)
+    verdicts = []
+    for env in envs:
+        age = now - env.last_write
+        hours = age.total_seconds() / 3600
+        if open_prs is not None and env.pr not in open_prs:
+            verdicts.append(Verdict(env, True, f"pull request #{env.pr} is not open"))
+        elif age > ttl:
+            verdicts.append(
+                Verdict(env, True, f"last deployed {hours:.1f} h ago, over the {ttl_hours} h TTL")
+            )
+        else:
+            verdicts.append(Verdict(env, False, f"PR open, last deployed {hours:.1f} h ago"))
+    return verdicts
+
+
+def sweep(
+    session_for: Callable[[str], commands.Session],
+    template: Environment,
+    verdicts: list[Verdict],
+    *,
+    workroot: Path | None = None,
+) -> dict[str, str]:
+    """Destroy every environment a verdict condemns; return ``{suffix: outcome}``.
+
+    Each one is synthesized (only the stacks that have state) into its own
+    directory and destroyed with its state; one failure does not stop the
+    others, and the sweep fails at the end if any failed.
+    """
+    workroot = workroot or paths.workdir() / "janitor"
+    outcomes: dict[str, str] = {}
+    failures: list[str] = []
+    for verdict in (v for v in verdicts if v.destroy):
+        env = verdict.env
+        unknown = sorted(set(env.stacks) - set(template.stacks))
+        stacks = [s for s in template.stacks if s in env.stacks]
+        try:
+            if unknown:
+                raise StageFailed(
+                    f"state for stack(s) {', '.join(unknown)} has no code in this branch: "
+                    "destroy them by hand (`terraform destroy` in a checkout that still has them)"
+                )
+            with outdirs.scoped(workroot / env.suffix):
+                target = resolve_target(template.name, env.suffix)
+                commands.synth(target, ",".join(stacks))
+                commands.destroy(session_for(env.suffix))
+            outcomes[env.suffix] = f"destroyed ({verdict.reason})"
+        except StageFailed as exc:
+            outcomes[env.suffix] = f"FAILED: {exc}"
+            failures.append(env.suffix)
+        ui.info(f"janitor  {env.suffix:<10} {outcomes[env.suffix]}")
+    if failures:
+        raise StageFailed(f"janitor could not destroy {', '.join(failures)}; see the lines above")
+    return outcomes
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
