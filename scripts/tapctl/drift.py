@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scripts.tapctl import commands
-from scripts.tapctl.comment import PlanReport, render
+from scripts.tapctl.comment import PlanReport, marker, render
 from scripts.tapctl.parallel import run_stacks
 from scripts.tapctl.plans import PlanSummary, summarize
 
@@ -76,6 +76,25 @@ def report(result: DriftResult, *, env: str, suffix: str, commit: str | None, ru
             kind="drift",
         )
     )
+
+
+def issue_meta(result: DriftResult, *, env: str, report_name: str) -> dict[str, object]:
+    """What the drift workflow's posting step needs: the CLI decides, the script only posts."""
+    title = f"Drift detected in {env}" if result.drifted else f"Drift check failed for {env}"
+    return {
+        "environment": env,
+        "report": report_name,
+        "marker": marker(env, "drift"),
+        "title": title,
+        "open_issue": result.drifted or result.failed,
+        "resolved": f"No drift in `{env}` any more: every stack matches its state. Closing.",
+    }
+
+
+def write_issue_meta(report_path: Path, result: DriftResult, *, env: str) -> Path:
+    path = report_path.with_suffix(".json")
+    path.write_text(json.dumps(issue_meta(result, env=env, report_name=report_path.name), indent=2) + "\n")
+    return path
 
 
 def write_report(path: Path, text: str) -> Path:

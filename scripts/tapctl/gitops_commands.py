@@ -354,6 +354,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
         run_url=github.run_url(),
     )
     drift.write_report(args.report, text)
+    drift.write_issue_meta(args.report, result, env=target.env.name)
     github.append_step_summary(text)
     github.write_outputs({"drifted": str(result.drifted).lower(), "failed": str(result.failed).lower()})
     state = "drift detected" if result.drifted else "no drift"
@@ -433,6 +434,7 @@ def cmd_janitor(args: argparse.Namespace) -> int:
     print(text, end="")
     github.append_step_summary(text)
     if args.report:
+        args.report.parent.mkdir(parents=True, exist_ok=True)
         args.report.write_text(text, encoding="utf-8")
     return 0
 
