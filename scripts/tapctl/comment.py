@@ -188,7 +188,7 @@ def _details(stacks: list[PlanSummary], texts: Mapping[str, str], budget: int) -
         body = ""
         if s.stack in wanted:
             share = shares.get(s.stack, 0)
-            if share >= MIN_TEXT_SHARE:
+            if share >= min(MIN_TEXT_SHARE, len(wanted[s.stack]) + 40):
                 body = _fence(trim(wanted[s.stack], share - 40)) + "\n"
             else:
                 body = f"_{LEFT_OUT}_\n"

@@ -49,7 +49,7 @@ WORKFLOW_JOBS: dict[str, tuple[str, tuple[str, ...]]] = {
     "close": ("pr-closed.yml", ("context", "destroy")),
     "destroy": ("destroy.yml", ("validate", "destroy")),
     "drift": ("drift.yml", ("environments", "drift", "report")),
-    "janitor": ("janitor.yml", ("janitor",)),
+    "janitor": ("janitor.yml", ("context", "janitor")),
 }
 #: Jobs the simulation does not repeat: `scripts/tap check -e lint,unit` runs them.
 LOCAL_SKIPS = {"lint": "run `scripts/tap check -e lint`", "unit": "run `scripts/tap check -e unit`"}
@@ -355,7 +355,8 @@ def drift_check(sim: Simulator, *, env_names: list[str] | None) -> None:
                 continue
             result = sim.in_env(target, drift.detect)
             text = drift.report(result, env=name, suffix=target.suffix, commit=_commit(), run_url=None)
-            sim.write(f"drift issue ({name})", f"drift-{name}.md", text)
+            path = sim.write(f"drift issue ({name})", f"drift-{name}.md", text)
+            drift.write_issue_meta(path, result, env=name)
             if result.failed:
                 raise StageFailed(f"drift plan failed for {name}")
 
@@ -367,8 +368,10 @@ def drift_check(sim: Simulator, *, env_names: list[str] | None) -> None:
 def janitor_sweep(sim: Simulator, *, open_prs: set[int], now: datetime | None) -> None:
     from scripts.tapctl import gitops_commands
 
+    names: list[str] = []
+
     def run() -> None:
-        name = promotion.ephemeral_template().name
+        name = names[0]
         text = gitops_commands.janitor_run(
             sim.session(resolve_target(name, "pr0")),
             open_prs=open_prs,
@@ -380,6 +383,7 @@ def janitor_sweep(sim: Simulator, *, open_prs: set[int], now: datetime | None) -
         sim.write("janitor report", "janitor.md", text)
         sim.summarize(text)
 
+    sim.job("context", lambda: names.append(promotion.ephemeral_template().name))
     sim.job("janitor", run)
 
 

@@ -1,0 +1,297 @@
+"""The GitHub Actions workflows, parsed: triggers, permissions, concurrency, pins,
+the fork guard, and that every ``run:`` is one CLI call with no template expansion."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from lib.config import load_all
+from scripts.tapctl.simulate import WORKFLOW_JOBS
+
+WORKFLOWS = Path(__file__).resolve().parents[2] / ".github" / "workflows"
+
+#: /work/shared/actions-pins.md: the only SHAs allowed (tag in a trailing comment).
+PINS = {
+    "actions/checkout": ("d23441a48e516b6c34aea4fa41551a30e30af803", "v6.1.0"),
+    "actions/setup-python": ("ece7cb06caefa5fff74198d8649806c4678c61a1", "v6.3.0"),
+    "actions/upload-artifact": ("b7c566a772e6b6bfb58ed0dc250532a479d7789f", "v6.0.0"),
+    "actions/download-artifact": ("37930b1c2abaa49bbe596cd826c3c89aef350131", "v7.0.0"),
+    "actions/cache": ("27d5ce7f107fe9357f9df03efb73ab90386fccae", "v5.0.5"),
+    "aws-actions/configure-aws-credentials": ("e6de054238d6b7531b4efff3b6587d9aade6a06c", "v6.2.3"),
+    "hashicorp/setup-terraform": ("dfe3c3f87815947d99a8997f908cb6525fc44e9e", "v4.0.1"),
+    "marocchino/sticky-pull-request-comment": ("5770ad5eb8f42dd2c4f34da00c94c5381e49af88", "v3.0.5"),
+    "actions/github-script": ("ed597411d8f924073f98dfc5c65a23a2325f34cd", "v8.0.0"),
+}
+FORK_GUARD = "github.event.pull_request.head.repo.full_name == github.repository"
+AWS = "aws-actions/configure-aws-credentials"
+
+
+def load(name: str) -> dict[str, Any]:
+    return yaml.safe_load((WORKFLOWS / name).read_text())
+
+
+def triggers(wf: dict[str, Any]) -> dict[str, Any]:
+    return wf.get("on", wf.get(True))  # YAML 1.1 reads a bare `on` as True
+
+
+def all_workflows() -> list[str]:
+    return sorted(p.name for p in WORKFLOWS.glob("*.yml"))
+
+
+def steps(job: dict[str, Any]) -> list[dict[str, Any]]:
+    return job.get("steps", [])
+
+
+def uses(step: dict[str, Any]) -> str:
+    return step.get("uses", "").split("@")[0]
+
+
+def assumes_role(job: dict[str, Any]) -> dict[str, Any] | None:
+    found = [s for s in steps(job) if uses(s) == AWS]
+    return found[0] if found else None
+
+
+def env_branches() -> set[str]:
+    return {env.branch for env in load_all().values() if env.branch}
+
+
+def test_the_expected_workflows_exist():
+    assert all_workflows() == sorted(wf for wf, _ in WORKFLOW_JOBS.values())
+
+
+@pytest.mark.parametrize("name", [wf for wf, _ in WORKFLOW_JOBS.values()])
+def test_job_ids_match_the_simulated_sequence(name):
+    expected = next(jobs for wf, jobs in WORKFLOW_JOBS.values() if wf == name)
+    assert tuple(load(name)["jobs"]) == expected
+
+
+# -- triggers --------------------------------------------------------------------------
+
+
+def test_pull_request_triggers_on_environment_branches():
+    on = triggers(load("pull-request.yml"))
+    assert set(on) == {"pull_request"}, "never pull_request_target: a fork must not get secrets"
+    assert on["pull_request"]["types"] == ["opened", "synchronize", "reopened"]
+    assert set(on["pull_request"]["branches"]) == env_branches()
+
+
+def test_pr_closed_triggers_on_close_only():
+    on = triggers(load("pr-closed.yml"))
+    assert on == {"pull_request": {"types": ["closed"], "branches": on["pull_request"]["branches"]}}
+    assert set(on["pull_request"]["branches"]) == env_branches()
+
+
+def test_deploy_triggers_on_push_to_every_environment_branch():
+    on = triggers(load("deploy.yml"))
+    assert set(on) == {"push"}
+    assert set(on["push"]["branches"]) == env_branches() == {"dev", "staging", "main"}
+
+
+def test_destroy_is_manual_with_suffix_and_confirmation():
+    on = triggers(load("destroy.yml"))
+    assert set(on) == {"workflow_dispatch"}
+    inputs = on["workflow_dispatch"]["inputs"]
+    assert set(inputs) == {"suffix", "confirm"}
+    assert all(i["required"] is True and i["type"] == "string" for i in inputs.values())
+
+
+@pytest.mark.parametrize("name", ["drift.yml", "janitor.yml"])
+def test_scheduled_workflows(name):
+    on = triggers(load(name))
+    assert set(on) == {"schedule", "workflow_dispatch"}
+    assert re.fullmatch(r"[0-9*/ ,-]+", on["schedule"][0]["cron"])
+
+
+# -- permissions -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", all_workflows())
+def test_top_level_permissions_are_empty(name):
+    assert load(name)["permissions"] == {}
+
+
+@pytest.mark.parametrize("name", all_workflows())
+def test_every_job_declares_minimal_permissions(name):
+    for job_id, job in load(name)["jobs"].items():
+        perms = job.get("permissions")
+        assert isinstance(perms, dict), f"{name}:{job_id} must declare its permissions"
+        assert perms, f"{name}:{job_id} must declare at least one permission"
+        assert "write-all" not in str(perms)
+        assert all(v in ("read", "write") for v in perms.values())
+        writes = {k for k, v in perms.items() if v == "write"}
+        assert writes <= {"id-token", "pull-requests", "issues"}, f"{name}:{job_id} writes {writes}"
+
+
+@pytest.mark.parametrize("name", all_workflows())
+def test_id_token_only_where_an_aws_role_is_assumed(name):
+    for job_id, job in load(name)["jobs"].items():
+        has_token = job["permissions"].get("id-token") == "write"
+        assert has_token == (assumes_role(job) is not None), f"{name}:{job_id}"
+
+
+@pytest.mark.parametrize("name", all_workflows())
+def test_apply_roles_only_in_github_environments_plan_roles_never(name):
+    """The apply role trusts `environment:<name>` only, the plan role never does."""
+    for job_id, job in load(name)["jobs"].items():
+        step = assumes_role(job)
+        if step is None:
+            continue
+        role = step["with"]["role-to-assume"]
+        assert role.startswith("${{ "), "the role comes from the CLI's outputs"
+        assert "arn:aws" not in role
+        if "apply_role" in role:
+            assert "name" in job.get("environment", {}), f"{name}:{job_id} assumes an apply role"
+        else:
+            assert "plan_role" in role
+            assert "environment" not in job, f"{name}:{job_id}: a plan job must not wait for approval"
+        assert step["with"]["aws-region"].startswith("${{ ")
+
+
+# -- the fork guard --------------------------------------------------------------------
+
+
+def test_fork_prs_get_no_credentials_no_token_no_write():
+    jobs = load("pull-request.yml")["jobs"]
+    for job_id, job in jobs.items():
+        privileged = any(v == "write" for v in job["permissions"].values()) or "environment" in job
+        if privileged:
+            assert FORK_GUARD in job.get("if", ""), f"{job_id} needs the fork guard"
+    unguarded = {j for j, job in jobs.items() if FORK_GUARD not in job.get("if", "")}
+    assert unguarded == {"context", "promotion", "lint", "unit", "synth"}
+    assert FORK_GUARD in load("pr-closed.yml")["jobs"]["destroy"]["if"]
+
+
+# -- concurrency -----------------------------------------------------------------------
+
+
+def _apply_jobs() -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (name, job_id, job)
+        for name in all_workflows()
+        for job_id, job in load(name)["jobs"].items()
+        if "environment" in job
+    ]
+
+
+def test_apply_and_destroy_jobs_queue_per_environment_never_cancelled():
+    jobs = _apply_jobs()
+    assert {(n, j) for n, j, _ in jobs} >= {
+        ("deploy.yml", "apply"),
+        ("destroy.yml", "destroy"),
+        ("pr-closed.yml", "destroy"),
+        ("pull-request.yml", "deploy"),
+    }
+    for name, job_id, job in jobs:
+        if name == "janitor.yml":
+            assert load(name)["concurrency"] == {"group": "janitor", "cancel-in-progress": False}
+            continue
+        conc = job["concurrency"]
+        assert conc["cancel-in-progress"] is False, f"{name}:{job_id}"
+        assert re.fullmatch(r"apply-\$\{\{ needs\.\w+\.outputs\.(pr_)?suffix \}\}", conc["group"]), conc
+
+
+def test_pr_plan_is_per_pr_and_superseded_plans_are_cancelled():
+    plan = load("pull-request.yml")["jobs"]["plan"]
+    assert plan["concurrency"]["cancel-in-progress"] is True
+    assert "github.event.pull_request.number" in plan["concurrency"]["group"]
+    for job_id, job in load("pull-request.yml")["jobs"].items():
+        assert "concurrency" in job, f"{job_id} has no concurrency group"
+
+
+def test_deploy_runs_one_at_a_time_per_branch():
+    assert load("deploy.yml")["concurrency"] == {
+        "group": "deploy-${{ github.ref_name }}",
+        "cancel-in-progress": False,
+    }
+
+
+# -- steps -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", all_workflows())
+def test_every_run_calls_the_cli_without_template_expansion(name):
+    runs = 0
+    for job_id, job in load(name)["jobs"].items():
+        for step in steps(job):
+            if "run" not in step:
+                continue
+            runs += 1
+            script = step["run"].strip()
+            assert script.startswith("scripts/tap "), f"{name}:{job_id}: {script!r}"
+            assert "\n" not in script, f"{name}:{job_id}: one command per step"
+            assert "${{" not in script, f"{name}:{job_id}: pass values through env:"
+            assert not re.search(r"[;&|`]|\$\(", script), f"{name}:{job_id}: no shell logic"
+    assert runs > 0
+
+
+@pytest.mark.parametrize("name", all_workflows())
+def test_no_template_expansion_in_scripts(name):
+    for job in load(name)["jobs"].values():
+        for step in steps(job):
+            script = step.get("with", {}).get("script", "")
+            assert "${{" not in script
+
+
+@pytest.mark.parametrize("name", all_workflows())
+def test_actions_are_pinned_to_known_shas(name):
+    text = (WORKFLOWS / name).read_text()
+    refs = re.findall(r"uses:\s*([\w.-]+/[\w.-]+)@(\S+)(?:\s*#\s*(\S+))?", text)
+    assert refs
+    for action, sha, tag in refs:
+        assert action in PINS, f"{action} is not in the pins table"
+        assert (sha, tag) == PINS[action], f"{action}@{sha} # {tag}"
+
+
+@pytest.mark.parametrize("name", all_workflows())
+def test_checkout_never_persists_credentials_and_terraform_is_unwrapped(name):
+    for job in load(name)["jobs"].values():
+        for step in steps(job):
+            if uses(step) == "actions/checkout":
+                assert step["with"]["persist-credentials"] is False
+            if uses(step) == "hashicorp/setup-terraform":
+                assert step["with"]["terraform_wrapper"] is False
+            if uses(step) == "actions/upload-artifact":
+                assert 1 <= step["with"]["retention-days"] <= 30
+
+
+def test_workflows_target_real_aws_explicitly():
+    for name in all_workflows():
+        for job_id, job in load(name)["jobs"].items():
+            if assumes_role(job) is not None:
+                assert job["env"]["TAP_CLOUD"] == "aws", f"{name}:{job_id}"
+
+
+def test_sticky_comment_is_keyed_per_target_environment():
+    jobs = load("pull-request.yml")["jobs"]
+    headers = [
+        s["with"]["header"]
+        for j in ("comment", "report")
+        for s in steps(jobs[j])
+        if uses(s) == "marocchino/sticky-pull-request-comment"
+    ]
+    assert headers == ["tap-plan-${{ needs.context.outputs.environment }}"] * 2
+
+
+def test_deploy_applies_the_saved_plan_from_the_plan_job():
+    jobs = load("deploy.yml")["jobs"]
+    plan_runs = [s["run"] for s in steps(jobs["plan"]) if "run" in s]
+    apply_runs = [s["run"] for s in steps(jobs["apply"]) if "run" in s]
+    assert "scripts/tap plan" in plan_runs
+    assert apply_runs[0] == "scripts/tap apply", "apply never re-plans"
+    downloads = [s["with"]["name"] for s in steps(jobs["apply"]) if uses(s) == "actions/download-artifact"]
+    assert downloads == ["plan"]
+    upload = next(s for s in steps(jobs["plan"]) if uses(s) == "actions/upload-artifact")
+    assert "!build/cdktf.out/stacks/*/.terraform/" in upload["with"]["path"]
+
+
+def test_drift_posts_only_what_the_cli_rendered():
+    report = load("drift.yml")["jobs"]["report"]
+    script = next(s for s in steps(report) if uses(s) == "actions/github-script")["with"]["script"]
+    for field in ("meta.title", "meta.marker", "meta.open_issue", "meta.resolved"):
+        assert field in script
+    assert report["permissions"] == {"issues": "write"}
