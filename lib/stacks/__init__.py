@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 #: stack name -> "module:Class"
 STACK_CLASSES: dict[str, str] = {
     "smoke": "lib.stacks.smoke:SmokeStack",
+    "platform": "lib.stacks.platform:PlatformStack",
 }
 
 

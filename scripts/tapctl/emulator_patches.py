@@ -72,7 +72,75 @@ def patch_stepfunctions_validate() -> None:
     StepFunctionResponse.validate_state_machine_definition = validate_state_machine_definition  # type: ignore[attr-defined]
 
 
-PATCHES = [patch_stepfunctions_validate]
+#: ECS CreateService parameters moto 5.2.5 drops; the provider reads them back.
+ECS_SERVICE_REMEMBERED = (
+    "availabilityZoneRebalancing",
+    "enableECSManagedTags",
+    "healthCheckGracePeriodSeconds",
+)
+
+
+def patch_ecs_service_attributes() -> None:
+    """moto's ``CreateService`` ignores ``availabilityZoneRebalancing``,
+    ``enableECSManagedTags`` and ``healthCheckGracePeriodSeconds``, so
+    ``DescribeServices`` omits them and every plan after apply shows a diff on
+    ``aws_ecs_service``. Remember what was sent and return it (``UpdateService``
+    already stores them under the same attribute names)."""
+    from botocore import xform_name
+    from moto.ecs.responses import EC2ContainerServiceResponse
+
+    original = EC2ContainerServiceResponse.create_service
+
+    def create_service(self: EC2ContainerServiceResponse) -> Any:
+        result = original(self)
+        service = self.ecs_backend._get_service(
+            self._get_param("cluster", "default"), self._get_param("serviceName")
+        )
+        for key in ECS_SERVICE_REMEMBERED:
+            value = self._get_param(key)
+            if value is not None:
+                setattr(service, xform_name(key), value)
+        return result
+
+    EC2ContainerServiceResponse.create_service = create_service  # type: ignore[method-assign]
+
+
+def patch_rds_user_parameters() -> None:
+    """moto's ``ModifyDBParameterGroup`` stores parameters without ``Source``;
+    AWS marks them ``user``. The provider keeps only parameters with a Source,
+    so a parameter group with parameters never converged."""
+    from moto.rds.models import DBParameterGroup
+
+    original = DBParameterGroup.update_parameters
+
+    def update_parameters(self: DBParameterGroup, new_parameters: Any) -> None:
+        new_parameters = list(new_parameters)
+        original(self, new_parameters)
+        for new in new_parameters:
+            self.parameters[new["ParameterName"]].setdefault("Source", "user")
+
+    DBParameterGroup.update_parameters = update_parameters  # type: ignore[method-assign]
+
+
+def patch_ec2_referenced_rule_description() -> None:
+    """A security group rule that references another group keeps its
+    description in the group pair, but moto's ``DescribeSecurityGroupRules``
+    reads it only from the CIDR range: ``aws_vpc_security_group_*_rule`` with
+    ``referenced_security_group_id`` and a description never converged."""
+    from moto.ec2.models.security_groups import SecurityGroupRule
+
+    def description(self: SecurityGroupRule) -> str | None:
+        return self.ip_range.get("Description") or self.source_group.get("Description")
+
+    SecurityGroupRule.description = property(description)  # type: ignore[assignment,method-assign]
+
+
+PATCHES = [
+    patch_stepfunctions_validate,
+    patch_ecs_service_attributes,
+    patch_rds_user_parameters,
+    patch_ec2_referenced_rule_description,
+]
 
 
 def apply_all() -> list[str]:

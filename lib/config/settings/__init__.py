@@ -7,10 +7,12 @@ loader validates ``settings.<stack>`` of every environment file against it.
 from __future__ import annotations
 
 from lib.config.settings.base import StackSettings, StrictModel
+from lib.config.settings.platform import PlatformSettings
 from lib.config.settings.smoke import SmokeSettings
 
 SETTINGS_MODELS: dict[str, type[StackSettings]] = {
     "smoke": SmokeSettings,
+    "platform": PlatformSettings,
 }
 
 __all__ = ["SETTINGS_MODELS", "StackSettings", "StrictModel"]
