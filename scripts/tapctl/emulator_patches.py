@@ -135,11 +135,39 @@ def patch_ec2_referenced_rule_description() -> None:
     SecurityGroupRule.description = property(description)  # type: ignore[assignment,method-assign]
 
 
+#: AWS managed policies the CI roles of the OIDC bootstrap attach (lib/config/settings/github_oidc.py).
+IAM_MANAGED_POLICIES = ("ReadOnlyAccess", "PowerUserAccess")
+
+
+def patch_iam_managed_policies() -> None:
+    """moto loads AWS managed policies only with ``MOTO_IAM_LOAD_MANAGED_POLICIES=true``,
+    and then all ~1,300 into every account's IAM backend (slow). Without them,
+    attaching ``arn:aws:iam::aws:policy/ReadOnlyAccess`` fails with NoSuchEntity.
+    Load just the ones the bootstrap attaches."""
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+    from moto.iam.models import AWSManagedPolicy, IAMBackend
+
+    original = IAMBackend._init_aws_policies
+
+    def _init_aws_policies(self: IAMBackend) -> list[Any]:
+        loaded = original(self)
+        if loaded:
+            return loaded
+        data = json.loads(aws_managed_policies_data)
+        return [
+            AWSManagedPolicy.from_data(name, self.account_id, self.region_name, data[name])
+            for name in IAM_MANAGED_POLICIES
+        ]
+
+    IAMBackend._init_aws_policies = _init_aws_policies  # type: ignore[method-assign]
+
+
 PATCHES = [
     patch_stepfunctions_validate,
     patch_ecs_service_attributes,
     patch_rds_user_parameters,
     patch_ec2_referenced_rule_description,
+    patch_iam_managed_policies,
 ]
 
 
