@@ -38,6 +38,7 @@ def run(
     account = target.env.account_id
     roles = ci_roles(envs, account, settings)
     outdir = outdir or paths.workdir() / "bootstrap-oidc" / account
+    outdir.mkdir(parents=True, exist_ok=True)
     names = ", ".join(sorted({e for r in roles for e in r.environments}))
     ui.info(f"bootstrap-oidc synthesizing for account {account} ({names})")
     stack_dir = synth(home=target.env, envs=envs, settings=settings, outdir=outdir)
