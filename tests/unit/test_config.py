@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from lib.config import (
     EnvironmentConfigError,
@@ -37,6 +38,18 @@ def envdir(tmp_path, monkeypatch):
 
 def write(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
+
+
+def _deep_merge(base: object, extra: object) -> object:
+    if isinstance(base, dict) and isinstance(extra, dict):
+        return {**base, **{k: _deep_merge(base.get(k), v) for k, v in extra.items()}}
+    return extra
+
+
+def amend(path: Path, text: str) -> None:
+    """Merge the YAML ``text`` into the file, as an author editing it would (a key is not given twice)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    write(path, yaml.safe_dump(_deep_merge(data, yaml.safe_load(text)), sort_keys=False))
 
 
 def test_repository_environments_load():
@@ -123,7 +136,7 @@ def test_known_environments_excludes_defaults():
     ],
 )
 def test_invalid_files_fail_with_file_key_and_reason(envdir, file, append, key, reason):
-    write(envdir / file, (envdir / file).read_text() + append)
+    amend(envdir / file, append)
     with pytest.raises(EnvironmentConfigError) as err:
         load_all(envdir)
     exc = err.value
@@ -133,7 +146,7 @@ def test_invalid_files_fail_with_file_key_and_reason(envdir, file, append, key, 
 
 
 def test_error_names_the_file_that_set_the_value(envdir):
-    write(envdir / "defaults.yaml", (envdir / "defaults.yaml").read_text() + "region: nowhere-1\n")
+    amend(envdir / "defaults.yaml", "region: nowhere-1\n")
     with pytest.raises(EnvironmentConfigError) as err:
         load_all(envdir)
     assert err.value.file.endswith("defaults.yaml")
@@ -164,6 +177,15 @@ def test_not_yaml(envdir):
     assert err.value.key.startswith("line ")
 
 
+def test_duplicate_key_is_refused(envdir):
+    path = envdir / "dev.yaml"
+    write(path, path.read_text() + "settings:\n  platform: {}\n")
+    with pytest.raises(EnvironmentConfigError, match="duplicate key 'settings'") as err:
+        load_all(envdir)
+    assert err.value.file.endswith("dev.yaml")
+    assert err.value.key.startswith("line ")
+
+
 def test_not_a_mapping(envdir):
     write(envdir / "dev.yaml", "- a\n- b\n")
     with pytest.raises(EnvironmentConfigError, match="must be a mapping"):
@@ -173,7 +195,7 @@ def test_not_a_mapping(envdir):
 def test_overlapping_cidrs_across_files(envdir):
     for name, cidr in (("dev", "10.60.0.0/16"), ("staging", "10.60.128.0/17")):
         path = envdir / f"{name}.yaml"
-        write(path, path.read_text() + f"stacks: [net]\nsettings:\n  net:\n    vpc_cidr: {cidr}\n")
+        amend(path, f"stacks: [net]\nsettings:\n  net:\n    vpc_cidr: {cidr}\n")
     with pytest.raises(EnvironmentConfigError) as err:
         load_all(envdir)
     message = str(err.value)
@@ -185,14 +207,14 @@ def test_overlapping_cidrs_across_files(envdir):
 def test_distinct_cidrs_load(envdir):
     for name, cidr in (("dev", "10.60.0.0/16"), ("staging", "10.61.0.0/16")):
         path = envdir / f"{name}.yaml"
-        write(path, path.read_text() + f"stacks: [net]\nsettings:\n  net:\n    vpc_cidr: {cidr}\n")
+        amend(path, f"stacks: [net]\nsettings:\n  net:\n    vpc_cidr: {cidr}\n")
     envs = load_all(envdir)
     assert envs["dev"].settings_for("net").vpc_cidr == "10.60.0.0/16"
 
 
 def test_region_override_per_stack(envdir):
     path = envdir / "dev.yaml"
-    write(path, path.read_text() + "stacks: [net]\nsettings:\n  net:\n    region: us-east-2\n")
+    amend(path, "stacks: [net]\nsettings:\n  net:\n    region: us-east-2\n")
     env = load_all(envdir)["dev"]
     assert env.region_for("net") == "us-east-2"
     assert env.region == "us-east-1"
