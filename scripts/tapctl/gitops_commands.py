@@ -16,6 +16,7 @@ import os
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from lib.config import Target, resolve_target
 from scripts.tapctl import commands, comment, github, janitor, paths, promotion, ui
@@ -339,29 +340,33 @@ def cmd_destroy_check(args: argparse.Namespace) -> int:
 
 
 def cmd_drift(args: argparse.Namespace) -> int:
-    from scripts.tapctl import drift
     from scripts.tapctl.cli import _preflight, _session, resolve
 
     target = resolve(args)
     _preflight()
     commands.read_synth_metadata(target)
-    result = drift.detect(_session(args, target))
+    drift_run(_session(args, target), report=args.report, commit=os.environ.get("GITHUB_SHA"))
+    return 0
+
+
+def drift_run(session: commands.Session, *, report: Path, commit: str | None) -> Any:
+    """Detect drift, write the report and its issue metadata, set step outputs."""
+    from scripts.tapctl import drift
+
+    target = session.target
+    result = drift.detect(session)
     text = drift.report(
-        result,
-        env=target.env.name,
-        suffix=target.suffix,
-        commit=os.environ.get("GITHUB_SHA"),
-        run_url=github.run_url(),
+        result, env=target.env.name, suffix=target.suffix, commit=commit, run_url=github.run_url()
     )
-    drift.write_report(args.report, text)
-    drift.write_issue_meta(args.report, result, env=target.env.name)
+    drift.write_report(report, text)
+    drift.write_issue_meta(report, result, env=target.env.name)
     github.append_step_summary(text)
     github.write_outputs({"drifted": str(result.drifted).lower(), "failed": str(result.failed).lower()})
     state = "drift detected" if result.drifted else "no drift"
-    print(f"{target.env.name}: {state}; report: {args.report}")
+    print(f"{target.env.name}: {state}; report: {report}")
     if result.failed:
-        raise StageFailed(f"drift check could not plan every stack of {target.env.name}; see {args.report}")
-    return 0
+        raise StageFailed(f"drift check could not plan every stack of {target.env.name}; see {report}")
+    return result
 
 
 # -- janitor ---------------------------------------------------------------------------

@@ -187,3 +187,113 @@ def test_comment_result_parsing():
         parse_results(["deploy"], None)
     with pytest.raises(TapError, match="status must be one of"):
         parse_results(["deploy=maybe"], None)
+
+
+def test_comment_command_renders_and_appends_the_job_summary(gh_output, tmp_path, monkeypatch, capsys):
+    from scripts.tapctl.plans import summarize
+
+    out = tmp_path / "cdktf.out"
+    (out / "stacks" / "smoke").mkdir(parents=True)
+    summary = summarize(
+        "smoke", {"resource_changes": [{"address": "aws_s3_bucket.b", "change": {"actions": ["delete"]}}]}
+    )
+    (out / "plan-summary.json").write_text(json.dumps({"smoke": summary.to_dict()}))
+    (out / "stacks" / "smoke" / "plan.txt").write_text("Plan: 0 to add, 0 to change, 1 to destroy.")
+    junit = tmp_path / "junit.xml"
+    junit.write_text('<testsuite tests="4" failures="1" errors="0" skipped="0"/>')
+    monkeypatch.setenv("CDKTF_OUTDIR", str(out))
+    monkeypatch.setenv("GITHUB_SERVER_URL", "https://github.com")
+    monkeypatch.setenv("GITHUB_REPOSITORY", "acme/tap")
+    monkeypatch.setenv("GITHUB_RUN_ID", "77")
+    target = tmp_path / "comment" / "comment.md"
+    argv = ["comment", "-e", "dev", "--out", str(target), "--summary", "--commit", "feedface" * 5]
+    argv += ["--result", "deploy=success", "--result", "integration tests=failure", "--junit", str(junit)]
+    assert cli.main([*argv, "--results-title", "Ephemeral environment `pr3`"]) == 0
+    text = target.read_text()
+    assert text.startswith("<!-- tap-plan:dev -->")
+    assert "[workflow run](https://github.com/acme/tap/actions/runs/77)" in text
+    assert "commit `feedfacefeed`" in text
+    assert "🗑️ destroy `aws_s3_bucket.b` (smoke)" in text
+    assert "| integration tests | ❌ failure | 3 passed, 1 failed |" in text
+    assert (gh_output.parent / "summary.md").read_text().strip() == text.strip()
+    assert f"wrote {target}" in capsys.readouterr().out
+    monkeypatch.setenv("CDKTF_OUTDIR", str(tmp_path / "empty"))
+    assert cli.main(["comment", "-e", "dev", "--out", str(target)]) == 2
+    assert "run `scripts/tap plan` first" in capsys.readouterr().err
+
+
+def test_approval_check(monkeypatch, capsys):
+    seen = {}
+
+    def rules(repository, environment, *, token):
+        seen[environment] = repository
+        return seen.get("answer", [])
+
+    monkeypatch.setattr(github, "environment_protection_rules", rules)
+    assert cli.main(["approval-check", "--branch", "dev", "--repository", "acme/tap"]) == 0
+    assert "no approval required" in capsys.readouterr().out
+    assert "dev" not in seen, "no API call when the file asks for no approval"
+    assert cli.main(["approval-check", "--branch", "main", "--repository", "acme/tap"]) == 1
+    err = capsys.readouterr().err
+    assert "environments/prod.yaml sets protection.approval_required" in err
+    assert "has no required reviewers (rules: none)" in err
+    seen["answer"] = ["wait_timer", "required_reviewers"]
+    assert cli.main(["approval-check", "--branch", "main", "--repository", "acme/tap"]) == 0
+    assert seen["prod"] == "acme/tap"
+
+
+class FakeResponse:
+    def __init__(self, payload) -> None:
+        self.payload = json.dumps(payload).encode()
+
+    def read(self) -> bytes:
+        return self.payload
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+
+def test_open_pull_requests_pages_through_the_api(monkeypatch):
+    calls = []
+
+    def urlopen(request, timeout):
+        calls.append((request.full_url, request.get_header("Authorization")))
+        page = int(request.full_url.rsplit("page=", 1)[1])
+        return FakeResponse([{"number": n} for n in range((page - 1) * 100, min(page * 100, 130))])
+
+    monkeypatch.setattr(github.urllib.request, "urlopen", urlopen)
+    numbers = github.open_pull_requests("acme/tap", token="t0k")
+    assert numbers == set(range(130))
+    assert [c[0].split("?")[1] for c in calls] == [
+        "state=open&per_page=100&page=1",
+        "state=open&per_page=100&page=2",
+    ]
+    assert calls[0][1] == "Bearer t0k"
+
+
+def test_github_api_errors_are_one_line(monkeypatch):
+    import urllib.error
+
+    def refused(request, timeout):
+        raise urllib.error.URLError("connection refused")
+
+    monkeypatch.setattr(github.urllib.request, "urlopen", refused)
+    with pytest.raises(TapError, match="cannot list open pull requests of acme/tap"):
+        github.open_pull_requests("acme/tap", token=None)
+    with pytest.raises(TapError, match="cannot read GitHub environment 'prod' of acme/tap"):
+        github.environment_protection_rules("acme/tap", "prod", token=None)
+
+    def missing(request, timeout):
+        raise urllib.error.HTTPError(request.full_url, 404, "Not Found", {}, None)
+
+    monkeypatch.setattr(github.urllib.request, "urlopen", missing)
+    assert github.environment_protection_rules("acme/tap", "prod", token=None) == []
+
+    def found(request, timeout):
+        return FakeResponse({"protection_rules": [{"type": "required_reviewers"}]})
+
+    monkeypatch.setattr(github.urllib.request, "urlopen", found)
+    assert github.environment_protection_rules("acme/tap", "prod", token="x") == ["required_reviewers"]
