@@ -58,7 +58,7 @@ def aws(monkeypatch):
     monkeypatch.setenv("UPLOAD_BUCKET", BUCKET)
     monkeypatch.setenv("MAX_FILE_BYTES", "4096")
     monkeypatch.setenv("URL_EXPIRY_SECONDS", "300")
-    monkeypatch.setenv("ALLOWED_ORIGIN", "https://app.example.org")
+    monkeypatch.setenv("ALLOWED_ORIGINS", "https://app.example.org,http://localhost:3000")
     with mock_aws():
         boto3.client("s3").create_bucket(Bucket=BUCKET)
         boto3.client("dynamodb").create_table(
@@ -106,8 +106,11 @@ def record(key: str) -> dict:
     return boto3.resource("dynamodb").Table(TABLE).get_item(Key={"file_id": fid})["Item"]
 
 
-def call_api(method: str, resource: str, *, path=None, query=None, body=None) -> tuple[int, dict, dict]:
+def call_api(
+    method: str, resource: str, *, path=None, query=None, body=None, origin=None
+) -> tuple[int, dict, dict]:
     event = {
+        "headers": {"Origin": origin} if origin else None,
         "httpMethod": method,
         "resource": resource,
         "pathParameters": path,
@@ -283,6 +286,10 @@ def test_api_lists_and_reads_metadata_with_cors_headers():
     assert status == 200
     assert len(body["files"]) == 2
     assert body["next"] is not None
+    assert headers["Access-Control-Allow-Origin"] == "https://app.example.org"  # the first allowed
+    _, _, headers = call_api("GET", "/files", origin="http://localhost:3000")
+    assert headers["Access-Control-Allow-Origin"] == "http://localhost:3000"  # an allowed origin echoed
+    _, _, headers = call_api("GET", "/files", origin="https://evil.example")
     assert headers["Access-Control-Allow-Origin"] == "https://app.example.org"
     _, rest, _ = call_api("GET", "/files", query={"limit": "10", "next": body["next"]})
     assert len(body["files"]) + len(rest["files"]) == 4
@@ -357,4 +364,5 @@ def test_api_bad_requests_get_a_message(method, resource, kwargs, status, messag
 def test_api_config_defaults():
     with function_module(SYSTEM, "api", layers=LAYERS) as mod:
         cfg = mod.files_api.Config.from_env({"UPLOAD_BUCKET": "b", "METADATA_TABLE": "t"})
-    assert (cfg.url_expiry_seconds, cfg.allowed_origin) == (900, "*")
+    assert (cfg.url_expiry_seconds, cfg.allowed_origins) == (900, ("*",))
+    assert cfg.cors_origin("https://any.example") == "*"

@@ -41,7 +41,8 @@ class Config:
     bucket: str
     metadata_table: str
     url_expiry_seconds: int
-    allowed_origin: str
+    #: Browser origins allowed to read responses ("*" for any).
+    allowed_origins: tuple[str, ...]
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Config:
@@ -50,8 +51,17 @@ class Config:
             bucket=env["UPLOAD_BUCKET"],
             metadata_table=env["METADATA_TABLE"],
             url_expiry_seconds=int(env.get("URL_EXPIRY_SECONDS", "900")),
-            allowed_origin=env.get("ALLOWED_ORIGIN", "*"),
+            allowed_origins=tuple(o for o in env.get("ALLOWED_ORIGINS", "*").split(",") if o),
         )
+
+    def cors_origin(self, request_origin: str | None) -> str:
+        """The ``Access-Control-Allow-Origin`` for a request: ``*``, or the
+        request's origin when it is allowed, else the first allowed origin."""
+        if "*" in self.allowed_origins:
+            return "*"
+        if request_origin in self.allowed_origins:
+            return request_origin
+        return self.allowed_origins[0]
 
 
 def _json_default(value: Any) -> Any:

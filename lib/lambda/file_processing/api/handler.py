@@ -28,4 +28,5 @@ def handler(event: dict[str, Any], _context: Any = None) -> dict[str, Any]:
     api = _api(files_api.Config.from_env())
     status, body = api.route(event)
     LOG.info(json.dumps({"route": f"{event.get('httpMethod')} {event.get('resource')}", "status": status}))
-    return files_api.response(status, body, origin=api.config.allowed_origin)
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    return files_api.response(status, body, origin=api.config.cors_origin(headers.get("origin")))
