@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from lib.config import EnvironmentConfigError, Target, UnknownEnvironmentError, resolve_target
 from lib.naming import SuffixError
 from lib.stacks import select_stacks
-from scripts.tapctl import commands, emulator, gitops_commands, paths, ui
+from scripts.tapctl import commands, emulator, gitops_commands, paths, scan, ui
 from scripts.tapctl.errors import TapError
 from scripts.tapctl.pipeline import Pipeline
 from scripts.tapctl.plans import PlanSummary
@@ -127,6 +127,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     gitops_commands.register(sub, env_args=_env_args, cloud_args=_cloud_args)
+
+    p = sub.add_parser(
+        "scan",
+        help="checkov over the synthesized Terraform of every environment (SARIF in .tap/scan/)",
+        description="synthesize environments and scan them with checkov; skips have reasons in .checkov.yaml",
+    )
+    p.add_argument("envs", nargs="*", help="environments to scan (default: all)")
+    p.set_defaults(handler=lambda a: print(f"SARIF: {scan.scan(a.envs)}") or 0)
 
     p = sub.add_parser(
         "check",
