@@ -123,7 +123,8 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "?"
-        raise EnvironmentConfigError(_rel(path), where, f"not valid YAML: {exc}") from None
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())  # one line
+        raise EnvironmentConfigError(_rel(path), where, f"not valid YAML: {problem}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -61,7 +61,7 @@ def load_flat(path: Path) -> dict[str, Any]:
     if not text.strip():
         raise TapError(f"outputs file {path} is empty: run `scripts/tap outputs` after apply")
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=lambda pairs: _unique_keys(path, pairs))
     except ValueError as exc:
         raise TapError(
             f"outputs file {path} is not valid JSON ({exc}); re-run `scripts/tap outputs`"
@@ -69,3 +69,15 @@ def load_flat(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise TapError(f"outputs file {path} must hold a JSON object of output name -> value")
     return data
+
+
+def _unique_keys(path: Path, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise OutputCollisionError(
+                f"outputs file {path} defines output {key!r} twice; output names must be unique "
+                "across stacks: re-run `scripts/tap outputs`"
+            )
+        seen[key] = value
+    return seen

@@ -14,9 +14,14 @@ import boto3
 import pytest
 
 from scripts.tapctl import cli, emulator
+from tests import reliability_report
 
 #: The stacks the step-by-step CLI tests deploy: a cheap, real subset.
 E2E_STACKS = os.environ.get("TAP_E2E_STACKS", "smoke")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    reliability_report.install(config)  # the `reliability` fixture -> docs/reliability.md
 
 
 class Workspace:

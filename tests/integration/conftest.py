@@ -15,9 +15,23 @@ import pytest
 from scripts.tapctl.outputs import load_flat
 
 
+def _outputs_path() -> Path:
+    return Path(os.environ.get("TAP_OUTPUTS_FILE", "cfn-outputs/flat-outputs.json"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Check the outputs file once, before xdist starts workers: one clear message."""
+    if hasattr(config, "workerinput"):
+        return
+    try:
+        load_flat(_outputs_path())
+    except Exception as exc:
+        raise pytest.UsageError(f"cannot run integration tests: {exc}") from None
+
+
 @pytest.fixture(scope="session")
 def outputs() -> dict[str, Any]:
-    path = Path(os.environ.get("TAP_OUTPUTS_FILE", "cfn-outputs/flat-outputs.json"))
+    path = _outputs_path()
     try:
         return load_flat(path)
     except Exception as exc:  # one clear message instead of a KeyError per test

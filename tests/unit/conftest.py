@@ -15,8 +15,13 @@ from typing import Any
 import pytest
 
 from lib.config import resolve_target
+from tests import reliability_report
 
 SynthFn = Callable[..., dict[str, dict[str, Any]]]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    reliability_report.install(config)  # the `reliability` fixture -> docs/reliability.md
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,488 @@
+"""Every bad input the pipeline refuses, in one table.
+
+Each case is rejected before any Terraform or cloud call, with an error that
+names the input and the rule. ``terraform`` is a script that records every
+call except ``version`` (the preflight check), and ``boto3`` clients are
+refused outright, so a case that reaches either fails. Each case is also a
+row of docs/reliability.md (the ``reliability`` fixture).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import boto3
+import pytest
+import yaml
+
+from lib.config import resolve_target
+from scripts.tapctl import cli
+from scripts.tapctl.errors import TapError
+from scripts.tapctl.outputs import write
+
+ROOT = Path(__file__).resolve().parents[2]
+REPO_ENVS = ROOT / "environments"
+
+Setup = Callable[[Path, pytest.MonkeyPatch], None]
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    input: str
+    rule: str
+    argv: tuple[str, ...]
+    #: Substrings the one-line error must hold: the input and the rule.
+    expect: tuple[str, ...]
+    setup: Setup | None = None
+    #: "cli": ``scripts/tap`` in-process; "argparse": refused while parsing;
+    #: "integration": ``pytest tests/integration`` against an outputs file.
+    kind: str = "cli"
+
+
+# -- setups ---------------------------------------------------------------------
+
+
+def _envdir(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    target = tmp / "environments"
+    if not target.exists():
+        shutil.copytree(REPO_ENVS, target)
+        monkeypatch.setattr(cli, "resolve_target", partial(resolve_target, directory=target))
+    return target
+
+
+def amend_env(file: str, text: str) -> Setup:
+    """Merge YAML ``text`` into a copy of ``environments/<file>``, as an author would."""
+
+    def merge(base: object, extra: object) -> object:
+        if isinstance(base, dict) and isinstance(extra, dict):
+            return {**base, **{k: merge(base.get(k), v) for k, v in extra.items()}}
+        return extra
+
+    def setup(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        path = _envdir(tmp, monkeypatch) / file
+        data = yaml.safe_load(path.read_text()) or {}
+        path.write_text(yaml.safe_dump(merge(data, yaml.safe_load(text)), sort_keys=False))
+
+    return setup
+
+
+def drop_env_key(file: str, key: str) -> Setup:
+    def setup(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        path = _envdir(tmp, monkeypatch) / file
+        data = yaml.safe_load(path.read_text())
+        del data[key]
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+    return setup
+
+
+def outputs_file(text: str | None) -> Setup:
+    def setup(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        path = tmp / "cfn" / "flat-outputs.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if text is not None:
+            path.write_text(text)
+        monkeypatch.setenv("TAP_OUTPUTS_FILE", str(path))
+
+    return setup
+
+
+# -- the table --------------------------------------------------------------------
+
+SUFFIX_RULE = "a lowercase ASCII letter, then lowercase letters or digits, 1-10 characters"
+SUFFIXES = [
+    ("uppercase", "PR1", "plan", "uppercase letter 'P'"),
+    ("whitespace", "pr 1", "apply", "whitespace"),
+    ("shell metacharacters", "pr1;rm -rf /", "destroy", "too long"),
+    ("pipe", "pr1|x", "synth", "character '|'"),
+    ("non-ASCII", "prÿ", "pipeline", "non-ASCII"),
+    ("too long", "pr123456789", "plan", "11 characters is too long"),
+    ("empty", "", "pipeline", "it is empty"),
+    ("leading digit", "1pr", "outputs", "starts with '1', not a letter"),
+    ("path traversal", "../pr1", "destroy", "contains the character '.'"),
+]
+CASES: list[Case] = [
+    Case(
+        id=f"suffix-{name.replace(' ', '-')}",
+        input=f"{command} -e pr -s {suffix!r}",
+        rule=SUFFIX_RULE,
+        argv=(command, "-e", "pr", "-s", suffix),
+        expect=(f"invalid environment suffix {suffix!r}", reason, "1-10 characters"),
+    )
+    for name, suffix, command, reason in SUFFIXES
+]
+CASES += [
+    Case(
+        id="suffix-not-ephemeral-pattern",
+        input="plan -e pr -s dev",
+        rule="pr suffixes match the ephemeral pattern",
+        argv=("plan", "-e", "pr", "-s", "dev"),
+        expect=("invalid environment suffix 'dev' for 'pr'", "ephemeral suffixes must match"),
+    ),
+    Case(
+        id="suffix-long-lived-renamed",
+        input="apply -e dev -s pr1",
+        rule="a long-lived environment deploys under its own name",
+        argv=("apply", "-e", "dev", "-s", "pr1"),
+        expect=("invalid environment suffix 'pr1' for 'dev'", "deploys under its own name ('dev')"),
+    ),
+    *[
+        Case(
+            id=f"unknown-env-{command}",
+            input=f"{command} -e qa",
+            rule="environment is a file in environments/",
+            argv=(command, "-e", "qa"),
+            expect=("unknown environment 'qa'; known environments: dev, pr, prod, staging",),
+        )
+        for command in ("synth", "plan", "destroy", "pipeline")
+    ],
+    # -- environment files ----------------------------------------------------
+    Case(
+        id="env-wrong-type",
+        input="environments/dev.yaml region: 42",
+        rule="region is a string",
+        argv=("plan", "-e", "dev"),
+        expect=("dev.yaml: region:", "string"),
+        setup=amend_env("dev.yaml", "region: 42\n"),
+    ),
+    Case(
+        id="env-wrong-type-nested",
+        input="environments/dev.yaml protection.destroy_allowed: yes-please",
+        rule="protection.destroy_allowed is a boolean",
+        argv=("plan", "-e", "dev"),
+        expect=("dev.yaml: protection.destroy_allowed:", "boolean"),
+        setup=amend_env("dev.yaml", "protection: {destroy_allowed: yes-please}\n"),
+    ),
+    Case(
+        id="env-unknown-key",
+        input="environments/dev.yaml colour: blue",
+        rule="no key outside the environment schema",
+        argv=("synth", "-e", "dev"),
+        expect=("dev.yaml: colour:", "unknown key"),
+        setup=amend_env("dev.yaml", "colour: blue\n"),
+    ),
+    Case(
+        id="env-unknown-settings-key",
+        input="environments/dev.yaml settings.platform.colour: blue",
+        rule="stack settings forbid extra keys",
+        argv=("plan", "-e", "dev"),
+        expect=("dev.yaml: settings.platform.colour:",),
+        setup=amend_env("dev.yaml", "settings: {platform: {colour: blue}}\n"),
+    ),
+    Case(
+        id="env-missing-required-key",
+        input="environments/dev.yaml without account_id",
+        rule="account_id is required",
+        argv=("plan", "-e", "dev"),
+        expect=("dev.yaml: account_id: required key is missing",),
+        setup=drop_env_key("dev.yaml", "account_id"),
+    ),
+    Case(
+        id="env-invalid-cidr",
+        input="environments/dev.yaml settings.platform.vpc_cidr: 10.0.0.0/33",
+        rule="a CIDR is a valid IPv4 block",
+        argv=("plan", "-e", "dev"),
+        expect=("dev.yaml: settings.platform.vpc_cidr:", "is not a valid IPv4 CIDR block"),
+        setup=amend_env("dev.yaml", "settings: {platform: {vpc_cidr: 10.0.0.0/33}}\n"),
+    ),
+    Case(
+        id="env-cidr-host-bits",
+        input="environments/dev.yaml settings.platform.vpc_cidr: 10.0.0.1/16",
+        rule="a CIDR has no host bits set",
+        argv=("plan", "-e", "dev"),
+        expect=("dev.yaml: settings.platform.vpc_cidr:", "host bits set"),
+        setup=amend_env("dev.yaml", "settings: {platform: {vpc_cidr: 10.0.0.1/16}}\n"),
+    ),
+    Case(
+        id="env-overlapping-cidr",
+        input="environments/staging.yaml settings.platform.vpc_cidr: 10.0.128.0/17 (dev has 10.0.0.0/16)",
+        rule="CIDRs of all environments are disjoint",
+        argv=("plan", "-e", "staging"),
+        expect=("CIDR 10.0.128.0/17 overlaps 10.0.0.0/16", "settings.platform.vpc_cidr", "dev.yaml"),
+        setup=amend_env("staging.yaml", "settings: {platform: {vpc_cidr: 10.0.128.0/17}}\n"),
+    ),
+    Case(
+        id="env-overlap-in-another-file",
+        input="environments/prod.yaml overlaps dev.yaml; the command targets pr",
+        rule="every file is validated, whichever environment is asked for",
+        argv=("plan", "-e", "pr", "-s", "pr1"),
+        expect=("overlaps 10.0.0.0/16", "prod.yaml"),
+        setup=amend_env("prod.yaml", "settings: {platform: {vpc_cidr: 10.0.0.0/24}}\n"),
+    ),
+    Case(
+        id="env-invalid-region",
+        input="environments/dev.yaml region: mars-east-1",
+        rule="region is a known AWS region",
+        argv=("plan", "-e", "dev"),
+        expect=("dev.yaml: region:", "unknown AWS region 'mars-east-1'"),
+        setup=amend_env("dev.yaml", "region: mars-east-1\n"),
+    ),
+    Case(
+        id="env-invalid-account-id",
+        input='environments/dev.yaml account_id: "12345"',
+        rule="account_id is 12 digits",
+        argv=("plan", "-e", "dev"),
+        expect=("dev.yaml: account_id:", "String should match pattern"),
+        setup=amend_env("dev.yaml", 'account_id: "12345"\n'),
+    ),
+    Case(
+        id="env-account-id-number",
+        input="environments/dev.yaml account_id: 111111111111 (unquoted)",
+        rule="account_id is a quoted string (YAML would drop leading zeros)",
+        argv=("plan", "-e", "dev"),
+        expect=("dev.yaml: account_id:", "string"),
+        setup=amend_env("dev.yaml", "account_id: 111111111111\n"),
+    ),
+    Case(
+        id="env-not-yaml",
+        input="environments/dev.yaml region: [unclosed",
+        rule="environment files are YAML",
+        argv=("plan", "-e", "dev"),
+        expect=("dev.yaml", "not valid YAML"),
+        setup=lambda tmp, mp: (_envdir(tmp, mp) / "dev.yaml").write_text("region: [unclosed\n"),
+    ),
+    # -- destroy ---------------------------------------------------------------
+    *[
+        Case(
+            id=f"destroy-protected-{env}",
+            input=f"destroy -e {env} --confirm {env}",
+            rule="protection.destroy_allowed: false forbids destroy",
+            argv=("destroy", "-e", env, "--confirm", env),
+            expect=(f"environment {env!r} is protected", f"environments/{env}.yaml"),
+        )
+        for env in ("prod", "staging")
+    ],
+    Case(
+        id="destroy-protected-pipeline",
+        input="pipeline -e prod --cloud aws",
+        rule="the pipeline's destroy stage never runs on a protected environment",
+        argv=("pipeline", "-e", "prod", "--cloud", "aws"),
+        expect=("environment 'prod' is protected", "use --keep"),
+    ),
+    Case(
+        id="destroy-confirm-mismatch",
+        input="destroy -e pr -s pr4 --confirm pr5",
+        rule="--confirm repeats the suffix exactly",
+        argv=("destroy", "-e", "pr", "-s", "pr4", "--confirm", "pr5"),
+        expect=("--confirm 'pr5' does not match the suffix 'pr4'",),
+    ),
+    Case(
+        id="destroy-aws-unconfirmed",
+        input="destroy -e pr -s pr4 --cloud aws",
+        rule="a destroy on real AWS needs --confirm",
+        argv=("destroy", "-e", "pr", "-s", "pr4", "--cloud", "aws"),
+        expect=("destroying on real AWS needs --confirm pr4",),
+    ),
+    # -- CLI arguments out of range --------------------------------------------
+    *[
+        Case(
+            id=f"arg-{name}",
+            input=" ".join(argv),
+            rule=rule,
+            argv=argv,
+            expect=(message,),
+            kind="argparse",
+        )
+        for name, argv, rule, message in [
+            (
+                "parallelism-zero",
+                ("plan", "-j", "0"),
+                "-j is 1-64",
+                "-j/--parallelism: 0 is out of range: use 1-64",
+            ),
+            ("parallelism-huge", ("apply", "-j", "65"), "-j is 1-64", "65 is out of range: use 1-64"),
+            ("parallelism-text", ("plan", "-j", "many"), "-j is an integer", "'many' is not an integer"),
+            ("port-low", ("emulator", "start", "--port", "80"), "--port is 1024-65535", "80 is out of range"),
+            ("port-high", ("pipeline", "--port", "70000"), "--port is 1024-65535", "70000 is out of range"),
+            (
+                "port-text",
+                ("emulator", "start", "--port", "http"),
+                "--port is a number",
+                "'http' is not a port",
+            ),
+            ("cloud", ("plan", "--cloud", "gcp"), "--cloud is emulator or aws", "invalid choice: 'gcp'"),
+            ("emulator-action", ("emulator", "restart"), "emulator start|stop|status", "invalid choice"),
+        ]
+    ],
+    Case(
+        id="env-var-tap-cloud",
+        input="TAP_CLOUD=azure pipeline -e pr -s pr1",
+        rule="TAP_CLOUD is emulator or aws",
+        argv=("pipeline", "-e", "pr", "-s", "pr1"),
+        expect=("TAP_CLOUD='azure' is not a cloud",),
+        setup=lambda tmp, mp: mp.setenv("TAP_CLOUD", "azure"),
+    ),
+    Case(
+        id="stacks-unknown",
+        input="synth -e pr -s pr1 --stacks nope",
+        rule="--stacks names stacks of the environment",
+        argv=("synth", "-e", "pr", "-s", "pr1", "--stacks", "nope"),
+        expect=("--stacks: stack(s) nope not in environment 'pr'",),
+    ),
+    Case(
+        id="keep-on-emulator",
+        input="pipeline --keep",
+        rule="--keep only applies to real AWS",
+        argv=("pipeline", "--keep"),
+        expect=("--keep only applies to --cloud aws",),
+    ),
+    # -- the outputs file (integration tests stop with one message) --------------
+    Case(
+        id="outputs-missing",
+        input="TAP_OUTPUTS_FILE names no file",
+        rule="integration tests need the outputs file",
+        argv=(),
+        expect=("cannot run integration tests: outputs file", "is missing: run `scripts/tap outputs`"),
+        setup=outputs_file(None),
+        kind="integration",
+    ),
+    Case(
+        id="outputs-empty",
+        input="flat-outputs.json is empty",
+        rule="the outputs file holds a JSON object",
+        argv=(),
+        expect=("flat-outputs.json is empty",),
+        setup=outputs_file(""),
+        kind="integration",
+    ),
+    Case(
+        id="outputs-malformed",
+        input='flat-outputs.json is `{"BucketName": `',
+        rule="the outputs file is valid JSON",
+        argv=(),
+        expect=("flat-outputs.json is not valid JSON",),
+        setup=outputs_file('{"BucketName": '),
+        kind="integration",
+    ),
+    Case(
+        id="outputs-not-object",
+        input='flat-outputs.json is `["BucketName"]`',
+        rule="the outputs file maps output name -> value",
+        argv=(),
+        expect=("must hold a JSON object of output name -> value",),
+        setup=outputs_file('["BucketName"]'),
+        kind="integration",
+    ),
+    Case(
+        id="outputs-colliding-keys",
+        input='flat-outputs.json is `{"BucketName": "a", "BucketName": "b"}`',
+        rule="output names are unique across stacks",
+        argv=(),
+        expect=("defines output 'BucketName' twice",),
+        setup=outputs_file('{"BucketName": "a", "BucketName": "b"}'),
+        kind="integration",
+    ),
+]
+
+
+# -- the harness --------------------------------------------------------------------
+
+
+@dataclass
+class Guard:
+    terraform_calls: Path
+    clients: list[str]
+
+    def assert_untouched(self, tmp_path: Path) -> None:
+        calls = self.terraform_calls
+        assert not calls.exists(), f"terraform was called: {calls.read_text()}"
+        assert self.clients == [], f"cloud client(s) created: {self.clients}"
+        assert not (tmp_path / "tap" / "emulator.json").exists(), "an emulator was started"
+
+
+@pytest.fixture
+def guard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Guard:
+    """Own work dirs; record any Terraform call (except `version`); refuse any boto3 client."""
+    for var, sub in (("TAP_WORKDIR", "tap"), ("CDKTF_OUTDIR", "out"), ("TAP_OUTPUTS_DIR", "cfn")):
+        monkeypatch.setenv(var, str(tmp_path / sub))
+    for var in ("TAP_CLOUD", "TAP_STACKS", "ENVIRONMENT", "ENVIRONMENT_SUFFIX", "TAP_OUTPUTS_FILE"):
+        monkeypatch.delenv(var, raising=False)
+    guard = Guard(terraform_calls=tmp_path / "terraform-calls", clients=[])
+    fake = tmp_path / "terraform"
+    fake.write_text(
+        f'#!/bin/sh\n[ "$1" = version ] || echo "$@" >> {guard.terraform_calls}\necho "Terraform v1.11.4"\n'
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("TERRAFORM_BINARY", str(fake))
+
+    def refuse(self: object, service: str, *args: object, **kwargs: object) -> None:
+        guard.clients.append(service)
+        raise AssertionError(f"a boto3 {service} client was created")
+
+    monkeypatch.setattr(boto3.session.Session, "client", refuse)
+    return guard
+
+
+def _run_cli(case: Case, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    try:
+        code = cli.main(list(case.argv))
+    except SystemExit as exc:  # argparse refuses while parsing
+        code = int(exc.code or 0)
+        assert case.kind == "argparse", f"{case.id}: unexpected argparse exit"
+    err = capsys.readouterr().err.strip()
+    return code, err
+
+
+def _run_integration(tmp_path: Path) -> tuple[int, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    env.update(PYTHONPATH=str(ROOT), AWS_ENDPOINT_URL="http://127.0.0.1:9")  # a call would fail loudly
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "tests/integration", "-n", "2", "-q", "-p", "no:cacheprovider"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return proc.returncode, (proc.stdout + proc.stderr).strip()
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input_is_refused_before_any_call(case, guard, tmp_path, monkeypatch, capsys, reliability):
+    rec = reliability.record(category="bad-input", case=case.id, input=case.input, rule=case.rule)
+    if case.setup is not None:
+        case.setup(tmp_path, monkeypatch)
+    if case.kind == "integration":
+        code, err = _run_integration(tmp_path)
+        rec.observed = err
+        assert code == 4, err
+        assert err.count("cannot run integration tests") == 1
+        assert "KeyError" not in err
+        assert "INTERNALERROR" not in err
+    else:
+        code, err = _run_cli(case, capsys)
+        rec.observed = err.splitlines()[-1].replace(str(tmp_path), "<tmp>") if err else ""
+        assert code == 2, err
+        if case.kind == "cli":
+            assert err.startswith("error: ")
+            assert len(err.splitlines()) == 1, err
+    for fragment in case.expect:
+        assert fragment in err, f"{fragment!r} not in {err!r}"
+    guard.assert_untouched(tmp_path)
+
+
+def test_colliding_stack_outputs_write_nothing(tmp_path, reliability):
+    """Two stacks with the same output name: `scripts/tap outputs` writes no file."""
+    rec = reliability.record(
+        category="bad-input",
+        case="outputs-collision-across-stacks",
+        input="stacks a and b both output BucketName",
+        rule="output names are unique across stacks",
+    )
+    with pytest.raises(TapError) as err:
+        write({"a": {"BucketName": "x"}, "b": {"BucketName": "y"}}, tmp_path / "cfn")
+    rec.observed = str(err.value)
+    assert str(err.value) == (
+        "output 'BucketName' is defined by both stack 'a' and stack 'b'; "
+        "output names must be unique across stacks"
+    )
+    assert not (tmp_path / "cfn").exists()
