@@ -12,11 +12,12 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from lib.config import EnvironmentConfigError, Target, UnknownEnvironmentError, resolve_target
 from lib.naming import SuffixError
 from lib.stacks import select_stacks
-from scripts.tapctl import commands, emulator, gitops_commands, paths, scan, ui
+from scripts.tapctl import commands, emulator, gitops_commands, paths, scan, secrets, ui
 from scripts.tapctl.errors import TapError
 from scripts.tapctl.pipeline import Pipeline
 from scripts.tapctl.plans import PlanSummary
@@ -79,6 +80,20 @@ def _cloud_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _secrets_scan(args: argparse.Namespace) -> int:
+    targets = args.paths or [paths.outdir(), paths.logs_dir(), paths.outputs_dir()]
+    missing = [str(p) for p in targets if not p.exists()]
+    if args.paths and missing:
+        raise TapError(f"secrets-scan: no such file or directory: {', '.join(missing)}")
+    findings = secrets.scan([p for p in targets if p.exists()], secrets.known_values())
+    for finding in findings:
+        print(f"error: secret found: {finding}", file=sys.stderr)
+    if findings:
+        return 1
+    ui.info(f"no secrets found in {', '.join(str(p) for p in targets if p.exists())}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="scripts/tap",
@@ -135,6 +150,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("envs", nargs="*", help="environments to scan (default: all)")
     p.set_defaults(handler=lambda a: print(f"SARIF: {scan.scan(a.envs)}") or 0)
+
+    p = sub.add_parser(
+        "secrets-scan",
+        help="look for secrets in synth output, plans, logs and outputs before they are uploaded",
+        description="exit 1 naming file and rule when a known secret value or a secret pattern is found",
+    )
+    p.add_argument("paths", nargs="*", type=Path, help="files or folders (default: cdktf.out, logs, outputs)")
+    p.set_defaults(handler=_secrets_scan)
 
     p = sub.add_parser(
         "check",
