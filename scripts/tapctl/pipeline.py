@@ -1,4 +1,4 @@
-"""The full sequence: synth -> plan -> apply -> converge -> outputs -> test -> destroy.
+"""The full sequence: synth -> plan -> apply -> converge -> outputs -> test -> secrets -> destroy.
 
 On the embedded AWS the emulator is started before and stopped after, also on
 failure or Ctrl-C. Destroy runs whenever apply may have created something, so
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lib.config import Target
-from scripts.tapctl import commands, ui
+from scripts.tapctl import commands, secrets, ui
 from scripts.tapctl.targets import connect
 
 
@@ -71,6 +71,7 @@ class Pipeline:
             flat, _ = self.stage("outputs", lambda: commands.collect_outputs(session))
             ui.info(f"outputs written to {flat}")
             self.stage("test", lambda: commands.integration_tests(session))
+            ui.info(self.stage("secrets", secrets.gate))
         except BaseException as exc:
             failure = exc
         if applied and not self.keep:

@@ -89,3 +89,16 @@ def known_values() -> list[str]:
     if state is not None:
         values += [c["AWS_SECRET_ACCESS_KEY"] for c in state.accounts.values()]
     return values
+
+
+def gate() -> str:
+    """The pipeline's check before artifacts leave the machine: raise naming every finding."""
+    from scripts.tapctl import paths
+    from scripts.tapctl.errors import StageFailed
+
+    targets = [p for p in (paths.outdir(), paths.logs_dir(), paths.outputs_dir()) if p.exists()]
+    findings = scan(targets, known_values())
+    if findings:
+        listing = "\n  ".join(map(str, findings))
+        raise StageFailed(f"secrets found in pipeline files (do not upload them):\n  {listing}")
+    return f"no secrets in {', '.join(map(str, targets))}"
