@@ -1,0 +1,70 @@
+"""Settings of the file_processing stack (seed 004)."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from lib.config.settings.base import StackSettings, StrictModel
+
+LogRetentionDays = Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 3653]
+#: Model families the document processor knows how to call (its request body differs per family).
+BEDROCK_MODEL_PATTERN = re.compile(r"^(anthropic\.claude|amazon\.titan-text)[A-Za-z0-9.:-]*$")
+_ORIGIN = re.compile(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$")
+
+
+class ReservedConcurrency(StrictModel):
+    processors: int = Field(default=5, ge=1, le=900)
+    api: int = Field(default=5, ge=1, le=900)
+
+
+class Bedrock(StrictModel):
+    """Document summaries with one Bedrock model; the role may invoke only that model."""
+
+    enabled: bool = False
+    model_id: str = "anthropic.claude-3-haiku-20240307-v1:0"
+
+    @field_validator("model_id")
+    @classmethod
+    def _known_family(cls, value: str) -> str:
+        if not BEDROCK_MODEL_PATTERN.match(value):
+            raise ValueError(
+                f"model_id {value!r} is not an Anthropic Claude or Amazon Titan Text model id "
+                "(e.g. anthropic.claude-3-haiku-20240307-v1:0)"
+            )
+        return value
+
+
+class FileProcessingSettings(StackSettings):
+    reserved_concurrency: ReservedConcurrency = Field(default_factory=ReservedConcurrency)
+    log_retention_days: LogRetentionDays = 7
+    noncurrent_version_expiration_days: int = Field(default=30, ge=1, le=3650)
+    #: Larger objects are recorded as REJECTED without being read.
+    max_file_bytes: int = Field(default=10_485_760, ge=1024, le=104_857_600)
+    #: Lifetime of presigned URLs (the function's role credentials bound it too).
+    url_expiry_seconds: int = Field(default=900, ge=60, le=3600)
+    api_rate_limit: float = Field(default=100.0, gt=0, le=10000)
+    api_burst_limit: int = Field(default=200, ge=1, le=5000)
+    #: Browser origins allowed to upload to the bucket and call the API ("*" for any).
+    cors_allowed_origins: list[str] = Field(default_factory=lambda: ["*"], min_length=1)
+    bedrock: Bedrock = Field(default_factory=Bedrock)
+
+    @field_validator("cors_allowed_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin != "*" and not _ORIGIN.match(origin):
+                raise ValueError(f"CORS origin {origin!r} must be '*' or scheme://host[:port] without a path")
+        if "*" in value and len(value) > 1:
+            raise ValueError("CORS origin '*' already allows every origin; list no others with it")
+        return value
+
+    @model_validator(mode="after")
+    def _burst_covers_rate(self) -> FileProcessingSettings:
+        if self.api_burst_limit < self.api_rate_limit:
+            raise ValueError(
+                f"api_burst_limit {self.api_burst_limit} is below api_rate_limit {self.api_rate_limit}"
+            )
+        return self

@@ -1,0 +1,205 @@
+"""An S3 bucket with the controls every bucket here needs, in one place.
+
+SSE-KMS with a bucket key, all public access blocked, TLS-only bucket policy,
+versioning, a lifecycle (incomplete multipart uploads aborted, non-current
+versions expired) and optional CORS. Notifications are not part of it: a
+bucket has exactly one notification configuration, which the stack owns.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
+from cdktf_cdktf_provider_aws.s3_bucket_cors_configuration import (
+    S3BucketCorsConfiguration,
+    S3BucketCorsConfigurationCorsRule,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
+    S3BucketLifecycleConfiguration,
+    S3BucketLifecycleConfigurationRule,
+    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
+    S3BucketLifecycleConfigurationRuleFilter,
+    S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
+    S3BucketLifecycleConfigurationRuleTransition,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
+from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
+from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration import (
+    S3BucketServerSideEncryptionConfigurationA,
+    S3BucketServerSideEncryptionConfigurationRuleA,
+    S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
+    S3BucketVersioningA,
+    S3BucketVersioningVersioningConfiguration,
+)
+from constructs import Construct
+
+CORS_METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "HEAD"})
+
+
+@dataclass(frozen=True)
+class BucketCors:
+    """Browser access: which origins may use which methods."""
+
+    allowed_origins: Sequence[str]
+    allowed_methods: Sequence[str]
+    allowed_headers: Sequence[str] = ("*",)
+    expose_headers: Sequence[str] = ("ETag",)
+    max_age_seconds: int = 3000
+
+    def __post_init__(self) -> None:
+        if not self.allowed_origins:
+            raise ValueError("CORS needs at least one allowed origin")
+        bad = sorted(set(self.allowed_methods) - CORS_METHODS)
+        if bad or not self.allowed_methods:
+            raise ValueError(
+                f"CORS methods must be among {', '.join(sorted(CORS_METHODS))}; got {bad or 'none'}"
+            )
+
+
+def tls_only_policy(bucket_arn: str) -> str:
+    """Deny every request that does not use TLS."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "DenyInsecureTransport",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",  # a Deny: every action, so no request goes through unencrypted
+                    "Resource": [bucket_arn, f"{bucket_arn}/*"],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                }
+            ],
+        },
+        separators=(",", ":"),
+    )
+
+
+class SecureBucket(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        name: str,
+        kms_key_arn: str,
+        noncurrent_expiration_days: int,
+        force_destroy: bool = True,
+        cors: BucketCors | None = None,
+        abort_multipart_days: int = 7,
+        glacier_transition_days: int | None = None,
+    ) -> None:
+        super().__init__(scope, id_)
+        if not 1 <= noncurrent_expiration_days <= 3650:
+            raise ValueError(f"noncurrent_expiration_days {noncurrent_expiration_days} is outside 1-3650")
+        self.bucket = S3Bucket(self, "bucket", bucket=name, force_destroy=force_destroy)
+        S3BucketVersioningA(
+            self,
+            "versioning",
+            bucket=self.bucket.id,
+            versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"),
+        )
+        S3BucketServerSideEncryptionConfigurationA(
+            self,
+            "encryption",
+            bucket=self.bucket.id,
+            rule=[
+                S3BucketServerSideEncryptionConfigurationRuleA(
+                    apply_server_side_encryption_by_default=S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                        sse_algorithm="aws:kms", kms_master_key_id=kms_key_arn
+                    ),
+                    bucket_key_enabled=True,
+                )
+            ],
+        )
+        self.public_access_block = S3BucketPublicAccessBlock(
+            self,
+            "public-access-block",
+            bucket=self.bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+        )
+        S3BucketPolicy(
+            self,
+            "policy",
+            bucket=self.bucket.id,
+            policy=tls_only_policy(self.bucket.arn),
+            depends_on=[self.public_access_block],
+        )
+        S3BucketLifecycleConfiguration(
+            self,
+            "lifecycle",
+            bucket=self.bucket.id,
+            rule=[
+                S3BucketLifecycleConfigurationRule(
+                    id="expire-noncurrent-versions",
+                    status="Enabled",
+                    filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                    noncurrent_version_expiration=[
+                        S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                            noncurrent_days=noncurrent_expiration_days
+                        )
+                    ],
+                    abort_incomplete_multipart_upload=[
+                        S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
+                            days_after_initiation=abort_multipart_days
+                        )
+                    ],
+                ),
+                *(
+                    [
+                        S3BucketLifecycleConfigurationRule(
+                            id="archive-to-glacier",
+                            status="Enabled",
+                            filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                            transition=[
+                                S3BucketLifecycleConfigurationRuleTransition(
+                                    days=glacier_transition_days, storage_class="GLACIER"
+                                )
+                            ],
+                        )
+                    ]
+                    if glacier_transition_days is not None
+                    else []
+                ),
+            ],
+        )
+        if cors is not None:
+            S3BucketCorsConfiguration(
+                self,
+                "cors",
+                bucket=self.bucket.id,
+                cors_rule=[
+                    S3BucketCorsConfigurationCorsRule(
+                        allowed_origins=list(cors.allowed_origins),
+                        allowed_methods=sorted(cors.allowed_methods),
+                        allowed_headers=list(cors.allowed_headers),
+                        expose_headers=list(cors.expose_headers),
+                        max_age_seconds=cors.max_age_seconds,
+                    )
+                ],
+            )
+
+    @property
+    def name(self) -> str:
+        return self.bucket.bucket
+
+    @property
+    def arn(self) -> str:
+        return self.bucket.arn
+
+    @property
+    def id(self) -> str:
+        return self.bucket.id
+
+    def objects_arn(self, prefix: str = "") -> str:
+        """ARN of the objects under ``prefix`` (``arn:...:bucket/prefix*``)."""
+        return f"{self.bucket.arn}/{prefix}*"

@@ -1,0 +1,294 @@
+"""Serverless file processing (seed 004): uploads bucket -> per-type processors
+-> metadata table, and a REST API listing metadata and handing out presigned URLs.
+
+Composition only: the pieces live in ``lib/constructs/``; the runtime code in
+``lib/lambda/file_processing/`` (``common/`` is a layer the four functions share).
+"""
+
+from __future__ import annotations
+
+from cdktf import TerraformOutput
+from cdktf_cdktf_provider_aws.lambda_layer_version import LambdaLayerVersion
+from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
+from cdktf_cdktf_provider_aws.s3_bucket_notification import (
+    S3BucketNotification,
+    S3BucketNotificationLambdaFunction,
+)
+from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
+from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
+from constructs import Construct
+
+from lib.config.settings.file_processing import FileProcessingSettings
+from lib.constructs.alarms import lambda_alarms
+from lib.constructs.dynamodb_table import Index, OnDemandTable
+from lib.constructs.iam import Grant
+from lib.constructs.kms import StackKey
+from lib.constructs.lambda_function import LambdaFunction, LambdaZip
+from lib.constructs.packaging import LAMBDA_ROOT, function_package, layer_package
+from lib.constructs.rest_api import RestApi, Throttle
+from lib.constructs.secure_bucket import BucketCors, SecureBucket
+from lib.naming import NameKind
+from lib.stacks.base import StackContext, TapStack
+
+SYSTEM = "file_processing"
+STAGE = "v1"
+UPLOAD_PREFIX = "uploads/"
+#: processor function -> (service name, suffixes it is notified for). The
+#: handlers' ``file_records.SUFFIXES`` holds the same table.
+PROCESSORS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "image_processor": ("files-image", (".jpg", ".png")),
+    "document_processor": ("files-document", (".pdf", ".txt")),
+    "data_processor": ("files-data", (".csv", ".json")),
+}
+API_FUNCTION = ("api", "files-api")
+#: method, path of every API route (all Lambda proxy routes to the API function).
+ROUTES = (
+    ("GET", "/files"),
+    ("GET", "/files/{file_id}"),
+    ("GET", "/files/{file_id}/download-url"),
+    ("POST", "/uploads"),
+)
+PYTHON_RUNTIME = "python3.12"
+
+
+def bedrock_model_arn(region: str, model_id: str) -> str:
+    """Foundation models are AWS-owned: their ARNs have no account."""
+    return f"arn:aws:bedrock:{region}::foundation-model/{model_id}"
+
+
+def _pascal(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+class FileProcessingStack(TapStack):
+    def __init__(self, scope: Construct, *, ctx: StackContext) -> None:
+        super().__init__(scope, ctx=ctx)
+        settings = ctx.settings
+        if not isinstance(settings, FileProcessingSettings):
+            raise TypeError(f"file_processing needs FileProcessingSettings, got {type(settings).__name__}")
+        namer = self.namer
+        destroyable = ctx.env.protection.destroy_allowed
+
+        key = StackKey(
+            self,
+            "key",
+            namer=namer,
+            service="files",
+            description=f"File processing data at rest ({namer.name('files')})",
+            service_principals=["cloudwatch.amazonaws.com"],
+            deletion_window_days=7 if destroyable else 30,
+        )
+        key_use = Grant(actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[key.arn])
+
+        bucket = SecureBucket(
+            self,
+            "uploads",
+            name=namer.bucket("files-uploads"),
+            kms_key_arn=key.arn,
+            noncurrent_expiration_days=settings.noncurrent_version_expiration_days,
+            force_destroy=destroyable,
+            cors=BucketCors(
+                allowed_origins=settings.cors_allowed_origins,
+                allowed_methods=["GET", "HEAD", "PUT"],
+            ),
+        )
+        table = OnDemandTable(
+            self,
+            "metadata",
+            name=namer.name("files-metadata", NameKind.DYNAMODB_TABLE),
+            hash_key="file_id",
+            attributes={"file_id": "S", "kind": "S", "processed_at": "S"},
+            indexes=[Index(name="by-kind", hash_key="kind", range_key="processed_at")],
+            kms_key_arn=key.arn,
+            deletion_protection=not destroyable,
+        )
+        topic = SnsTopic(
+            self, "alerts", name=namer.name("files-alerts", NameKind.SNS_TOPIC), kms_master_key_id=key.arn
+        )
+        # S3 invokes the processors asynchronously: events that still fail after
+        # Lambda's retries land here instead of being dropped.
+        dlq = SqsQueue(
+            self,
+            "dlq",
+            name=namer.name("files-dlq", NameKind.SQS_QUEUE),
+            kms_master_key_id=key.arn,
+            kms_data_key_reuse_period_seconds=300,
+            message_retention_seconds=14 * 24 * 3600,
+        )
+
+        built_layer = layer_package(
+            self, "common-layer-asset", source=LAMBDA_ROOT / SYSTEM / "common", label=f"{SYSTEM}-common"
+        )
+        layer = LambdaLayerVersion(
+            self,
+            "common-layer",
+            layer_name=namer.name("files-common", NameKind.LAMBDA_LAYER),
+            description="file_records: S3 events, metadata records, the processing loop",
+            filename=built_layer.filename,
+            source_code_hash=built_layer.source_code_hash,
+            compatible_runtimes=[PYTHON_RUNTIME],
+            compatible_architectures=["arm64"],
+        )
+
+        common_env = {"METADATA_TABLE": table.name, "MAX_FILE_BYTES": str(settings.max_file_bytes)}
+        self.functions: dict[str, LambdaFunction] = {}
+
+        def function(
+            name: str,
+            service: str,
+            *,
+            grants: list[Grant],
+            environment: dict[str, str],
+            reserved: int,
+            description: str,
+        ) -> LambdaFunction:
+            fn = LambdaFunction(
+                self,
+                name.replace("_", "-"),
+                namer=namer,
+                service=service,
+                code=LambdaZip(
+                    package=function_package(self, f"{name}-asset", system=SYSTEM, function=name),
+                    runtime=PYTHON_RUNTIME,
+                ),
+                description=description,
+                layers=[layer.arn],
+                log_retention_days=settings.log_retention_days,
+                log_kms_key_arn=key.arn,
+                grants=[*grants, key_use],
+                environment=environment,
+                architecture="arm64",
+                memory_mb=512,
+                timeout_seconds=60,
+                reserved_concurrency=reserved,
+                dead_letter_queue_arn=dlq.arn,
+                kms_key_arn=key.arn,
+            )
+            self.functions[name] = fn
+            return fn
+
+        bedrock = settings.bedrock
+        for name, (service, suffixes) in PROCESSORS.items():
+            grants = [
+                Grant(actions=["s3:GetObject"], resources=[bucket.objects_arn()]),
+                Grant(actions=["dynamodb:PutItem"], resources=[table.arn]),
+            ]
+            environment = dict(common_env)
+            if name == "document_processor" and bedrock.enabled:
+                grants.append(
+                    Grant(
+                        actions=["bedrock:InvokeModel"],
+                        resources=[bedrock_model_arn(ctx.region, bedrock.model_id)],
+                    )
+                )
+                environment["BEDROCK_MODEL_ID"] = bedrock.model_id
+            function(
+                name,
+                service,
+                grants=grants,
+                environment=environment,
+                reserved=settings.reserved_concurrency.processors,
+                description=f"Extracts metadata of uploaded {', '.join(suffixes)} files",
+            )
+
+        api_fn = function(
+            API_FUNCTION[0],
+            API_FUNCTION[1],
+            grants=[
+                Grant(actions=["dynamodb:GetItem", "dynamodb:Scan"], resources=[table.arn]),
+                Grant(actions=["dynamodb:Query"], resources=[table.index_arn("by-kind")]),
+                # Presigned URLs act with the signer's permissions.
+                Grant(actions=["s3:GetObject"], resources=[bucket.objects_arn()]),
+                Grant(actions=["s3:PutObject"], resources=[bucket.objects_arn(UPLOAD_PREFIX)]),
+            ],
+            environment={
+                "METADATA_TABLE": table.name,
+                "UPLOAD_BUCKET": bucket.name,
+                "URL_EXPIRY_SECONDS": str(settings.url_expiry_seconds),
+                "ALLOWED_ORIGINS": ",".join(settings.cors_allowed_origins),
+            },
+            reserved=settings.reserved_concurrency.api,
+            description="File metadata API: list, read, presigned download and upload URLs",
+        )
+
+        # -- S3 notifications by suffix -> processors -----------------------------
+        permissions = []
+        notifications = []
+        for name, (_, suffixes) in PROCESSORS.items():
+            fn = self.functions[name]
+            permissions.append(
+                LambdaPermission(
+                    self,
+                    f"s3-invoke-{name.replace('_', '-')}",
+                    statement_id="s3-uploads-bucket",
+                    action="lambda:InvokeFunction",
+                    function_name=fn.name,
+                    principal="s3.amazonaws.com",
+                    source_arn=bucket.arn,
+                    source_account=ctx.env.account_id,
+                )
+            )
+            notifications += [
+                S3BucketNotificationLambdaFunction(
+                    id=f"{name}{suffix.replace('.', '-')}",
+                    lambda_function_arn=fn.arn,
+                    events=["s3:ObjectCreated:*"],
+                    filter_suffix=suffix,
+                )
+                for suffix in suffixes
+            ]
+        S3BucketNotification(
+            self, "notifications", bucket=bucket.id, lambda_function=notifications, depends_on=permissions
+        )
+
+        # -- REST API ------------------------------------------------------------
+        api = RestApi(
+            self,
+            "rest-api",
+            name=namer.name("files-api", NameKind.API),
+            description="File metadata and presigned URLs",
+            stage_name=STAGE,
+            throttle=Throttle(rate_limit=settings.api_rate_limit, burst_limit=settings.api_burst_limit),
+        )
+        preflight_origin = settings.cors_allowed_origins[0]
+        for method, path in ROUTES:
+            api.lambda_route(
+                path,
+                method,
+                function_name=api_fn.name,
+                invoke_arn=api_fn.invoke_arn,
+                authorization="AWS_IAM",
+            )
+        for path in sorted({p for _, p in ROUTES}):
+            api.cors_preflight(
+                path,
+                allow_origin=preflight_origin,
+                allow_methods=sorted({m for m, p in ROUTES if p == path}),
+            )
+        api.deploy()
+
+        for name, fn in self.functions.items():
+            service = PROCESSORS[name][0] if name in PROCESSORS else API_FUNCTION[1]
+            lambda_alarms(
+                self,
+                f"alarms-{name.replace('_', '-')}",
+                namer=namer,
+                service=service,
+                function_name=fn.name,
+                topic_arn=topic.arn,
+            )
+
+        outputs = {
+            "FileUploadBucketName": bucket.name,
+            "FileMetadataTableName": table.name,
+            "FileApiEndpoint": api.invoke_url,
+            "FileApiId": api.id,
+            "FileAlertTopicArn": topic.arn,
+            "FileDlqUrl": dlq.url,
+            "FileCommonLayerArn": layer.arn,
+            "FileBedrockModelId": bedrock.model_id if bedrock.enabled else "disabled",
+        }
+        for name, fn in self.functions.items():
+            outputs[f"File{_pascal(name)}FunctionName"] = fn.name
+        for name, value in outputs.items():
+            TerraformOutput(self, name, value=value)
