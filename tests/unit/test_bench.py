@@ -1,0 +1,433 @@
+"""The benchmark's pure parts: figures, table, JSON, PNG, arguments, peer wiring.
+
+Nothing here is timed: figures are computed from given seconds, and the
+measuring functions run against fakes of the commands they call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import stat
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+
+from scripts.tapctl import bench, bench_peer, cli, commands
+from scripts.tapctl.bench_png import PALETTE, SIGNATURE, Canvas, encode, waterfall, write_waterfall
+from scripts.tapctl.bench_report import Bar, Comparison, Target, document, median, ratio, render_table
+from scripts.tapctl.errors import StageFailed, TapError
+from scripts.tapctl.targets import Cloud
+
+# -- figures -------------------------------------------------------------------------------
+
+
+def test_median_of_odd_and_even_counts():
+    assert median([3.0, 1.0, 2.0]) == 2.0
+    assert median([4.0, 1.0, 2.0, 3.0]) == 2.5
+
+
+def test_median_refuses_no_repetitions_and_negative_durations():
+    with pytest.raises(TapError, match="no repetitions measured"):
+        median([])
+    with pytest.raises(TapError, match="negative duration"):
+        median([1.0, -0.5])
+
+
+def test_ratio_is_a_ratio_of_medians():
+    # medians: ours 10, reference 40 -> 4x faster, and 0.25 of the reference
+    ours, reference = [9.0, 10.0, 30.0], [40.0, 1.0, 50.0]
+    assert ratio(ours, reference, "speedup") == 4.0
+    assert ratio(ours, reference, "at_most") == 0.25
+
+
+def test_ratio_refuses_division_by_zero_and_unknown_kind():
+    with pytest.raises(TapError, match="reference median is 0 s"):
+        ratio([1.0], [0.0], "at_most")
+    with pytest.raises(TapError, match="our median is 0 s"):
+        ratio([0.0], [1.0], "speedup")
+    with pytest.raises(TapError, match="ratio kind 'faster' is not one of at_most, speedup"):
+        ratio([1.0], [1.0], "faster")
+
+
+def test_target_validation_and_description():
+    assert Target("at_most", 1.15).describe() == "<= 1.15x"
+    assert Target("speedup", 3).describe() == ">= 3x faster"
+    with pytest.raises(TapError, match="target kind 'less' is not one of"):
+        Target("less", 1)
+    with pytest.raises(TapError, match="target value 0 must be > 0"):
+        Target("speedup", 0)
+
+
+def test_comparison_pass_miss_and_not_measured():
+    fast = Comparison("pr", "ours", "peer", Target("speedup", 3), [10.0], [31.0])
+    slow = Comparison("pr", "ours", "peer", Target("speedup", 3), [10.0], [29.0])
+    floor = Comparison("synth", "ours", "floor", Target("at_most", 1.15), [11.5], [10.0])
+    missing = Comparison("cdktf", "ours", "cdktf synth", Target("speedup", 1.6), [10.0], [], "npm failed")
+    assert (fast.passed(), slow.passed(), floor.passed(), missing.passed()) == (True, False, True, None)
+    assert missing.figure() is None
+
+
+def test_table_shows_medians_figure_target_result_and_notes():
+    rows = [
+        Comparison(
+            "PR feedback", "synth+plan", "cdktf diff", Target("speedup", 3), [10.0, 12.0, 11.0], [44.0]
+        ),
+        Comparison("synth vs cdktf", "tap synth", "cdktf synth", Target("speedup", 1.6), [5.0], [], "no npm"),
+    ]
+    lines = render_table(rows).splitlines()
+    assert lines[0].split() == [
+        "comparison", "ours", "(median)", "reference", "ref", "(median)", "figure", "target", "result",
+    ]  # fmt: skip
+    assert lines[2].split() == [
+        "PR",
+        "feedback",
+        "11.0s",
+        "cdktf",
+        "diff",
+        "44.0s",
+        "4.00x",
+        ">=",
+        "3x",
+        "faster",
+        "PASS",
+    ]
+    assert lines[3].rstrip().endswith("not measured")
+    assert lines[4] == "note: synth vs cdktf: no npm"
+
+
+def test_json_document_shape():
+    rows = [Comparison("tests", "-n auto", "serial", Target("speedup", 1.6), [2.0, 4.0], [8.0, 8.0])]
+    bars = [Bar("smoke", "apply", 100.0, 5.0), Bar("platform", "plan", 101.5, 2.25)]
+    doc = document(rows, bars, meta={"environment": "pr", "reps": 2})
+    assert doc["version"] == 1
+    assert (doc["environment"], doc["reps"]) == ("pr", 2)
+    assert doc["rows"] == [
+        {
+            "name": "tests",
+            "ours": {"label": "-n auto", "seconds": [2.0, 4.0], "median": 3.0},
+            "reference": {"label": "serial", "seconds": [8.0, 8.0], "median": 8.0},
+            "figure": 8.0 / 3.0,
+            "target": {"kind": "speedup", "value": 1.6},
+            "passed": True,
+            "note": "",
+        }
+    ]
+    assert doc["waterfall"] == [
+        {"row": "smoke", "stage": "apply", "start": 0.0, "seconds": 5.0},
+        {"row": "platform", "stage": "plan", "start": 1.5, "seconds": 2.25},
+    ]
+    json.dumps(doc)  # serializable as written
+
+
+# -- PNG -----------------------------------------------------------------------------------
+
+
+def decode(png: bytes) -> tuple[int, int, list[bytes]]:
+    """Minimal reader for what ``encode`` writes: (width, height, RGB scanlines)."""
+    assert png[:8] == SIGNATURE
+    pos, chunks = 8, {}
+    while pos < len(png):
+        (length,) = struct.unpack(">I", png[pos : pos + 4])
+        kind, data = png[pos + 4 : pos + 8], png[pos + 8 : pos + 8 + length]
+        (crc,) = struct.unpack(">I", png[pos + 8 + length : pos + 12 + length])
+        assert crc == zlib.crc32(kind + data)
+        chunks[kind] = data
+        pos += 12 + length
+    width, height, depth, colour, _, _, _ = struct.unpack(">IIBBBBB", chunks[b"IHDR"])
+    assert (depth, colour) == (8, 2)
+    raw = zlib.decompress(chunks[b"IDAT"])
+    stride = 1 + width * 3
+    assert len(raw) == stride * height
+    lines = [raw[i * stride : (i + 1) * stride] for i in range(height)]
+    assert all(line[0] == 0 for line in lines)  # filter type 0
+    assert set(chunks) == {b"IHDR", b"IDAT", b"IEND"}
+    return width, height, [line[1:] for line in lines]
+
+
+def test_png_encoder_writes_a_valid_image_with_the_rectangle():
+    canvas = Canvas(7, 5)
+    canvas.rect(2, 1, 3, 2, (10, 20, 30))
+    canvas.rect(5, 4, 100, 100, (1, 2, 3))  # clipped at the edge
+    canvas.rect(-5, -5, 2, 2, (9, 9, 9))  # entirely outside: no effect
+    width, height, lines = decode(encode(canvas))
+    assert (width, height) == (7, 5)
+    assert lines[1][2 * 3 : 2 * 3 + 3] == bytes((10, 20, 30))
+    assert lines[2][4 * 3 : 4 * 3 + 3] == bytes((10, 20, 30))
+    assert lines[0][0:3] == bytes((255, 255, 255))
+    assert lines[4][6 * 3 : 6 * 3 + 3] == bytes((1, 2, 3))
+
+
+def test_canvas_refuses_an_empty_size_and_draws_text_in_ink():
+    with pytest.raises(TapError, match="canvas 0x5 must be at least 1x1"):
+        Canvas(0, 5)
+    canvas = Canvas(20, 12)
+    canvas.text(0, 0, "I")  # top row of I is 3 cells of ink, 2 px each
+    assert canvas.pixel(0, 0) == canvas.pixel(5, 1) == (40, 40, 40)
+    assert canvas.pixel(7, 0) == (255, 255, 255)
+
+
+def test_waterfall_has_one_row_per_stack_and_the_bar_colour_at_its_place(tmp_path: Path):
+    bars = [
+        Bar("pipeline", "synth", 0.0, 10.0),
+        Bar("smoke", "apply", 10.0, 30.0),
+        Bar("platform", "apply", 10.0, 90.0),
+        Bar("platform", "destroy", 100.0, 20.0),
+    ]
+    canvas = waterfall(bars, title="pr/pr0")
+    path = write_waterfall(bars, tmp_path / "w" / "waterfall.png", title="pr/pr0")
+    width, height, lines = decode(path.read_bytes())
+    assert (width, height) == (canvas.width, canvas.height)
+    # geometry of bench_png.waterfall: labels, then 900 px for 120 s
+    label_w = len("pipeline") * 8 + 20
+    top = 20 + 10 + 16
+    x = label_w + int(50.0 * 900 / 120)  # middle of platform's apply
+    y = top + 2 * 22 + 11  # third row (platform), vertical middle
+    assert lines[y][x * 3 : x * 3 + 3] == bytes(PALETTE["apply"])
+    assert canvas.pixel(label_w + int(110 * 900 / 120), y) == PALETTE["destroy"]
+    assert height == top + 3 * 22 + 10 + 14 + 10  # three rows and the legend
+
+
+def test_waterfall_needs_bars():
+    with pytest.raises(TapError, match="no stage timings to draw"):
+        waterfall([])
+
+
+# -- arguments -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--reps", "0"], "--reps 0 is out of range: use 1-50"),
+        (["--reps", "three"], "--reps 'three' is not an integer"),
+        (["--parts", "1,5"], "--parts '1,5': '5' is not a part"),
+        (["--parts", "x"], "'x' is not a part; use a comma-separated subset of 1,2,3,4"),
+        (["-j", "0"], "0 is out of range: use 1-64"),
+        (["--peer-parallelism", "two"], "'two' is not an integer"),
+    ],
+)
+def test_bad_arguments_are_refused_with_the_rule(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.build_parser().parse_args(["bench", *argv])
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_good_arguments_parse():
+    args = cli.build_parser().parse_args(["bench", "--reps", "1", "--parts", "3,1,3", "--stacks", "smoke"])
+    assert (args.reps, args.parts, args.stacks, args.peer_parallelism) == (1, (1, 3), "smoke", 1)
+    assert cli.build_parser().parse_args(["bench"]).parts == (1, 2, 3, 4)
+
+
+def test_prepare_refuses_unknown_stacks_and_protected_environments(tmp_path, monkeypatch):
+    monkeypatch.setenv("TAP_WORKDIR", str(tmp_path))
+    parser = cli.build_parser()
+    with pytest.raises(TapError, match="--stacks: stack\\(s\\) nope not in environment 'pr'"):
+        bench.prepare(parser.parse_args(["bench", "--stacks", "nope", "--no-install"]))
+    with pytest.raises(TapError, match="environment 'prod' is protected: the benchmark deploys and destroys"):
+        bench.prepare(parser.parse_args(["bench", "-e", "prod", "--no-install"]))
+
+
+def test_prepare_without_cdktf_cli_keeps_going_with_the_reason(tmp_path, monkeypatch):
+    monkeypatch.setenv("TAP_WORKDIR", str(tmp_path))
+    run = bench.prepare(
+        cli.build_parser().parse_args(["bench", "--stacks", "smoke", "--no-install", "--reps", "2"])
+    )
+    assert (run.stacks, run.reps, run.out) == (["smoke"], 2, tmp_path / "bench")
+    assert run.cli.binary is None
+    assert "not installed (--no-install)" in run.cli.message
+    assert run.peer({}) is None
+
+
+# -- measuring helpers ------------------------------------------------------------------------
+
+
+def test_recording_captures_every_stack_of_a_stage_and_restores(monkeypatch):
+    original = commands.run_stacks
+    bars: list[Bar] = []
+    with bench.recording(bars):
+        commands.run_stacks("apply", ["a", "b"], {"b": ["a"]}, lambda s: s, parallelism=2)
+    assert commands.run_stacks is original
+    assert sorted((b.row, b.stage) for b in bars) == [("a", "apply"), ("b", "apply")]
+    by_row = {b.row: b for b in bars}
+    assert by_row["b"].start >= by_row["a"].start + by_row["a"].seconds  # b waited for a
+
+
+def test_shifted_and_median_rep():
+    bars = [Bar("x", "deploy", 500.0, 3.0), Bar("x", "destroy", 503.0, 1.0)]
+    assert bench.shifted(bars, 10.0) == [Bar("x", "deploy", 10.0, 3.0), Bar("x", "destroy", 13.0, 1.0)]
+    reps = [(9.0, ["slow"]), (1.0, ["fast"]), (5.0, ["mid"])]
+    assert bench.median_rep(reps) == ["mid"]
+    assert bench.median_rep(reps[:2]) == ["fast"]
+
+
+def test_slowest_stack_and_its_dependencies():
+    bars = [
+        Bar("pipeline", "apply", 0, 500.0),  # the whole stage, not a stack
+        Bar("images", "apply", 0, 20.0),
+        Bar("app", "plan", 0, 10.0),
+        Bar("app", "apply", 0, 30.0),
+        Bar("app", "test", 0, 99.0),  # not a deploy stage
+        Bar("smoke", "apply", 0, 35.0),
+    ]
+    assert bench.slowest_stack(bars) == "app"
+    deps = {"app": ["images"], "images": ["base"], "base": []}
+    assert bench.with_dependencies("app", deps) == ["base", "images", "app"]
+    with pytest.raises(TapError, match="no per-stack timings recorded"):
+        bench.slowest_stack([Bar("pipeline", "synth", 0, 1.0)])
+
+
+def test_stdout_to_stderr_moves_child_output(capfd):
+    with bench.stdout_to_stderr():
+        os.system("echo from-a-child")  # noqa: S605 - a fixed command
+    out, err = capfd.readouterr()
+    assert "from-a-child" in err
+    assert "from-a-child" not in out
+
+
+# -- the parts, against fakes -------------------------------------------------------------------
+
+
+def _run(tmp_path: Path, reps: int = 3, binary: str | None = None) -> bench.Run:
+    from lib.config import resolve_target
+
+    cli_lookup = bench_peer.CliLookup(binary, "cdktf-cli 0.21.0" if binary else "npm failed")
+    return bench.Run(resolve_target("pr", "pr0"), ["smoke"], reps, 4, 1, tmp_path, cli_lookup)
+
+
+def test_part_synth_measures_every_rep_and_skips_cdktf_without_the_cli(tmp_path, monkeypatch):
+    calls: list[str] = []
+    monkeypatch.setattr(bench.commands, "synth", lambda target, only: calls.append(f"synth {only}"))
+    monkeypatch.setattr(bench.subprocess, "run", lambda cmd, **kw: calls.append(cmd[-1]))
+    run = _run(tmp_path)
+    bench.part_synth(run)
+    assert calls == [bench.IMPORT_FLOOR, "synth smoke"] * 3
+    floor, cdktf = run.rows
+    assert (floor.name, floor.target, len(floor.ours), len(floor.reference)) == (
+        "synth / import floor", Target("at_most", 1.15), 3, 3,
+    )  # fmt: skip
+    assert (cdktf.reference, cdktf.note, cdktf.passed()) == ([], "npm failed", None)
+
+
+def test_pr_feedback_and_tests_without_cdktf_use_sequential_terraform(tmp_path, monkeypatch):
+    calls: list[str] = []
+    monkeypatch.setattr(bench.commands, "synth", lambda target, only: calls.append("synth"))
+    monkeypatch.setattr(bench.commands, "plan", lambda s: calls.append(f"plan j{s.parallelism}"))
+    monkeypatch.setattr(
+        bench.commands, "integration_tests", lambda s, workers: calls.append(f"pytest -n {workers}")
+    )
+    monkeypatch.setattr(bench.comment, "load_report", lambda *a, **kw: "report")
+    monkeypatch.setattr(bench.comment, "render", lambda report: f"rendered {report}")
+    monkeypatch.setattr(bench.Run, "session", lambda self, parallelism=None: commands.Session(
+        self.target, Cloud("emulator", {}), parallelism or self.parallelism))  # fmt: skip
+    run = _run(tmp_path, reps=2)
+    session = run.session()
+    bench.part_pr_feedback(run, session)
+    bench.part_tests(run, session)
+    assert calls == ["synth", "plan j4", "synth", "plan j1"] * 2 + ["pytest -n auto", "pytest -n 0"] * 2
+    assert (tmp_path / "comment.md").read_text() == "rendered report"
+    pr, tests = run.rows
+    assert pr.reference_label == "terraform plan per stack, sequential"
+    assert "cdktf-cli unavailable (npm failed)" in pr.note
+    assert (tests.name, tests.ours_label, tests.reference_label) == (
+        "integration tests",
+        "pytest -n auto",
+        "pytest serial",
+    )
+
+
+def test_part_ephemeral_compares_with_the_peer_and_the_slowest_stack_alone(tmp_path, monkeypatch):
+    cycles: list[str] = []
+
+    def ours(run, stacks):
+        cycles.append(f"ours {stacks}")
+        return 10.0, [Bar("pipeline", "apply", 0.0, 8.0), Bar("smoke", "apply", 1.0, 7.0)]
+
+    def peer(run):
+        cycles.append("peer")
+        return 30.0, [Bar("peer (cdktf)", "deploy", 50.0, 20.0)]
+
+    monkeypatch.setattr(bench, "ours_cycle", ours)
+    monkeypatch.setattr(bench, "peer_cycle", peer)
+    monkeypatch.setattr(bench.commands, "read_synth_metadata", lambda t: {"stacks": {"smoke": {}}})
+    run = _run(tmp_path, reps=2, binary="/bin/cdktf")
+    bars = bench.part_ephemeral(run)
+    assert cycles == ["ours smoke", "peer", "ours smoke"] * 2
+    cycle, solo = run.rows
+    assert (cycle.figure(), cycle.passed()) == (3.0, True)
+    assert (solo.reference_label, solo.figure(), solo.passed()) == ("smoke alone", 1.0, True)
+    assert Bar("peer (cdktf)", "deploy", 0.0, 20.0) in bars  # the peer drawn on our time axis
+
+
+# -- the peer ---------------------------------------------------------------------------------
+
+
+def _script(path: Path, body: str) -> Path:
+    path.write_text("#!/bin/sh\n" + body)
+    path.chmod(path.stat().st_mode | stat.S_IEXEC)
+    return path
+
+
+def test_ensure_cli_explicit_binary_and_version_check(tmp_path):
+    warned = _script(tmp_path / "cdktf", 'echo "Warning: no CLI config"; echo "╵"; echo 0.21.0\n')
+    found = bench_peer.ensure_cli(tmp_path / "none", str(warned))
+    assert (found.binary, found.message) == (str(warned), f"cdktf-cli 0.21.0 at {warned}")
+    bad = bench_peer.ensure_cli(tmp_path / "none", str(tmp_path / "missing"))
+    assert bad.binary is None
+    assert bad.message == f"--cdktf {tmp_path / 'missing'} is not an executable file"
+    folder = tmp_path / "cli"
+    (folder / "node_modules" / ".bin").mkdir(parents=True)
+    _script(bench_peer.installed_binary(folder), "echo 0.20.0\n")
+    old = bench_peer.ensure_cli(folder)
+    assert old.binary is None
+    assert "reports version '0.20.0', expected 0.21.0" in old.message
+
+
+def test_install_reports_missing_npm_and_a_failed_install(tmp_path, monkeypatch):
+    monkeypatch.setattr(bench_peer.shutil, "which", lambda name: None)
+    assert bench_peer.install(tmp_path) == "npm not found on PATH: cannot install cdktf-cli"
+    npm = _script(tmp_path / "npm", 'echo "npm error 404 Not Found" >&2; exit 1\n')
+    monkeypatch.setattr(bench_peer.shutil, "which", lambda name: str(npm))
+    assert bench_peer.ensure_cli(tmp_path / "cli").message == (
+        "npm install cdktf-cli@0.21.0 failed: npm error 404 Not Found"
+    )
+
+
+def test_peer_commands_pass_app_and_output_and_read_outputs(tmp_path):
+    from lib.config import resolve_target
+
+    argv_log = tmp_path / "argv"
+    fake = _script(
+        tmp_path / "cdktf",
+        f'echo "$@ | $TAP_STACKS $ENVIRONMENT_SUFFIX" >> {argv_log}\n'
+        'if [ "$1" = output ]; then echo \'{"smoke": {"SmokeBucketName": "b"}}\' > "$4"; fi\n'
+        'if [ "$2" = broken ]; then echo "Error: boom"; exit 3; fi\n',
+    )
+    peer = bench_peer.CdktfPeer(
+        str(fake), resolve_target("pr", "pr0"), env=dict(os.environ), outdir=tmp_path / "out",
+        stacks=["smoke"], log_dir=tmp_path,
+    )  # fmt: skip
+    peer.synth()
+    peer.diff("smoke")
+    peer.deploy_all(1)
+    assert peer.outputs_all(tmp_path / "o.json") == {"smoke": {"SmokeBucketName": "b"}}
+    peer.destroy_all(2)
+    lines = argv_log.read_text().splitlines()
+    assert lines[1].startswith("diff smoke --no-color --app ")
+    assert f"--output {tmp_path / 'out'} | smoke pr0" in lines[1]
+    assert lines[2].startswith("deploy * --auto-approve --no-color --parallelism=1 ")
+    assert lines[4].startswith("destroy * --auto-approve --no-color --parallelism=2 ")
+    with pytest.raises(StageFailed, match="cdktf diff failed \\(exit 3\\)") as err:
+        peer.diff("broken")
+    assert "Error: boom" in str(err.value)
+
+
+def test_register_exposes_the_bench_command():
+    parser = argparse.ArgumentParser()
+    bench.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["bench", "--no-install"])
+    assert (args.handler, args.reps, args.no_install) == (bench.main, 3, True)
