@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
-    DataAwsIamPolicyDocument,
-    DataAwsIamPolicyDocumentStatement,
-    DataAwsIamPolicyDocumentStatementCondition,
-    DataAwsIamPolicyDocumentStatementPrincipals,
-)
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.db_instance import DbInstance
 from cdktf_cdktf_provider_aws.db_parameter_group import DbParameterGroup, DbParameterGroupParameter
 from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup
-from cdktf_cdktf_provider_aws.iam_role import IamRole
-from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
 from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from constructs import Construct
 
-from lib.constructs.logs_kms import LogsKey
+from lib.constructs.iam import Grant, ServiceRole
 from lib.naming import NameKind, Namer
 
 POSTGRES_PORT = 5432
@@ -27,7 +20,11 @@ MASTER_USERNAME = "app_admin"
 #: Logs RDS exports to CloudWatch; their groups are created here first so that
 #: retention and encryption are ours, not RDS's never-expire defaults.
 LOG_EXPORTS = ("postgresql", "upgrade")
-ENHANCED_MONITORING_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+#: Performance Insights' free retention.
+PERFORMANCE_INSIGHTS_DAYS = 7
+#: Enhanced monitoring writes OS metrics to this one log group (what the AWS
+#: managed policy AmazonRDSEnhancedMonitoringRole allows, as explicit grants).
+MONITORING_LOG_GROUP = "RDSOSMetrics"
 
 
 class Database(Construct):
@@ -54,7 +51,7 @@ class Database(Construct):
         deletion_protection: bool,
         skip_final_snapshot: bool,
         monitoring_interval: int,
-        logs_key: LogsKey,
+        kms_key_arn: str,
         log_retention_days: int,
     ) -> None:
         super().__init__(scope, id)
@@ -87,11 +84,12 @@ class Database(Construct):
             ],
         )
         log_groups = [
-            logs_key.log_group(
+            CloudwatchLogGroup(
                 self,
                 f"log-{kind}",
                 name=f"/aws/rds/instance/{identifier}/{kind}",
-                retention_days=log_retention_days,
+                retention_in_days=log_retention_days,
+                kms_key_id=kms_key_arn,
             )
             for kind in LOG_EXPORTS
         ]
@@ -129,6 +127,9 @@ class Database(Construct):
             enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
             monitoring_interval=monitoring_interval,
             monitoring_role_arn=monitoring_role_arn,
+            performance_insights_enabled=True,
+            performance_insights_kms_key_id=kms_key_arn,
+            performance_insights_retention_period=PERFORMANCE_INSIGHTS_DAYS,
             depends_on=log_groups,
         )
 
@@ -160,34 +161,25 @@ class Database(Construct):
             description="to PostgreSQL",
         )
 
-    def _monitoring_role(self, namer: Namer) -> IamRole:
-        trust = DataAwsIamPolicyDocument(
-            self,
-            "monitoring-trust",
-            statement=[
-                DataAwsIamPolicyDocumentStatement(
-                    actions=["sts:AssumeRole"],
-                    principals=[
-                        DataAwsIamPolicyDocumentStatementPrincipals(
-                            type="Service", identifiers=["monitoring.rds.amazonaws.com"]
-                        )
-                    ],
-                    condition=[
-                        DataAwsIamPolicyDocumentStatementCondition(
-                            test="StringEquals", variable="aws:SourceAccount", values=[namer.account_id]
-                        )
-                    ],
-                )
-            ],
-        )
-        role = IamRole(
+    def _monitoring_role(self, namer: Namer) -> ServiceRole:
+        group = f"arn:aws:logs:{namer.region}:{namer.account_id}:log-group:{MONITORING_LOG_GROUP}"
+        return ServiceRole(
             self,
             "monitoring-role",
             name=namer.name("plat-db-mon", NameKind.IAM_ROLE),
-            assume_role_policy=trust.json,
+            service="monitoring.rds.amazonaws.com",
+            source_account=namer.account_id,
+            description="RDS enhanced monitoring: OS metrics to the RDSOSMetrics log group",
+            grants=[
+                Grant(actions=["logs:CreateLogGroup", "logs:PutRetentionPolicy"], resources=[group]),
+                Grant(
+                    actions=[
+                        "logs:CreateLogStream",
+                        "logs:DescribeLogStreams",
+                        "logs:GetLogEvents",
+                        "logs:PutLogEvents",
+                    ],
+                    resources=[f"{group}:log-stream:*"],
+                ),
+            ],
         )
-        # The AWS managed policy writes only to the RDSOSMetrics log group.
-        IamRolePolicyAttachment(
-            self, "monitoring-policy", role=role.name, policy_arn=ENHANCED_MONITORING_POLICY
-        )
-        return role

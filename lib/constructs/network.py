@@ -5,18 +5,14 @@ from __future__ import annotations
 import ipaddress
 
 from cdktf import Fn
-from cdktf_cdktf_provider_aws.data_aws_availability_zones import DataAwsAvailabilityZones
-from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
-    DataAwsIamPolicyDocument,
-    DataAwsIamPolicyDocumentStatement,
-    DataAwsIamPolicyDocumentStatementCondition,
-    DataAwsIamPolicyDocumentStatementPrincipals,
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.data_aws_availability_zones import (
+    DataAwsAvailabilityZones,
+    DataAwsAvailabilityZonesFilter,
 )
 from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
 from cdktf_cdktf_provider_aws.eip import Eip
 from cdktf_cdktf_provider_aws.flow_log import FlowLog
-from cdktf_cdktf_provider_aws.iam_role import IamRole
-from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.internet_gateway import InternetGateway
 from cdktf_cdktf_provider_aws.nat_gateway import NatGateway
 from cdktf_cdktf_provider_aws.route import Route
@@ -26,7 +22,7 @@ from cdktf_cdktf_provider_aws.subnet import Subnet
 from cdktf_cdktf_provider_aws.vpc import Vpc
 from constructs import Construct
 
-from lib.constructs.logs_kms import LogsKey
+from lib.constructs.iam import Grant, ServiceRole
 from lib.naming import NameKind, Namer
 
 AZ_COUNT = 3
@@ -58,7 +54,7 @@ class Network(Construct):
         namer: Namer,
         cidr: str,
         nat_gateway: bool,
-        logs_key: LogsKey,
+        logs_key_arn: str,
         log_retention_days: int,
     ) -> None:
         super().__init__(scope, id)
@@ -75,7 +71,13 @@ class Network(Construct):
             self, "default-sg", vpc_id=self.vpc.id, tags={"Name": namer.name("plat-default")}
         )
 
-        azs = DataAwsAvailabilityZones(self, "azs", state="available")
+        # Regular AZs only (no Local or Wavelength Zones), and no state filter:
+        # an impaired zone must not shift the index of the others.
+        azs = DataAwsAvailabilityZones(
+            self,
+            "azs",
+            filter=[DataAwsAvailabilityZonesFilter(name="zone-type", values=["availability-zone"])],
+        )
         public_cidrs, private_cidrs = subnet_cidrs(cidr)
         self.public_subnets = [
             Subnet(
@@ -140,7 +142,7 @@ class Network(Construct):
         for i, subnet in enumerate(self.private_subnets):
             RouteTableAssociation(self, f"private-rta-{i}", route_table_id=private_rt.id, subnet_id=subnet.id)
 
-        self._flow_logs(namer, logs_key, log_retention_days)
+        self._flow_logs(namer, logs_key_arn, log_retention_days)
 
     @property
     def public_subnet_ids(self) -> list[str]:
@@ -150,47 +152,29 @@ class Network(Construct):
     def private_subnet_ids(self) -> list[str]:
         return [s.id for s in self.private_subnets]
 
-    def _flow_logs(self, namer: Namer, logs_key: LogsKey, retention_days: int) -> None:
-        group = logs_key.log_group(
-            self, "flow-logs", name=namer.name("plat-flow", NameKind.LOG_GROUP), retention_days=retention_days
-        )
-        trust = DataAwsIamPolicyDocument(
+    def _flow_logs(self, namer: Namer, logs_key_arn: str, retention_days: int) -> None:
+        group = CloudwatchLogGroup(
             self,
-            "flow-logs-trust",
-            statement=[
-                DataAwsIamPolicyDocumentStatement(
-                    actions=["sts:AssumeRole"],
-                    principals=[
-                        DataAwsIamPolicyDocumentStatementPrincipals(
-                            type="Service", identifiers=["vpc-flow-logs.amazonaws.com"]
-                        )
-                    ],
-                    condition=[
-                        DataAwsIamPolicyDocumentStatementCondition(
-                            test="StringEquals", variable="aws:SourceAccount", values=[namer.account_id]
-                        )
-                    ],
-                )
-            ],
+            "flow-logs",
+            name=namer.name("plat-flow", NameKind.LOG_GROUP),
+            retention_in_days=retention_days,
+            kms_key_id=logs_key_arn,
         )
-        role = IamRole(
+        # Only this log group and its streams: the group exists, so no CreateLogGroup.
+        role = ServiceRole(
             self,
             "flow-logs-role",
             name=namer.name("plat-flow", NameKind.IAM_ROLE),
-            assume_role_policy=trust.json,
-        )
-        # Only this log group and its streams: the group exists, so no CreateLogGroup.
-        write = DataAwsIamPolicyDocument(
-            self,
-            "flow-logs-write",
-            statement=[
-                DataAwsIamPolicyDocumentStatement(
+            service="vpc-flow-logs.amazonaws.com",
+            source_account=namer.account_id,
+            description="VPC flow logs delivery to its one log group",
+            grants=[
+                Grant(
                     actions=["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
                     resources=[group.arn, f"{group.arn}:*"],
                 )
             ],
         )
-        IamRolePolicy(self, "flow-logs-policy", name="write-flow-logs", role=role.id, policy=write.json)
         FlowLog(
             self,
             "flow-log",

@@ -11,12 +11,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
-    DataAwsIamPolicyDocument,
-    DataAwsIamPolicyDocumentStatement,
-    DataAwsIamPolicyDocumentStatementCondition,
-    DataAwsIamPolicyDocumentStatementPrincipals,
-)
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.ecs_cluster import EcsCluster, EcsClusterSetting
 from cdktf_cdktf_provider_aws.ecs_service import (
     EcsService,
@@ -30,8 +25,7 @@ from cdktf_cdktf_provider_aws.ecs_task_definition import (
     EcsTaskDefinitionVolume,
 )
 from cdktf_cdktf_provider_aws.iam_role import IamRole
-from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
-from cdktf_cdktf_provider_aws.lb import Lb
+from cdktf_cdktf_provider_aws.lb import Lb, LbAccessLogs
 from cdktf_cdktf_provider_aws.lb_listener import (
     LbListener,
     LbListenerDefaultAction,
@@ -43,9 +37,11 @@ from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityG
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from constructs import Construct
 
-from lib.constructs.logs_kms import LogsKey
+from lib.constructs.alb_logs import AlbLogsBucket
+from lib.constructs.iam import Grant, ServiceRole, assume_role_policy
 from lib.naming import NameKind, Namer
 
+ECS_TASKS = "ecs-tasks.amazonaws.com"
 HTTP_PORT = 80
 HTTPS_PORT = 443
 #: TLS 1.2 and 1.3 only.
@@ -92,7 +88,8 @@ class FargateService(Construct):
         health_check_path: str,
         certificate_arn: str | None,
         deletion_protection: bool,
-        logs_key: LogsKey,
+        access_logs: AlbLogsBucket,
+        logs_key_arn: str,
         log_retention_days: int,
         environment: dict[str, str],
         secrets: dict[str, str],
@@ -102,8 +99,12 @@ class FargateService(Construct):
         self.alb_sg, self.tasks_sg = self._security_groups(
             namer, service, vpc_id, container_port, https=certificate_arn is not None
         )
-        log_group = logs_key.log_group(
-            self, "logs", name=namer.name(service, NameKind.LOG_GROUP), retention_days=log_retention_days
+        log_group = CloudwatchLogGroup(
+            self,
+            "logs",
+            name=namer.name(service, NameKind.LOG_GROUP),
+            retention_in_days=log_retention_days,
+            kms_key_id=logs_key_arn,
         )
         execution_role = self._execution_role(namer, service, log_group.arn, secret_arns, image)
         task_role = self._task_role(namer, service)
@@ -161,6 +162,11 @@ class FargateService(Construct):
             subnets=alb_subnet_ids,
             drop_invalid_header_fields=True,
             enable_deletion_protection=deletion_protection,
+            access_logs=LbAccessLogs(
+                bucket=access_logs.bucket.bucket, prefix=access_logs.prefix, enabled=True
+            ),
+            # ELB checks it may write to the bucket when logging is switched on.
+            depends_on=[access_logs.policy],
         )
         self.target_group = LbTargetGroup(
             self,
@@ -323,59 +329,24 @@ class FargateService(Construct):
 
     # -- IAM -------------------------------------------------------------------
 
-    def _trust(self, id: str, namer: Namer) -> DataAwsIamPolicyDocument:
-        return DataAwsIamPolicyDocument(
-            self,
-            id,
-            statement=[
-                DataAwsIamPolicyDocumentStatement(
-                    actions=["sts:AssumeRole"],
-                    principals=[
-                        DataAwsIamPolicyDocumentStatementPrincipals(
-                            type="Service", identifiers=["ecs-tasks.amazonaws.com"]
-                        )
-                    ],
-                    condition=[
-                        DataAwsIamPolicyDocumentStatementCondition(
-                            test="StringEquals", variable="aws:SourceAccount", values=[namer.account_id]
-                        )
-                    ],
-                )
-            ],
-        )
-
     def _execution_role(
         self, namer: Namer, service: str, log_group_arn: str, secret_arns: list[str], image: str
-    ) -> IamRole:
+    ) -> ServiceRole:
         """What ECS itself needs to start a task: write its logs, read its secrets, pull its image."""
-        role = IamRole(
-            self,
-            "execution-role",
-            name=namer.name(f"{service}-exec", NameKind.IAM_ROLE),
-            assume_role_policy=self._trust("execution-trust", namer).json,
-        )
-        statements = [
-            DataAwsIamPolicyDocumentStatement(
-                sid="WriteLogs",
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[f"{log_group_arn}:*"],
-            )
+        grants = [
+            Grant(actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[f"{log_group_arn}:*"])
         ]
         if secret_arns:
-            statements.append(
-                DataAwsIamPolicyDocumentStatement(
-                    sid="ReadSecrets", actions=["secretsmanager:GetSecretValue"], resources=secret_arns
-                )
-            )
+            grants.append(Grant(actions=["secretsmanager:GetSecretValue"], resources=secret_arns))
         repository = ecr_repository_arn(image)
         if repository is not None:
-            statements += [
-                # GetAuthorizationToken has no resource type: AWS requires "*".
-                DataAwsIamPolicyDocumentStatement(
-                    sid="EcrLogin", actions=["ecr:GetAuthorizationToken"], resources=["*"]
+            grants += [
+                Grant(
+                    actions=["ecr:GetAuthorizationToken"],
+                    resources=["*"],
+                    reason="ecr:GetAuthorizationToken has no resource-level permissions",
                 ),
-                DataAwsIamPolicyDocumentStatement(
-                    sid="EcrPull",
+                Grant(
                     actions=[
                         "ecr:BatchCheckLayerAvailability",
                         "ecr:BatchGetImage",
@@ -384,9 +355,15 @@ class FargateService(Construct):
                     resources=[repository],
                 ),
             ]
-        policy = DataAwsIamPolicyDocument(self, "execution-policy-doc", statement=statements)
-        IamRolePolicy(self, "execution-policy", name="start-task", role=role.id, policy=policy.json)
-        return role
+        return ServiceRole(
+            self,
+            "execution-role",
+            name=namer.name(f"{service}-exec", NameKind.IAM_ROLE),
+            service=ECS_TASKS,
+            source_account=namer.account_id,
+            description="ECS task execution: logs, the DB secret, the image",
+            grants=grants,
+        )
 
     def _task_role(self, namer: Namer, service: str) -> IamRole:
         """The application's own identity: no permissions until the application needs some."""
@@ -394,5 +371,6 @@ class FargateService(Construct):
             self,
             "task-role",
             name=namer.name(f"{service}-task", NameKind.IAM_ROLE),
-            assume_role_policy=self._trust("task-trust", namer).json,
+            assume_role_policy=assume_role_policy(ECS_TASKS, source_account=namer.account_id),
+            description="the application's identity (no permissions yet)",
         )

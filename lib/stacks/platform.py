@@ -7,17 +7,19 @@ differences are data (``settings.platform`` in ``environments/*.yaml``).
 from __future__ import annotations
 
 from cdktf import Fn, TerraformOutput
-from cdktf_cdktf_provider_aws.ssm_parameter import SsmParameter
 from constructs import Construct
 
 from lib.config.settings.platform import PlatformSettings
+from lib.constructs.alb_logs import AlbLogsBucket
 from lib.constructs.database import DATABASE_NAME, POSTGRES_PORT, Database
-from lib.constructs.logs_kms import LogsKey
+from lib.constructs.kms import StackKey
 from lib.constructs.network import Network
 from lib.constructs.service import FargateService, TaskSize
+from lib.constructs.ssm import SsmExports
+from lib.constructs.waf import WebAcl
 from lib.stacks.base import StackContext, TapStack
 
-SSM_GROUP = "platform"
+SSM_SYSTEM = "platform"
 
 
 class PlatformStack(TapStack):
@@ -32,8 +34,14 @@ class PlatformStack(TapStack):
         # protection; one they may not keeps both.
         destroyable = ctx.env.protection.destroy_allowed
 
-        logs_key = LogsKey(
-            self, "logs-key", namer=namer, service="plat-logs", deletion_window_days=7 if destroyable else 30
+        # Encrypts flow logs, DB logs, container logs and Performance Insights data.
+        key = StackKey(
+            self,
+            "key",
+            namer=namer,
+            service="plat-key",
+            description=f"platform data at rest ({namer.name('platform')}): logs, Performance Insights",
+            deletion_window_days=7 if destroyable else 30,
         )
         network = Network(
             self,
@@ -41,7 +49,7 @@ class PlatformStack(TapStack):
             namer=namer,
             cidr=settings.vpc_cidr,
             nat_gateway=settings.nat_gateway,
-            logs_key=logs_key,
+            logs_key_arn=key.arn,
             log_retention_days=settings.log_retention_days,
         )
         database = Database(
@@ -59,8 +67,17 @@ class PlatformStack(TapStack):
             deletion_protection=not destroyable,
             skip_final_snapshot=destroyable,
             monitoring_interval=settings.db_monitoring_interval,
-            logs_key=logs_key,
+            kms_key_arn=key.arn,
             log_retention_days=settings.log_retention_days,
+        )
+        alb_logs = AlbLogsBucket(
+            self,
+            "alb-logs",
+            namer=namer,
+            service="alb-logs",
+            prefix=settings.service_name,
+            retention_days=settings.log_retention_days,
+            force_destroy=destroyable,
         )
         # Without a NAT gateway private subnets have no way out, so tasks run in the
         # public subnets with a public IP; their security group still admits only the ALB.
@@ -82,7 +99,8 @@ class PlatformStack(TapStack):
             health_check_path=settings.health_check_path,
             certificate_arn=settings.certificate_arn,
             deletion_protection=not destroyable,
-            logs_key=logs_key,
+            access_logs=alb_logs,
+            logs_key_arn=key.arn,
             log_retention_days=settings.log_retention_days,
             environment={
                 "DB_HOST": database.instance.address,
@@ -95,28 +113,35 @@ class PlatformStack(TapStack):
             },
             secret_arns=[database.secret_arn],
         )
+        WebAcl(
+            self,
+            "waf",
+            namer=namer,
+            service=f"{settings.service_name}-waf",
+            resource_arn=service.alb.arn,
+            logs_key_arn=key.arn,
+            log_retention_days=settings.log_retention_days,
+        )
         database.allow_from("tasks", security_group_id=service.tasks_sg.id, description="from the ECS tasks")
 
-        # For other stacks and teams: /<project>/<suffix>/platform/<name>.
-        prefix = namer.ssm_path(SSM_GROUP)
-        exposed = {
-            "vpc-id": ("String", network.vpc.id),
-            "public-subnet-ids": ("StringList", Fn.join(",", network.public_subnet_ids)),
-            "private-subnet-ids": ("StringList", Fn.join(",", network.private_subnet_ids)),
-            "cluster-name": ("String", service.cluster.name),
-            "alb-dns-name": ("String", service.alb.dns_name),
-            "db-endpoint": ("String", database.instance.endpoint),
-            "db-secret-arn": ("String", database.secret_arn),
-        }
-        for key, (kind, value) in exposed.items():
-            SsmParameter(
-                self,
-                f"ssm-{key}",
-                name=namer.ssm_path(SSM_GROUP, key),
-                type=kind,
-                value=value,
-                description=f"platform {key.replace('-', ' ')} (not secret)",
-            )
+        # For other stacks and teams: /<project>/<suffix>/platform/<key> (none is secret;
+        # db-secret-arn names the secret, readers still need secretsmanager:GetSecretValue).
+        SsmExports(
+            self,
+            "exports",
+            namer=namer,
+            system=SSM_SYSTEM,
+            description_prefix="platform",
+            values={
+                "vpc-id": network.vpc.id,
+                "public-subnet-ids": Fn.join(",", network.public_subnet_ids),
+                "private-subnet-ids": Fn.join(",", network.private_subnet_ids),
+                "cluster-name": service.cluster.name,
+                "alb-dns-name": service.alb.dns_name,
+                "db-endpoint": database.instance.endpoint,
+                "db-secret-arn": database.secret_arn,
+            },
+        )
 
         TerraformOutput(self, "PlatformVpcId", value=network.vpc.id)
         TerraformOutput(self, "PublicSubnetIds", value=network.public_subnet_ids)
@@ -125,4 +150,4 @@ class PlatformStack(TapStack):
         TerraformOutput(self, "EcsClusterName", value=service.cluster.name)
         TerraformOutput(self, "EcsServiceName", value=service.service.name)
         TerraformOutput(self, "DbEndpoint", value=database.instance.endpoint)
-        TerraformOutput(self, "PlatformSsmPrefix", value=prefix)
+        TerraformOutput(self, "PlatformSsmPrefix", value=namer.ssm_path(SSM_SYSTEM))

@@ -60,7 +60,7 @@ class PlatformSettings(StackSettings):
     multi_az: bool = False
     backup_retention_days: int = Field(default=1, ge=1, le=35)
     #: Enhanced monitoring interval in seconds (0 = off).
-    db_monitoring_interval: int = 0
+    db_monitoring_interval: int = 60
 
     # -- containers ----------------------------------------------------------
     #: Short service name: it is part of the ALB and target-group names (32 characters).

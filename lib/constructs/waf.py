@@ -1,0 +1,82 @@
+"""A regional WAF web ACL of AWS managed rule groups in front of a load balancer, with logging."""
+
+from __future__ import annotations
+
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.wafv2_web_acl import (
+    Wafv2WebAcl,
+    Wafv2WebAclDefaultAction,
+    Wafv2WebAclDefaultActionAllow,
+    Wafv2WebAclRule,
+    Wafv2WebAclRuleOverrideAction,
+    Wafv2WebAclRuleOverrideActionNone,
+    Wafv2WebAclRuleVisibilityConfig,
+    Wafv2WebAclVisibilityConfig,
+)
+from cdktf_cdktf_provider_aws.wafv2_web_acl_association import Wafv2WebAclAssociation
+from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import Wafv2WebAclLoggingConfiguration
+from constructs import Construct
+
+from lib.naming import NameKind, Namer
+
+#: AWS managed rule groups, in evaluation order: OWASP-style common rules,
+#: known bad inputs (Log4Shell and friends), Amazon's IP reputation list.
+MANAGED_RULE_GROUPS = (
+    "AWSManagedRulesCommonRuleSet",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+    "AWSManagedRulesAmazonIpReputationList",
+)
+#: WAF delivers to CloudWatch Logs only into groups named like this.
+WAF_LOG_GROUP_PREFIX = "aws-waf-logs-"
+
+
+class WebAcl(Construct):
+    """Allows by default; the managed rule groups block what they match."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        namer: Namer,
+        service: str,
+        resource_arn: str,
+        logs_key_arn: str,
+        log_retention_days: int,
+    ) -> None:
+        super().__init__(scope, id)
+        name = namer.name(service)
+        self.acl = Wafv2WebAcl(
+            self,
+            "acl",
+            name=name,
+            description="managed rule groups in front of the platform load balancer",
+            scope="REGIONAL",
+            default_action=Wafv2WebAclDefaultAction(allow=Wafv2WebAclDefaultActionAllow()),
+            visibility_config=Wafv2WebAclVisibilityConfig(
+                cloudwatch_metrics_enabled=True, metric_name=name, sampled_requests_enabled=True
+            ),
+            rule=[
+                Wafv2WebAclRule(
+                    name=group,
+                    priority=priority,
+                    override_action=Wafv2WebAclRuleOverrideAction(none=Wafv2WebAclRuleOverrideActionNone()),
+                    statement={"managed_rule_group_statement": {"name": group, "vendor_name": "AWS"}},
+                    visibility_config=Wafv2WebAclRuleVisibilityConfig(
+                        cloudwatch_metrics_enabled=True, metric_name=group, sampled_requests_enabled=True
+                    ),
+                )
+                for priority, group in enumerate(MANAGED_RULE_GROUPS)
+            ],
+        )
+        Wafv2WebAclAssociation(self, "association", resource_arn=resource_arn, web_acl_arn=self.acl.arn)
+        log_group = CloudwatchLogGroup(
+            self,
+            "logs",
+            name=WAF_LOG_GROUP_PREFIX + namer.name(service, NameKind.LOG_GROUP),
+            retention_in_days=log_retention_days,
+            kms_key_id=logs_key_arn,
+        )
+        Wafv2WebAclLoggingConfiguration(
+            self, "logging", resource_arn=self.acl.arn, log_destination_configs=[log_group.arn]
+        )
