@@ -74,7 +74,7 @@ def test_pipeline_runs_everything_and_leaves_no_emulator(workspace, capsys):
     code = ws.tap_cli("pipeline", *PR)
     captured = capsys.readouterr()
     assert code == 0, captured.err[-3000:]
-    for stage in ("synth", "bootstrap", "plan", "apply", "converge", "outputs", "test", "destroy"):
+    for stage in ("synth", "bootstrap", "plan", "apply", "converge", "outputs", "test", "secrets", "destroy"):
         assert f"\n{stage}" in "\n" + captured.out, f"no timing row for {stage}"
     assert "total" in captured.out
     assert emulator.load_state() is None
