@@ -63,15 +63,21 @@ def validate_repository(repository: str) -> str:
     return repository
 
 
+def api_url(environ: Mapping[str, str] = os.environ) -> str:
+    """The REST API root: ``$GITHUB_API_URL`` (set by Actions, also on GHES) or api.github.com."""
+    return environ.get("GITHUB_API_URL", "").rstrip("/") or "https://api.github.com"
+
+
 def open_pull_requests(
-    repository: str, *, token: str | None, api_url: str = "https://api.github.com", timeout: float = 30.0
+    repository: str, *, token: str | None, api_root: str | None = None, timeout: float = 30.0
 ) -> set[int]:
     """Numbers of the repository's open pull requests (all pages)."""
     validate_repository(repository)
+    root = api_root or api_url()
     numbers: set[int] = set()
     page = 1
     while True:
-        url = f"{api_url}/repos/{repository}/pulls?state=open&per_page=100&page={page}"
+        url = f"{root}/repos/{repository}/pulls?state=open&per_page=100&page={page}"
         request = urllib.request.Request(url, headers=_headers(token))  # noqa: S310 - https API URL
         try:
             with urllib.request.urlopen(request, timeout=timeout) as resp:  # noqa: S310
@@ -85,10 +91,12 @@ def open_pull_requests(
 
 
 def environment_protection_rules(
-    repository: str, environment: str, *, token: str | None, api_url: str = "https://api.github.com"
+    repository: str, environment: str, *, token: str | None, api_root: str | None = None
 ) -> list[str]:
     """Types of the protection rules on a GitHub environment (e.g. ``required_reviewers``)."""
-    url = f"{api_url}/repos/{repository}/environments/{urllib.parse.quote(environment, safe='')}"
+    url = (
+        f"{api_root or api_url()}/repos/{repository}/environments/{urllib.parse.quote(environment, safe='')}"
+    )
     request = urllib.request.Request(url, headers=_headers(token))  # noqa: S310 - https API URL
     try:
         with urllib.request.urlopen(request, timeout=30.0) as resp:  # noqa: S310

@@ -406,8 +406,8 @@ def janitor_run(
     if not dry_run:
         try:
             outcomes = janitor.sweep(session_for, template, verdicts, workroot=workroot)
-        except StageFailed as exc:
-            failure = exc
+        except janitor.SweepFailed as exc:
+            outcomes, failure = exc.outcomes, exc
     for suffix, outcome in outcomes.items():
         lines.append(f"- `{suffix}`: {outcome}")
     text = "\n".join(lines) + "\n"

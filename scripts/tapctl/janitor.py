@@ -37,6 +37,14 @@ class EphemeralEnv:
         return int(match.group(1)) if match else None
 
 
+class SweepFailed(StageFailed):
+    """Some environments could not be destroyed; ``outcomes`` still says what happened to each."""
+
+    def __init__(self, message: str, outcomes: dict[str, str]) -> None:
+        super().__init__(message)
+        self.outcomes = outcomes
+
+
 @dataclass(frozen=True)
 class Verdict:
     env: EphemeralEnv
@@ -115,7 +123,7 @@ def sweep(
             failures.append(env.suffix)
         ui.info(f"janitor  {env.suffix:<10} {outcomes[env.suffix]}")
     if failures:
-        raise StageFailed(f"janitor could not destroy {', '.join(failures)}; see the lines above")
+        raise SweepFailed(f"janitor could not destroy {', '.join(failures)}; see the lines below", outcomes)
     return outcomes
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from lib.config import Target, load_all, resolve_target
-from scripts.tapctl import commands, comment, drift, janitor, outdirs, paths, promotion, ui
+from scripts.tapctl import commands, comment, janitor, outdirs, paths, promotion, ui
 from scripts.tapctl.errors import StageFailed, TapError
 from scripts.tapctl.targets import connect
 
@@ -163,15 +163,19 @@ class Simulator:
 
         self.in_env(target, run)
 
-    def test(self, target: Target) -> dict[str, int] | None:
+    def test(self, target: Target, counts: dict[str, int] | None = None) -> dict[str, int] | None:
+        """Run the integration tests; their counts go into ``counts`` even when they fail."""
+
         def run(session: commands.Session) -> dict[str, int] | None:
             junit = paths.outputs_dir() / "integration-junit.xml"
             try:
                 commands.integration_tests(session)
             finally:
-                counts = comment.junit_counts(junit)
-                self.summarize(f"**Integration tests `{target.suffix}`:** {comment.describe_tests(counts)}")
-            return counts
+                found = comment.junit_counts(junit)
+                if found is not None and counts is not None:
+                    counts.update(found)
+                self.summarize(f"**Integration tests `{target.suffix}`:** {comment.describe_tests(found)}")
+            return found
 
         return self.in_env(target, run)
 
@@ -235,17 +239,18 @@ def pull_request(sim: Simulator, *, pr: int, base: str, head: str) -> None:
         sim.summarize(text)
 
     sim.job("context", context)
+    before = len(sim.failures)
     sim.job("promotion", check_promotion, needs_ok=False)
-    promotion_failed = list(sim.failures)
-    sim.failures.clear()  # like a separate required check: later jobs do not need it
+    promotion_failed = sim.failures[before:]
+    del sim.failures[before:]  # like a separate required check: later jobs do not need it
     for name in ("lint", "unit"):
         sim.skip(name, LOCAL_SKIPS[name])
     sim.job("synth", synth)
     sim.job("plan", plan)
     sim.job("comment", render_comment)
     deployed = sim.job("deploy", lambda: sim.deploy(ctx["pr"]) or True)
-    counts: dict[str, Any] = {}
-    tested = sim.job("integration", lambda: counts.update(sim.test(ctx["pr"]) or {}) or True)
+    counts: dict[str, int] = {}
+    tested = sim.job("integration", lambda: sim.test(ctx["pr"], counts) or True)
     results = [
         comment.JobResult("deploy", "success" if deployed else "failure"),
         comment.JobResult(
@@ -341,6 +346,8 @@ def destroy_dispatch(sim: Simulator, *, suffix: str, confirm: str) -> None:
 
 
 def drift_check(sim: Simulator, *, env_names: list[str] | None) -> None:
+    from scripts.tapctl import gitops_commands
+
     names: list[str] = []
 
     def environments() -> None:
@@ -353,12 +360,9 @@ def drift_check(sim: Simulator, *, env_names: list[str] | None) -> None:
             if not sim.deployed(target):
                 ui.info(f"drift: {name} is not deployed; nothing to compare")
                 continue
-            result = sim.in_env(target, drift.detect)
-            text = drift.report(result, env=name, suffix=target.suffix, commit=_commit(), run_url=None)
-            path = sim.write(f"drift issue ({name})", f"drift-{name}.md", text)
-            drift.write_issue_meta(path, result, env=name)
-            if result.failed:
-                raise StageFailed(f"drift plan failed for {name}")
+            path = sim.out / f"drift-{name}.md"
+            sim.in_env(target, lambda s, p=path: gitops_commands.drift_run(s, report=p, commit=_commit()))
+            sim.files[f"drift issue ({name})"] = path
 
     sim.job("environments", environments)
     sim.job("drift", run_drift)
