@@ -28,6 +28,7 @@ from scripts.tapctl.errors import StageFailed, TapError
 MIN_VERSION = (1, 10, 0)
 DEFAULT_MIRROR = Path("/opt/tf-plugins")
 LOCK_TIMEOUT = os.environ.get("TAP_LOCK_TIMEOUT", "60s")
+MAX_LOCK_TIMEOUT_SECONDS = 3600
 
 #: Running Terraform processes, so an interrupt can be forwarded exactly once.
 _running: set[subprocess.Popen[bytes]] = set()
@@ -108,6 +109,37 @@ def write_cli_config(workdir: Path) -> Path:
     return path
 
 
+def parse_lock_timeout(text: str) -> str:
+    """A Terraform ``-lock-timeout`` duration: ``0s``..``1h`` as ``<n>s``, ``<n>m`` or ``<n>h``."""
+    match = re.fullmatch(r"(\d{1,5})([smh])", text.strip())
+    if not match:
+        raise ValueError(f"{text!r} is not a duration: use e.g. 30s, 5m or 1h")
+    seconds = int(match.group(1)) * {"s": 1, "m": 60, "h": 3600}[match.group(2)]
+    if seconds > MAX_LOCK_TIMEOUT_SECONDS:
+        raise ValueError(f"{text} is out of range: use 0s-1h")
+    return f"{match.group(1)}{match.group(2)}"
+
+
+class StateLocked(StageFailed):
+    """Another Terraform process holds the stack's state lock."""
+
+    def __init__(self, message: str, *, lock_id: str, who: str) -> None:
+        super().__init__(message)
+        self.lock_id = lock_id
+        self.who = who
+
+
+_LOCK_FIELD = re.compile(r"^\s*(ID|Path|Operation|Who|Created):\s*(.+?)\s*$", re.MULTILINE)
+
+
+def lock_info(output: str) -> dict[str, str]:
+    """The ``Lock Info:`` block Terraform prints when it cannot acquire a lock."""
+    if "Error acquiring the state lock" not in output or "Lock Info:" not in output:
+        return {}
+    block = output.split("Lock Info:", 1)[1]
+    return dict(_LOCK_FIELD.findall(block))
+
+
 @dataclass
 class Result:
     returncode: int
@@ -118,11 +150,23 @@ class Result:
 class Terraform:
     """Runs Terraform in one stack directory with a given environment."""
 
-    def __init__(self, binary: str, stack_dir: Path, env: Mapping[str, str], log_name: str) -> None:
+    def __init__(
+        self,
+        binary: str,
+        stack_dir: Path,
+        env: Mapping[str, str],
+        log_name: str,
+        *,
+        lock_timeout: str = LOCK_TIMEOUT,
+        unlock_hint: str = "",
+    ) -> None:
         self.binary = binary
         self.dir = stack_dir
         self.env = dict(env)
         self.log_name = log_name
+        self.lock_timeout = lock_timeout
+        #: The command that removes a stale lock of this stack, without ``--lock-id``.
+        self.unlock_hint = unlock_hint
 
     def run(self, args: Sequence[str], *, stage: str, ok_codes: Sequence[int] = (0,)) -> Result:
         log = paths.logs_dir() / f"{self.log_name}.{stage}.log"
@@ -149,11 +193,35 @@ class Terraform:
         output = log.read_text(errors="replace")
         result = Result(code, output, log)
         if code not in ok_codes:
+            self._raise_known(args[0], code, output, log)
             raise StageFailed(
                 f"terraform {args[0]} failed in {self.dir.name} (exit {code}): "
                 f"{error_summary(output)} [log: {log}]"
             )
         return result
+
+    def _raise_known(self, command: str, code: int, output: str, log: Path) -> None:
+        """Turn a held lock or an unreachable endpoint into one actionable message."""
+        info = lock_info(output)
+        if info.get("ID"):
+            unlock = f"{self.unlock_hint} --lock-id {info['ID']}" if self.unlock_hint else ""
+            raise StateLocked(
+                f"the state of {self.dir.name} is locked by {info.get('Who', '?')} "
+                f"({info.get('Operation', '?')} since {info.get('Created', '?')}; lock id {info['ID']}); "
+                f"waited {self.lock_timeout}. If that process is still running, let it finish; if it "
+                f"is gone, remove exactly this lock with `{unlock or 'terraform force-unlock ' + info['ID']}`"
+                f" [log: {log}]",
+                lock_id=info["ID"],
+                who=info.get("Who", ""),
+            )
+        endpoint = self.env.get("AWS_ENDPOINT_URL")
+        if endpoint and "connection refused" in output:
+            raise StageFailed(
+                f"terraform {command} failed in {self.dir.name} (exit {code}): the AWS endpoint "
+                f"{endpoint} refused connections: the embedded AWS stopped. It keeps everything in "
+                "memory, so after `scripts/tap emulator start` run bootstrap, plan and apply again "
+                f"[log: {log}]"
+            )
 
     def capture(self, args: Sequence[str]) -> str:
         proc = subprocess.run(
@@ -181,7 +249,13 @@ class Terraform:
 
     def plan(self, plan_file: str, *, destroy: bool = False, detailed: bool = False) -> bool:
         """Save a plan; with ``detailed`` return whether it has changes."""
-        args = ["plan", "-input=false", "-no-color", f"-lock-timeout={LOCK_TIMEOUT}", f"-out={plan_file}"]
+        args = [
+            "plan",
+            "-input=false",
+            "-no-color",
+            f"-lock-timeout={self.lock_timeout}",
+            f"-out={plan_file}",
+        ]
         if destroy:
             args.append("-destroy")
         if detailed:
@@ -192,9 +266,11 @@ class Terraform:
     def apply(self, plan_file: str) -> None:
         try:
             self.run(
-                ["apply", "-input=false", "-no-color", f"-lock-timeout={LOCK_TIMEOUT}", plan_file],
+                ["apply", "-input=false", "-no-color", f"-lock-timeout={self.lock_timeout}", plan_file],
                 stage="apply",
             )
+        except StateLocked:
+            raise
         except StageFailed as exc:
             if "Saved plan is stale" in str(exc) or "stale" in _log_text(exc):
                 raise StageFailed(
@@ -205,7 +281,7 @@ class Terraform:
 
     def destroy(self) -> None:
         self.run(
-            ["destroy", "-auto-approve", "-input=false", "-no-color", f"-lock-timeout={LOCK_TIMEOUT}"],
+            ["destroy", "-auto-approve", "-input=false", "-no-color", f"-lock-timeout={self.lock_timeout}"],
             stage="destroy",
         )
 
@@ -234,6 +310,17 @@ def _wait(proc: subprocess.Popen[bytes]) -> int:
         interrupt_all()
         proc.wait()
         raise
+
+
+def forward_interrupt(signum: int, frame: object) -> None:
+    """SIGINT handler for the CLI's main thread.
+
+    Terraform runs in its own session (a terminal's Ctrl-C does not reach it),
+    from worker threads (a KeyboardInterrupt does not reach them). Forward the
+    signal to every running Terraform, which stops gracefully and releases its
+    state lock; then interrupt the main thread, which waits for them."""
+    interrupt_all()
+    raise KeyboardInterrupt
 
 
 def interrupt_all() -> None:

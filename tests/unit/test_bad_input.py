@@ -310,6 +310,20 @@ CASES += [
             ),
             ("cloud", ("plan", "--cloud", "gcp"), "--cloud is emulator or aws", "invalid choice: 'gcp'"),
             ("emulator-action", ("emulator", "restart"), "emulator start|stop|status", "invalid choice"),
+            ("timeout-high", ("apply", "--lock-timeout", "2h"), "--lock-timeout is 0s-1h", "out of range"),
+            ("timeout-text", ("plan", "--lock-timeout", "soon"), "--lock-timeout is a duration", "'soon'"),
+            (
+                "unlock-lock-id",
+                ("unlock", "--stack", "smoke", "--lock-id", "abc"),
+                "--lock-id is a Terraform lock UUID",
+                "'abc' is not a lock id",
+            ),
+            (
+                "unlock-no-stack",
+                ("unlock", "--lock-id", "5d2f3c1e-8b1a-4c3e-9f00-0123456789ab"),
+                "unlock needs --stack",
+                "the following arguments are required: --stack",
+            ),
         ]
     ],
     Case(
