@@ -138,7 +138,12 @@ class Run:
 
     def session(self, parallelism: int | None = None) -> commands.Session:
         cloud = connect("emulator", self.target.env.account_id)
-        return commands.Session(self.target, cloud, parallelism or self.parallelism, self.terraform)
+        return commands.Session(
+            target=self.target,
+            cloud=cloud,
+            parallelism=parallelism or self.parallelism,
+            terraform=self.terraform,
+        )
 
     def peer(self, env: dict[str, str]) -> CdktfPeer | None:
         """The cdktf-cli peer with ``env`` (a cloud's child environment), if cdktf-cli is here."""
@@ -259,13 +264,23 @@ def deploy_baseline(run: Run) -> commands.Session:
     return session
 
 
-def pr_feedback_ours(run: Run, session: commands.Session) -> None:
-    commands.synth(run.target, run.only)
-    commands.plan(session)
-    text = comment.render(
-        comment.load_report(paths.outdir(), env=run.target.env.name, suffix=run.target.suffix)
-    )
-    (run.out / "comment.md").write_text(text, encoding="utf-8")
+def phase(bars: list[Bar], row: str, name: str, fn: Callable[[], Any]) -> Any:
+    """Run ``fn`` and record it as one bar ``name`` of ``row``."""
+    t0 = time.monotonic()
+    try:
+        return fn()
+    finally:
+        bars.append(Bar(row, name, t0, time.monotonic() - t0))
+
+
+def pr_feedback_ours(run: Run, session: commands.Session, bars: list[Bar]) -> None:
+    def render() -> None:
+        report = comment.load_report(paths.outdir(), env=run.target.env.name, suffix=run.target.suffix)
+        (run.out / "comment.md").write_text(comment.render(report), encoding="utf-8")
+
+    phase(bars, "pipeline", "synth", lambda: commands.synth(run.target, run.only))
+    phase(bars, "pipeline", "plan", lambda: commands.plan(session))
+    phase(bars, "pipeline", "comment", render)
 
 
 def part_pr_feedback(run: Run, session: commands.Session) -> list[Bar]:
@@ -276,7 +291,7 @@ def part_pr_feedback(run: Run, session: commands.Session) -> list[Bar]:
         ui.info(f"bench    PR feedback rep {rep + 1}/{run.reps}")
         bars: list[Bar] = []
         with recording(bars):
-            ours.append(timed(lambda: pr_feedback_ours(run, session)))
+            ours.append(timed(lambda bars=bars: pr_feedback_ours(run, session, bars)))
         reps.append((ours[-1], bars))
         if peer is not None:
             peer_times.append(timed(lambda: [peer.diff(s) for s in run.stacks]))
@@ -325,29 +340,24 @@ def peer_cycle(run: Run) -> tuple[float, list[Bar]]:
     bars: list[Bar] = []
     row = "peer (cdktf)" if peer else "peer (sequential terraform)"
 
-    def phase(name: str, fn: Callable[[], Any]) -> None:
-        t0 = time.monotonic()
-        fn()
-        bars.append(Bar(row, name, t0, time.monotonic() - t0))
-
     def write_outputs() -> None:
         assert peer is not None
         outputs.write(peer.outputs_all(run.out / "peer-outputs.json"), paths.outputs_dir())
 
-    commands.synth(run.target, run.only)  # metadata for the tests' session; not timed
     commands.bootstrap(session)
     t0 = time.monotonic()
     if peer is not None:
-        phase("deploy", lambda: peer.deploy_all(run.peer_parallelism))
-        phase("output", write_outputs)
-        phase("test", lambda: commands.integration_tests(session, workers="0"))
-        phase("destroy", lambda: peer.destroy_all(run.peer_parallelism))
+        phase(bars, row, "deploy", lambda: peer.deploy_all(run.peer_parallelism))
+        phase(bars, row, "output", write_outputs)
+        phase(bars, row, "test", lambda: commands.integration_tests(session, workers="0"))
+        phase(bars, row, "destroy", lambda: peer.destroy_all(run.peer_parallelism))
     else:
-        phase("plan", lambda: commands.plan(session))
-        phase("apply", lambda: commands.apply(session))
-        phase("outputs", lambda: commands.collect_outputs(session))
-        phase("test", lambda: commands.integration_tests(session, workers="0"))
-        phase("destroy", lambda: commands.destroy(session))
+        phase(bars, row, "synth", lambda: commands.synth(run.target, run.only))
+        phase(bars, row, "plan", lambda: commands.plan(session))
+        phase(bars, row, "apply", lambda: commands.apply(session))
+        phase(bars, row, "outputs", lambda: commands.collect_outputs(session))
+        phase(bars, row, "test", lambda: commands.integration_tests(session, workers="0"))
+        phase(bars, row, "destroy", lambda: commands.destroy(session))
     return time.monotonic() - t0, bars
 
 

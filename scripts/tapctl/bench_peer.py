@@ -27,6 +27,10 @@ from scripts.tapctl.errors import StageFailed
 
 CDKTF_CLI_VERSION = "0.21.0"
 NPM_TIMEOUT = 600
+#: ``terraform providers lock`` (which cdktf runs before diff/deploy/output/destroy)
+#: asks the public registry for checksums and fails where only a provider mirror is
+#: reachable; the lock file ``terraform init`` wrote from the mirror is kept instead.
+OFFLINE = ("--no-color", "--skip-provider-lock")
 
 
 @dataclass(frozen=True)
@@ -137,16 +141,16 @@ class CdktfPeer:
         self.run("synth", ["synth"])
 
     def diff(self, stack: str) -> None:
-        self.run(f"diff.{stack}", ["diff", stack, "--no-color"])
+        self.run(f"diff.{stack}", ["diff", stack, *OFFLINE])
 
     def deploy_all(self, parallelism: int) -> None:
-        self.run("deploy", ["deploy", "*", "--auto-approve", "--no-color", f"--parallelism={parallelism}"])
+        self.run("deploy", ["deploy", "*", "--auto-approve", *OFFLINE, f"--parallelism={parallelism}"])
 
     def outputs_all(self, path: Path) -> dict[str, dict[str, Any]]:
         """``cdktf output`` of every stack -> ``{stack: {key: value}}``."""
-        self.run("output", ["output", "*", "--outputs-file", str(path), "--no-color"])
+        self.run("output", ["output", "*", "--outputs-file", str(path), *OFFLINE])
         data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
         return {stack: dict(values) for stack, values in data.items()}
 
     def destroy_all(self, parallelism: int) -> None:
-        self.run("destroy", ["destroy", "*", "--auto-approve", "--no-color", f"--parallelism={parallelism}"])
+        self.run("destroy", ["destroy", "*", "--auto-approve", *OFFLINE, f"--parallelism={parallelism}"])

@@ -417,10 +417,10 @@ def test_peer_commands_pass_app_and_output_and_read_outputs(tmp_path):
     assert peer.outputs_all(tmp_path / "o.json") == {"smoke": {"SmokeBucketName": "b"}}
     peer.destroy_all(2)
     lines = argv_log.read_text().splitlines()
-    assert lines[1].startswith("diff smoke --no-color --app ")
+    assert lines[1].startswith("diff smoke --no-color --skip-provider-lock --app ")
     assert f"--output {tmp_path / 'out'} | smoke pr0" in lines[1]
-    assert lines[2].startswith("deploy * --auto-approve --no-color --parallelism=1 ")
-    assert lines[4].startswith("destroy * --auto-approve --no-color --parallelism=2 ")
+    assert lines[2].startswith("deploy * --auto-approve --no-color --skip-provider-lock --parallelism=1 ")
+    assert lines[4].startswith("destroy * --auto-approve --no-color --skip-provider-lock --parallelism=2 ")
     with pytest.raises(StageFailed, match="cdktf diff failed \\(exit 3\\)") as err:
         peer.diff("broken")
     assert "Error: boom" in str(err.value)
@@ -431,3 +431,143 @@ def test_register_exposes_the_bench_command():
     bench.register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["bench", "--no-install"])
     assert (args.handler, args.reps, args.no_install) == (bench.main, 3, True)
+
+
+def _fake_commands(monkeypatch, calls: list[str]) -> None:
+    for name in ("bootstrap", "plan", "apply", "collect_outputs", "destroy"):
+        monkeypatch.setattr(
+            bench.commands, name, lambda s, name=name: calls.append(f"{name} j{s.parallelism}")
+        )
+    monkeypatch.setattr(bench.commands, "synth", lambda target, only: calls.append(f"synth {only}"))
+    monkeypatch.setattr(
+        bench.commands, "integration_tests", lambda s, workers: calls.append(f"pytest -n {workers}")
+    )
+    monkeypatch.setattr(
+        bench.Run, "session",
+        lambda self, parallelism=None: commands.Session(
+            target=self.target, cloud=Cloud("emulator", {}), parallelism=parallelism or self.parallelism
+        ),
+    )  # fmt: skip
+
+
+def test_peer_cycle_without_cdktf_is_every_stage_one_stack_at_a_time(tmp_path, monkeypatch):
+    calls: list[str] = []
+    _fake_commands(monkeypatch, calls)
+    seconds, bars = bench.peer_cycle(_run(tmp_path))
+    assert calls == [
+        "bootstrap j1", "synth smoke", "plan j1", "apply j1", "collect_outputs j1",
+        "pytest -n 0", "destroy j1",
+    ]  # fmt: skip
+    assert [(b.row, b.stage) for b in bars] == [
+        ("peer (sequential terraform)", s) for s in ("synth", "plan", "apply", "outputs", "test", "destroy")
+    ]
+    assert seconds >= sum(b.seconds for b in bars)
+
+
+def test_peer_cycle_with_cdktf_deploys_outputs_tests_destroys(tmp_path, monkeypatch):
+    calls: list[str] = []
+    _fake_commands(monkeypatch, calls)
+    monkeypatch.setenv("TAP_OUTPUTS_DIR", str(tmp_path / "outputs"))
+
+    class FakePeer:
+        def __init__(self, binary, target, **kw):
+            calls.append(f"peer {binary} stacks={kw['stacks']}")
+
+        def deploy_all(self, parallelism):
+            calls.append(f"cdktf deploy --parallelism={parallelism}")
+
+        def outputs_all(self, path):
+            calls.append("cdktf output")
+            return {"smoke": {"SmokeBucketName": "b"}}
+
+        def destroy_all(self, parallelism):
+            calls.append(f"cdktf destroy --parallelism={parallelism}")
+
+    monkeypatch.setattr(bench, "CdktfPeer", FakePeer)
+    _, bars = bench.peer_cycle(_run(tmp_path, binary="/x/cdktf"))
+    assert calls == [
+        "peer /x/cdktf stacks=['smoke']", "bootstrap j1", "cdktf deploy --parallelism=1", "cdktf output",
+        "pytest -n 0", "cdktf destroy --parallelism=1",
+    ]  # fmt: skip
+    assert json.loads((tmp_path / "outputs" / "flat-outputs.json").read_text()) == {"SmokeBucketName": "b"}
+    assert [b.stage for b in bars] == ["deploy", "output", "test", "destroy"]
+
+
+def test_pr_feedback_bars_show_synth_plan_and_comment(tmp_path, monkeypatch):
+    calls: list[str] = []
+    _fake_commands(monkeypatch, calls)
+    monkeypatch.setattr(bench.comment, "load_report", lambda *a, **kw: "report")
+    monkeypatch.setattr(bench.comment, "render", lambda report: "text")
+    run = _run(tmp_path, reps=1)
+    bars = bench.part_pr_feedback(run, run.session())
+    assert [(b.row, b.stage) for b in bars] == [
+        ("pipeline", "synth"),
+        ("pipeline", "plan"),
+        ("pipeline", "comment"),
+    ]
+    assert bars[0].start <= bars[1].start <= bars[2].start
+
+
+def _fake_parts(monkeypatch, calls: list[str], *, fail_tests: bool = False) -> None:
+    import contextlib
+
+    monkeypatch.setattr(bench, "find_binary", lambda: "/bin/terraform")
+    monkeypatch.setattr(bench, "check_version", lambda binary: (1, 11, 4))
+    monkeypatch.setattr(
+        bench.commands, "own_emulator", lambda: contextlib.nullcontext(calls.append("emulator"))
+    )
+    monkeypatch.setattr(bench.commands, "destroy", lambda session: calls.append("destroy baseline"))
+    monkeypatch.setattr(bench, "deploy_baseline", lambda run: calls.append("baseline") or "session")
+
+    def synth(run):
+        calls.append("part 1")
+        run.rows.append(
+            Comparison("synth / import floor", "ours", "floor", Target("at_most", 1.15), [1.0], [1.0])
+        )
+
+    def tests(run, session):
+        calls.append("part 4")
+        if fail_tests:
+            raise StageFailed("integration tests failed")
+
+    monkeypatch.setattr(bench, "part_synth", synth)
+    monkeypatch.setattr(
+        bench, "part_pr_feedback", lambda run, s: calls.append("part 2") or [Bar("a", "plan", 0, 1)]
+    )
+    monkeypatch.setattr(bench, "part_tests", tests)
+    monkeypatch.setattr(
+        bench, "part_ephemeral", lambda run: calls.append("part 3") or [Bar("a", "apply", 0, 2)]
+    )
+
+
+def test_execute_runs_the_parts_around_one_baseline_and_always_destroys_it(tmp_path, monkeypatch):
+    calls: list[str] = []
+    _fake_parts(monkeypatch, calls)
+    run = _run(tmp_path)
+    assert bench.execute(run, (1, 2, 3, 4)) == [Bar("a", "apply", 0, 2)]  # part 3 draws the waterfall
+    assert calls == ["part 1", "emulator", "baseline", "part 2", "part 4", "destroy baseline", "part 3"]
+    assert run.terraform == "/bin/terraform"
+    calls.clear()
+    assert bench.execute(run, (1,)) == []
+    assert calls == ["part 1"]  # no emulator for synth alone
+    calls.clear()
+    _fake_parts(monkeypatch, calls, fail_tests=True)
+    with pytest.raises(StageFailed, match="integration tests failed"):
+        bench.execute(run, (4,))
+    assert calls == ["emulator", "baseline", "part 4", "destroy baseline"]
+
+
+def test_main_prints_the_table_and_writes_json_and_png(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("TAP_WORKDIR", str(tmp_path))
+    calls: list[str] = []
+    _fake_parts(monkeypatch, calls)
+    args = cli.build_parser().parse_args(["bench", "--stacks", "smoke", "--no-install", "--parts", "1,2"])
+    assert bench.main(args) == 0
+    out = capsys.readouterr().out
+    assert "synth / import floor" in out
+    assert "PASS" in out
+    doc = json.loads((tmp_path / "bench" / "bench.json").read_text())
+    assert (doc["stacks"], doc["parts"], doc["reps"]) == (["smoke"], [1, 2], 3)
+    assert doc["rows"][0]["passed"] is True
+    assert doc["waterfall"] == [{"row": "a", "stage": "plan", "start": 0.0, "seconds": 1.0}]
+    assert (tmp_path / "bench" / "waterfall.png").read_bytes()[:8] == SIGNATURE
