@@ -16,6 +16,7 @@ from typing import Any
 from lib.config import Target
 from scripts.tapctl import commands, secrets, ui
 from scripts.tapctl.targets import connect
+from scripts.tapctl.terraform import LOCK_TIMEOUT
 
 
 @dataclass
@@ -27,6 +28,7 @@ class Pipeline:
     stacks: str | None = None
     port: int | None = None
     keep: bool = False
+    lock_timeout: str = LOCK_TIMEOUT
     timer: ui.StageTimer = field(default_factory=ui.StageTimer)
 
     def stage(self, name: str, fn: Callable[[], Any]) -> Any:
@@ -58,6 +60,7 @@ class Pipeline:
             cloud=connect(self.cloud, self.target.env.account_id),
             parallelism=self.parallelism,
             terraform=self.terraform,
+            lock_timeout=self.lock_timeout,
         )
         failure: BaseException | None = None
         applied = False
