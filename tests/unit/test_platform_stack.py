@@ -332,6 +332,25 @@ def test_roles_least_privilege(synth):
         assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": "111111111111"}}
 
 
+def test_private_ecr_image_and_monitoring_off(tmp_path):
+    image = "111111111111.dkr.ecr.us-east-1.amazonaws.com/team/web:1.4.2"
+    stack = synth_variant(tmp_path, "dev", container_image=image, db_monitoring_interval=0)
+    (policy,) = [
+        json.loads(v["policy"])
+        for k, v in resources(stack, "aws_iam_role_policy").items()
+        if "execution" in k
+    ]
+    by_action = {a: s["Resource"] for s in policy["Statement"] for a in s["Action"]}
+    assert by_action["ecr:GetAuthorizationToken"] == ["*"]
+    repository = ["arn:aws:ecr:us-east-1:111111111111:repository/team/web"]
+    assert by_action["ecr:BatchGetImage"] == repository
+    assert by_action["ecr:GetDownloadUrlForLayer"] == repository
+    db = only(stack, "aws_db_instance")
+    assert db["monitoring_interval"] == 0
+    assert "monitoring_role_arn" not in db
+    assert not [k for k in resources(stack, "aws_iam_role") if "monitoring" in k]
+
+
 def test_http_listener_only_without_certificate(synth):
     stack = synth("prod")["platform"]
     (listener,) = resources(stack, "aws_lb_listener").values()
