@@ -185,7 +185,12 @@ def zip_layer(
     python_version: str = "3.12",
 ) -> BuiltZip:
     """Zip a layer: ``source``'s files and any installed requirements under ``python/``."""
-    entries = [(f"python/{name}", path.read_bytes()) for name, path in iter_package_files(source)]
+    skip = requirements.resolve() if requirements is not None else None
+    entries = [
+        (f"python/{name}", path.read_bytes())
+        for name, path in iter_package_files(source)
+        if path.resolve() != skip  # the requirements file may live beside the modules
+    ]
     if requirements is not None:
         if not requirements.is_file():
             raise PackagingError(f"layer requirements file {requirements} does not exist")
