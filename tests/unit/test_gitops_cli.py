@@ -32,6 +32,7 @@ from scripts.tapctl import (
     janitor,
     outdirs,
     paths,
+    promotion,
     simulate,
 )
 from scripts.tapctl.errors import StageFailed, TapError
@@ -441,6 +442,17 @@ def test_janitor_command_destroys_for_real(s3_world, isolated, monkeypatch, caps
     monkeypatch.setattr(commands, "destroy", lambda session: {})
     assert cli.main(["janitor", "--cloud", "aws", "--open-prs", "1,2"]) == 0
     assert "- `pr8`: destroyed (pull request #8 is not open)" in capsys.readouterr().out
+    put_state(s3_world, "pr", "pr8/smoke.tfstate")
+    assert cli.main(["janitor", "--cloud", "aws", "--open-prs", "8", "--now", "2999-01-01T00:00:00Z"]) == 0
+    out = capsys.readouterr().out
+    assert "- `pr8`: destroyed (last deployed " in out
+    assert "h ago, over the 72 h TTL)" in out
+
+
+def test_exactly_one_ephemeral_template():
+    envs = load_all()
+    with pytest.raises(TapError, match="expected exactly one ephemeral template"):
+        promotion.ephemeral_template({k: v for k, v in envs.items() if k != "pr"})
 
 
 # -- OIDC bootstrap --------------------------------------------------------------------
@@ -746,6 +758,28 @@ def test_simulated_close_destroy_drift_and_janitor(stages, isolated, monkeypatch
     assert ("destroy", "pr5") in stages.calls
     simulate.clean(isolated / "sim")
     assert not (isolated / "sim" / "work").exists()
+
+
+def test_nothing_is_deployed_without_a_state_bucket(s3_world, isolated, monkeypatch):
+    monkeypatch.setattr(simulate, "connect", lambda kind, account: AWS)
+    monkeypatch.setattr(commands, "synth", FakeStages.synth.__get__(SimpleNamespace(_record=lambda *a: None)))
+    sim = make_sim(isolated, "drift")
+    target = resolve_target("staging", None)
+    sim.synth(target)
+    assert sim.deployed(target) is False
+
+
+def test_commit_is_the_checkout_head(monkeypatch):
+    head = simulate._commit()
+    assert head is not None
+    assert len(head) == 40
+    assert int(head, 16) >= 0
+
+    def no_git(*args, **kwargs):
+        raise FileNotFoundError("git")
+
+    monkeypatch.setattr(simulate.subprocess, "run", no_git)
+    assert simulate._commit() is None
 
 
 def test_simulate_command_dispatches_each_event(stages, isolated, monkeypatch, capsys):
