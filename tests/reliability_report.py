@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 import uuid
@@ -119,8 +120,12 @@ def _short(text: str, limit: int = 400) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+_TMP = re.compile(r"/tmp/pytest-of-[^/\s]+/pytest-\d+/")
+
+
 def _cell(text: str) -> str:
-    return _short(text).replace("|", "\\|") or "—"
+    """One table cell: one line, pytest's temporary directories shown as <tmp>/."""
+    return _short(_TMP.sub("<tmp>/", text)).replace("|", "\\|") or "—"
 
 
 # -- rendering ---------------------------------------------------------------------

@@ -324,12 +324,13 @@ def forward_interrupt(signum: int, frame: object) -> None:
 
 
 def interrupt_all() -> None:
+    """SIGINT to each running Terraform (not its process group: Terraform stops its providers)."""
     with _running_lock:
         procs = list(_running)
     for proc in procs:
         if proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGINT)
+                os.kill(proc.pid, signal.SIGINT)
 
 
 class _init_lock:

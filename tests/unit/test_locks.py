@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 from pathlib import Path
 
 import boto3
@@ -138,19 +137,24 @@ def test_parse_lock_timeout_refuses(text, message):
         terraform.parse_lock_timeout(text)
 
 
+class RunningTerraform:
+    pid = 4242
+
+    def __init__(self, done: bool) -> None:
+        self.done = done
+
+    def poll(self) -> int | None:
+        return 0 if self.done else None
+
+
 def test_forward_interrupt_signals_running_terraform_and_interrupts(monkeypatch):
     sent: list[tuple[int, int]] = []
-    monkeypatch.setattr(terraform.os, "killpg", lambda pid, sig: sent.append((pid, sig)))
-    proc = subprocess.Popen(["sleep", "5"])
-    try:
-        terraform._running.add(proc)
-        with pytest.raises(KeyboardInterrupt):
-            terraform.forward_interrupt(signal.SIGINT, None)
-    finally:
-        terraform._running.discard(proc)
-        proc.kill()
-        proc.wait()
-    assert sent == [(proc.pid, signal.SIGINT)]
+    running, finished = RunningTerraform(done=False), RunningTerraform(done=True)
+    monkeypatch.setattr(terraform.os, "kill", lambda pid, sig: sent.append((pid, sig)))
+    monkeypatch.setattr(terraform, "_running", {running, finished})
+    with pytest.raises(KeyboardInterrupt):
+        terraform.forward_interrupt(signal.SIGINT, None)
+    assert sent == [(4242, signal.SIGINT)]
 
 
 # -- scripts/tap unlock ------------------------------------------------------------
