@@ -20,6 +20,8 @@ from pathlib import Path
 
 from cdktf import TerraformOutput
 from cdktf_cdktf_provider_aws.api_gateway_api_key import ApiGatewayApiKey
+from cdktf_cdktf_provider_aws.api_gateway_model import ApiGatewayModel
+from cdktf_cdktf_provider_aws.api_gateway_request_validator import ApiGatewayRequestValidator
 from cdktf_cdktf_provider_aws.api_gateway_stage import ApiGatewayStage
 from cdktf_cdktf_provider_aws.api_gateway_usage_plan import (
     ApiGatewayUsagePlan,
@@ -68,6 +70,22 @@ ACCESS_LOG_FORMAT = json.dumps(
         "protocol": "$context.protocol",
         "responseLength": "$context.responseLength",
         "integrationError": "$context.integration.error",
+    },
+    separators=(",", ":"),
+)
+
+
+#: Shape of a reading (POST bodies); the handlers check values and ranges.
+READING_SCHEMA = json.dumps(
+    {
+        "$schema": "http://json-schema.org/draft-04/schema#",
+        "title": "Reading",
+        "type": "object",
+        "required": ["device_id", "sensor_data"],
+        "properties": {
+            "device_id": {"type": "string", "minLength": 1, "maxLength": 128},
+            "sensor_data": {"type": "object"},
+        },
     },
     separators=(",", ":"),
 )
@@ -331,6 +349,23 @@ class IotPipelineStack(TapStack):
                 rate_limit=settings.throttle_rate_limit, burst_limit=settings.throttle_burst_limit
             ),
         )
+        validator = ApiGatewayRequestValidator(
+            self,
+            "api-validator",
+            rest_api_id=api.id,
+            name="body-and-parameters",
+            validate_request_body=True,
+            validate_request_parameters=True,
+        )
+        reading = ApiGatewayModel(
+            self,
+            "reading-model",
+            rest_api_id=api.id,
+            name="Reading",
+            content_type="application/json",
+            description="A sensor reading (POST /ingest, POST /process)",
+            schema=READING_SCHEMA,
+        )
         for route in routes:
             api.lambda_route(
                 f"/{route.path}",
@@ -339,6 +374,8 @@ class IotPipelineStack(TapStack):
                 invoke_arn=route.function.invoke_arn,
                 authorization="AWS_IAM",
                 api_key_required=True,
+                request_validator_id=validator.id,
+                request_models={"application/json": reading.name} if route.method == "POST" else None,
             )
         access_logs = CloudwatchLogGroup(
             self,

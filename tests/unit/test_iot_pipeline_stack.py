@@ -42,6 +42,17 @@ def test_every_method_is_signed_and_needs_the_api_key(pr: dict[str, Any]) -> Non
     assert {m["api_key_required"] for m in methods.values()} == {True}
     paths = sorted(r["path_part"] for r in resources(pr, "aws_api_gateway_resource").values())
     assert paths == ["ingest", "process", "query"]
+    validator = only(pr, "aws_api_gateway_request_validator")
+    assert (validator["validate_request_body"], validator["validate_request_parameters"]) == (True, True)
+    assert {m["request_validator_id"] for m in methods.values()} == {
+        "${aws_api_gateway_request_validator.api-validator.id}"
+    }
+    assert methods["POST ingest"]["request_models"] == {
+        "application/json": "${aws_api_gateway_model.reading-model.name}"
+    }
+    assert "request_models" not in methods["GET query"]
+    schema = json.loads(only(pr, "aws_api_gateway_model")["schema"])
+    assert schema["required"] == ["device_id", "sensor_data"]
     integrations = resources(pr, "aws_api_gateway_integration").values()
     assert {i["type"] for i in integrations} == {"AWS_PROXY"}
 
