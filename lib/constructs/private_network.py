@@ -1,0 +1,155 @@
+"""A VPC of private subnets only (three AZs), with S3 and DynamoDB gateway endpoints.
+
+For workloads that reach nothing but S3 and DynamoDB: no internet gateway,
+no NAT. Zones come from the ``aws_availability_zones`` data source and are
+picked with ``element()`` at plan time (as in :mod:`lib.constructs.network`),
+so the same JSON fits any region. Flow logs go to their own log group.
+"""
+
+from __future__ import annotations
+
+from cdktf import Fn
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.data_aws_availability_zones import (
+    DataAwsAvailabilityZones,
+    DataAwsAvailabilityZonesFilter,
+)
+from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
+from cdktf_cdktf_provider_aws.flow_log import FlowLog
+from cdktf_cdktf_provider_aws.route_table import RouteTable
+from cdktf_cdktf_provider_aws.route_table_association import RouteTableAssociation
+from cdktf_cdktf_provider_aws.security_group import SecurityGroup, SecurityGroupEgress
+from cdktf_cdktf_provider_aws.subnet import Subnet
+from cdktf_cdktf_provider_aws.vpc import Vpc
+from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint
+from constructs import Construct
+
+from lib.constructs.iam import Grant, ServiceRole
+from lib.constructs.network import AZ_COUNT, subnet_cidrs
+from lib.naming import NameKind, Namer
+
+#: Services reached through gateway endpoints (free, no ENI, no NAT).
+GATEWAY_SERVICES = ("s3", "dynamodb")
+
+
+class PrivateNetwork(Construct):
+    """VPC, ``AZ_COUNT`` private subnets, one route table, gateway endpoints,
+    a security group for functions (HTTPS out only), flow logs."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        namer: Namer,
+        service: str,
+        cidr: str,
+        region: str,
+        logs_key_arn: str,
+        log_retention_days: int,
+    ) -> None:
+        super().__init__(scope, id_)
+        self.vpc = Vpc(
+            self,
+            "vpc",
+            cidr_block=cidr,
+            enable_dns_support=True,
+            enable_dns_hostnames=True,
+            tags={"Name": namer.name(f"{service}-vpc")},
+        )
+        DefaultSecurityGroup(
+            self, "default-sg", vpc_id=self.vpc.id, tags={"Name": namer.name(f"{service}-default")}
+        )
+        azs = DataAwsAvailabilityZones(
+            self,
+            "azs",
+            filter=[DataAwsAvailabilityZonesFilter(name="zone-type", values=["availability-zone"])],
+        )
+        _, private_cidrs = subnet_cidrs(cidr)
+        self.subnets = [
+            Subnet(
+                self,
+                f"private-{i}",
+                vpc_id=self.vpc.id,
+                cidr_block=block,
+                availability_zone=Fn.element(azs.names, i),
+                map_public_ip_on_launch=False,
+                tags={"Name": namer.name(f"{service}-private-{i}"), "Tier": "private"},
+            )
+            for i, block in enumerate(private_cidrs[:AZ_COUNT])
+        ]
+        route_table = RouteTable(
+            self, "private-rt", vpc_id=self.vpc.id, tags={"Name": namer.name(f"{service}-private")}
+        )
+        for i, subnet in enumerate(self.subnets):
+            RouteTableAssociation(
+                self, f"private-rta-{i}", route_table_id=route_table.id, subnet_id=subnet.id
+            )
+        self.endpoints = {
+            svc: VpcEndpoint(
+                self,
+                f"{svc}-endpoint",
+                vpc_id=self.vpc.id,
+                service_name=f"com.amazonaws.{region}.{svc}",
+                vpc_endpoint_type="Gateway",
+                route_table_ids=[route_table.id],
+                tags={"Name": namer.name(f"{service}-{svc}")},
+            )
+            for svc in GATEWAY_SERVICES
+        }
+        self.security_group = SecurityGroup(
+            self,
+            "functions-sg",
+            name=namer.name(f"{service}-functions", NameKind.SECURITY_GROUP),
+            description="Functions of the private network: HTTPS out only",
+            vpc_id=self.vpc.id,
+            egress=[
+                SecurityGroupEgress(
+                    description="HTTPS to AWS APIs (only the gateway endpoints are routable)",
+                    protocol="tcp",
+                    from_port=443,
+                    to_port=443,
+                    cidr_blocks=["0.0.0.0/0"],
+                )
+            ],
+            tags={"Name": namer.name(f"{service}-functions")},
+        )
+        self._flow_logs(namer, service, logs_key_arn, log_retention_days)
+
+    @property
+    def subnet_ids(self) -> list[str]:
+        return [s.id for s in self.subnets]
+
+    def _flow_logs(self, namer: Namer, service: str, logs_key_arn: str, retention_days: int) -> None:
+        group = CloudwatchLogGroup(
+            self,
+            "flow-logs",
+            name=namer.name(f"{service}-flow", NameKind.LOG_GROUP),
+            retention_in_days=retention_days,
+            kms_key_id=logs_key_arn,
+        )
+        role = ServiceRole(
+            self,
+            "flow-logs-role",
+            name=namer.name(f"{service}-flow", NameKind.IAM_ROLE),
+            service="vpc-flow-logs.amazonaws.com",
+            source_account=namer.account_id,
+            description="VPC flow logs delivery to its one log group",
+            grants=[
+                Grant(
+                    actions=["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+                    resources=[group.arn, f"{group.arn}:*"],
+                )
+            ],
+        )
+        FlowLog(
+            self,
+            "flow-log",
+            vpc_id=self.vpc.id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=group.arn,
+            iam_role_arn=role.arn,
+            max_aggregation_interval=60,
+            tags={"Name": namer.name(f"{service}-flow")},
+        )

@@ -1,0 +1,467 @@
+"""Data pipeline: S3 raw bucket -> ingest -> validate -> transform -> load -> DynamoDB.
+
+Four functions (arm64, one shared layer) run in private subnets of their own
+VPC, reaching S3 and DynamoDB through gateway endpoints (no NAT). A Step
+Functions workflow chains them, retrying each task with exponential backoff;
+a failure that survives the retries is published to the alert topic and
+sent to the dead-letter queue before the execution fails. See
+docs/stacks/data_pipeline.md.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from cdktf import TerraformOutput
+from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.lambda_layer_version import LambdaLayerVersion
+from cdktf_cdktf_provider_aws.sfn_state_machine import (
+    SfnStateMachine,
+    SfnStateMachineLoggingConfiguration,
+    SfnStateMachineTracingConfiguration,
+)
+from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
+from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
+from constructs import Construct
+
+from lib.config.settings.data_pipeline import DataPipelineSettings
+from lib.constructs.alarms import lambda_alarms, metric_alarm
+from lib.constructs.dynamodb_table import OnDemandTable
+from lib.constructs.iam import Grant, ServiceRole
+from lib.constructs.kms import StackKey
+from lib.constructs.lambda_function import LambdaFunction, LambdaZip, VpcPlacement
+from lib.constructs.packaging import LAMBDA_ROOT, function_package, layer_package
+from lib.constructs.private_network import PrivateNetwork
+from lib.constructs.secure_bucket import SecureBucket
+from lib.constructs.ssm import SsmExports
+from lib.naming import NameKind
+from lib.stacks.base import StackContext, TapStack
+
+SYSTEM = "data_pipeline"
+RUNTIME = "python3.12"
+LAYER_DIR: Path = LAMBDA_ROOT / SYSTEM / "layer"
+#: The workflow's steps, in order.
+STEPS = ("ingest", "validate", "transform", "load")
+#: Transient errors worth retrying (a PipelineError is a bad batch: retrying it cannot help).
+RETRYABLE_ERRORS = (
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+    "States.Timeout",
+)
+
+
+def workflow_definition(
+    *,
+    function_arns: dict[str, str],
+    topic_arn: str,
+    dlq_url: str,
+    max_attempts: int,
+    interval_seconds: int,
+    backoff_rate: float,
+) -> str:
+    """Amazon States Language: each step retried with exponential backoff, every
+    failure caught into Notify (SNS) -> DeadLetter (SQS) -> Failed."""
+    missing = [s for s in STEPS if s not in function_arns]
+    if missing:
+        raise ValueError(f"workflow needs a function for step(s) {', '.join(missing)}")
+    states: dict[str, Any] = {}
+    for i, step in enumerate(STEPS):
+        state: dict[str, Any] = {
+            "Type": "Task",
+            "Resource": function_arns[step],
+            "Retry": [
+                {
+                    "ErrorEquals": list(RETRYABLE_ERRORS),
+                    "IntervalSeconds": interval_seconds,
+                    "MaxAttempts": max_attempts,
+                    "BackoffRate": backoff_rate,
+                }
+            ],
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Notify"}],
+        }
+        if i + 1 < len(STEPS):
+            state["Next"] = STEPS[i + 1].capitalize()
+        else:
+            state["End"] = True
+        states[step.capitalize()] = state
+    states["Notify"] = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::sns:publish",
+        "Parameters": {
+            "TopicArn": topic_arn,
+            "Subject": "Data pipeline execution failed",
+            "Message.$": "States.JsonToString($)",
+        },
+        "ResultPath": None,
+        "Next": "DeadLetter",
+    }
+    states["DeadLetter"] = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::sqs:sendMessage",
+        "Parameters": {"QueueUrl": dlq_url, "MessageBody.$": "States.JsonToString($)"},
+        "ResultPath": None,
+        "Next": "Failed",
+    }
+    states["Failed"] = {"Type": "Fail", "Error": "PipelineFailed", "Cause": "a step failed after its retries"}
+    return json.dumps(
+        {"Comment": "ingest -> validate -> transform -> load", "StartAt": "Ingest", "States": states},
+        separators=(",", ":"),
+    )
+
+
+class DataPipelineStack(TapStack):
+    def __init__(self, scope: Construct, *, ctx: StackContext) -> None:
+        super().__init__(scope, ctx=ctx)
+        settings = ctx.settings
+        if not isinstance(settings, DataPipelineSettings):  # pragma: no cover - registry wiring
+            raise TypeError(f"data_pipeline needs DataPipelineSettings, got {type(settings).__name__}")
+        self.settings = settings
+        namer = self.namer
+        protect = not ctx.env.protection.destroy_allowed
+
+        self.key = StackKey(
+            self,
+            "key",
+            namer=namer,
+            service="dpl",
+            description=f"Data pipeline data at rest ({ctx.suffix})",
+            service_principals=["cloudwatch.amazonaws.com"],  # alarms publish to the encrypted topic
+        )
+        key_arn = self.key.arn
+
+        # -- storage ------------------------------------------------------------
+        self.bucket = SecureBucket(
+            self,
+            "raw-bucket",
+            name=namer.bucket("dpl-raw"),
+            kms_key_arn=key_arn,
+            noncurrent_expiration_days=settings.noncurrent_expiration_days,
+            glacier_transition_days=settings.glacier_transition_days,
+            force_destroy=not protect,
+        )
+        self.table = OnDemandTable(
+            self,
+            "table",
+            name=namer.name("dpl-records", NameKind.DYNAMODB_TABLE),
+            hash_key="record_id",
+            attributes={"record_id": "S"},
+            kms_key_arn=key_arn,
+            deletion_protection=protect,
+        )
+        self.topic = SnsTopic(
+            self,
+            "alerts",
+            name=namer.name("dpl-alerts", NameKind.SNS_TOPIC),
+            display_name="Data pipeline alerts",
+            kms_master_key_id=key_arn,
+        )
+        self.dlq = SqsQueue(
+            self,
+            "dlq",
+            name=namer.name("dpl-failed", NameKind.SQS_QUEUE),
+            message_retention_seconds=14 * 86400,
+            kms_master_key_id=key_arn,
+            kms_data_key_reuse_period_seconds=300,
+        )
+
+        # -- network ------------------------------------------------------------
+        self.network = PrivateNetwork(
+            self,
+            "network",
+            namer=namer,
+            service="dpl",
+            cidr=settings.vpc_cidr,
+            region=ctx.region,
+            logs_key_arn=key_arn,
+            log_retention_days=settings.log_retention_days,
+        )
+
+        # -- functions ----------------------------------------------------------
+        layer_pkg = layer_package(
+            self,
+            "layer-package",
+            source=LAYER_DIR,
+            label=f"{SYSTEM}-layer",
+            requirements=LAYER_DIR / "requirements.txt",
+        )
+        self.layer = LambdaLayerVersion(
+            self,
+            "layer",
+            layer_name=namer.name("dpl-common", NameKind.LAMBDA_LAYER),
+            description="Data pipeline shared code (pipeline_common)",
+            filename=layer_pkg.filename,
+            source_code_hash=layer_pkg.source_code_hash,
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=["arm64"],
+        )
+        use_key = Grant(actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[key_arn])
+        read_objects = Grant(actions=["s3:GetObject"], resources=[self.bucket.objects_arn()])
+        bucket_env = {"RAW_BUCKET": self.bucket.name}
+        self.functions: dict[str, LambdaFunction] = {
+            "ingest": self._function(
+                "ingest",
+                description="Store an incoming batch under raw/",
+                environment=bucket_env,
+                grants=[
+                    Grant(actions=["s3:PutObject"], resources=[self.bucket.objects_arn("raw/")]),
+                    use_key,
+                ],
+            ),
+            "validate": self._function(
+                "validate",
+                description="Keep well-formed records (validated/)",
+                environment=bucket_env,
+                grants=[
+                    read_objects,
+                    Grant(actions=["s3:PutObject"], resources=[self.bucket.objects_arn("validated/")]),
+                    use_key,
+                ],
+            ),
+            "transform": self._function(
+                "transform",
+                description="Normalise validated records (transformed/)",
+                environment=bucket_env,
+                grants=[
+                    read_objects,
+                    Grant(actions=["s3:PutObject"], resources=[self.bucket.objects_arn("transformed/")]),
+                    use_key,
+                ],
+            ),
+            "load": self._function(
+                "load",
+                description="Write transformed records to DynamoDB",
+                environment={**bucket_env, "TABLE_NAME": self.table.name},
+                grants=[
+                    read_objects,
+                    Grant(
+                        actions=["dynamodb:BatchWriteItem", "dynamodb:PutItem"], resources=[self.table.arn]
+                    ),
+                    use_key,
+                ],
+            ),
+        }
+
+        # -- workflow -----------------------------------------------------------
+        self.state_machine = self._workflow()
+
+        # -- monitoring -----------------------------------------------------------
+        for step, fn in self.functions.items():
+            lambda_alarms(
+                self,
+                f"{step}-alarms",
+                namer=namer,
+                service=f"dpl-{step}",
+                function_name=fn.function_name,
+                topic_arn=self.topic.arn,
+            )
+        metric_alarm(
+            self,
+            "executions-failed-alarm",
+            name=namer.name("dpl-executions-failed", NameKind.ALARM),
+            description="Data pipeline executions failed",
+            namespace="AWS/States",
+            metric="ExecutionsFailed",
+            dimensions={"StateMachineArn": self.state_machine.arn},
+            topic_arn=self.topic.arn,
+        )
+        metric_alarm(
+            self,
+            "dlq-alarm",
+            name=namer.name("dpl-dlq-depth", NameKind.ALARM),
+            description="Failed data pipeline executions are waiting in the dead-letter queue",
+            namespace="AWS/SQS",
+            metric="ApproximateNumberOfMessagesVisible",
+            dimensions={"QueueName": self.dlq.name},
+            topic_arn=self.topic.arn,
+            statistic="Maximum",
+            period_seconds=60,
+        )
+        self.dashboard = CloudwatchDashboard(
+            self,
+            "dashboard",
+            dashboard_name=namer.name("dpl", NameKind.DASHBOARD),
+            dashboard_body=self._dashboard_body(),
+        )
+
+        # -- exports and outputs -------------------------------------------------
+        SsmExports(
+            self,
+            "exports",
+            namer=namer,
+            system="data-pipeline",
+            values={
+                "bucket-name": self.bucket.name,
+                "table-name": self.table.name,
+                "state-machine-arn": self.state_machine.arn,
+                "vpc-id": self.network.vpc.id,
+            },
+        )
+        TerraformOutput(self, "S3BucketName", value=self.bucket.name)
+        TerraformOutput(self, "DynamoDBTableName", value=self.table.name)
+        for step, fn in self.functions.items():
+            TerraformOutput(self, f"{step.capitalize()}FunctionArn", value=fn.arn)
+        TerraformOutput(self, "StepFunctionsStateMachineArn", value=self.state_machine.arn)
+        TerraformOutput(self, "VpcId", value=self.network.vpc.id)
+        TerraformOutput(self, "CloudWatchDashboardName", value=self.dashboard.dashboard_name)
+        TerraformOutput(self, "DataPipelineDlqUrl", value=self.dlq.url)
+
+    # -- helpers ------------------------------------------------------------------
+    def _function(
+        self, step: str, *, description: str, environment: dict[str, str], grants: list[Grant]
+    ) -> LambdaFunction:
+        settings = self.settings
+        return LambdaFunction(
+            self,
+            step,
+            namer=self.namer,
+            service=f"dpl-{step}",
+            description=description,
+            code=LambdaZip(
+                package=function_package(self, f"{step}-package", system=SYSTEM, function=step),
+                handler="handler.handler",
+                runtime=RUNTIME,
+            ),
+            layers=[self.layer.arn],
+            environment=environment,
+            grants=grants,
+            memory_mb=settings.memory_mb,
+            timeout_seconds=settings.timeout_seconds,
+            reserved_concurrency=settings.reserved_concurrency,
+            log_retention_days=settings.log_retention_days,
+            dead_letter_queue_arn=self.dlq.arn,
+            log_kms_key_arn=self.key.arn,
+            kms_key_arn=self.key.arn,
+            vpc=VpcPlacement(
+                subnet_ids=self.network.subnet_ids,
+                security_group_ids=[self.network.security_group.id],
+            ),
+        )
+
+    def _workflow(self) -> SfnStateMachine:
+        settings, namer = self.settings, self.namer
+        logs = CloudwatchLogGroup(
+            self,
+            "workflow-logs",
+            name=f"/aws/vendedlogs/states/{namer.name('dpl-workflow', NameKind.LOG_GROUP)}",
+            retention_in_days=settings.log_retention_days,
+            kms_key_id=self.key.arn,
+        )
+        role = ServiceRole(
+            self,
+            "workflow-role",
+            name=namer.name("dpl-workflow", NameKind.IAM_ROLE),
+            service="states.amazonaws.com",
+            source_account=namer.account_id,
+            description="Data pipeline workflow: invoke its functions, report failures",
+            grants=[
+                Grant(actions=["lambda:InvokeFunction"], resources=[f.arn for f in self.functions.values()]),
+                Grant(actions=["sns:Publish"], resources=[self.topic.arn]),
+                Grant(actions=["sqs:SendMessage"], resources=[self.dlq.arn]),
+                Grant(actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[self.key.arn]),
+                Grant(
+                    actions=[
+                        "logs:CreateLogDelivery",
+                        "logs:DeleteLogDelivery",
+                        "logs:DescribeLogGroups",
+                        "logs:DescribeResourcePolicies",
+                        "logs:GetLogDelivery",
+                        "logs:ListLogDeliveries",
+                        "logs:PutResourcePolicy",
+                        "logs:UpdateLogDelivery",
+                    ],
+                    resources=["*"],
+                    reason="CloudWatch Logs delivery APIs have no resource-level permissions",
+                ),
+                Grant(
+                    actions=[
+                        "xray:GetSamplingRules",
+                        "xray:GetSamplingTargets",
+                        "xray:PutTelemetryRecords",
+                        "xray:PutTraceSegments",
+                    ],
+                    resources=["*"],
+                    reason="X-Ray APIs have no resource-level permissions",
+                ),
+            ],
+        )
+        return SfnStateMachine(
+            self,
+            "workflow",
+            name=namer.name("dpl-workflow", NameKind.STATE_MACHINE),
+            role_arn=role.arn,
+            type="STANDARD",
+            definition=workflow_definition(
+                function_arns={step: fn.arn for step, fn in self.functions.items()},
+                topic_arn=self.topic.arn,
+                dlq_url=self.dlq.url,
+                max_attempts=settings.retry_max_attempts,
+                interval_seconds=settings.retry_interval_seconds,
+                backoff_rate=settings.retry_backoff_rate,
+            ),
+            logging_configuration=SfnStateMachineLoggingConfiguration(
+                log_destination=f"{logs.arn}:*", include_execution_data=True, level="ERROR"
+            ),
+            tracing_configuration=SfnStateMachineTracingConfiguration(enabled=True),
+        )
+
+    def _dashboard_body(self) -> str:
+        region = self.namer.region
+        names = [fn.function_name for fn in self.functions.values()]
+
+        def lambda_widget(metric: str, x: int) -> dict[str, Any]:
+            return {
+                "type": "metric",
+                "x": x,
+                "y": 0,
+                "width": 12,
+                "height": 6,
+                "properties": {
+                    "title": f"Lambda {metric}",
+                    "region": region,
+                    "stat": "Sum",
+                    "period": 300,
+                    "metrics": [["AWS/Lambda", metric, "FunctionName", n] for n in names],
+                },
+            }
+
+        widgets = [
+            lambda_widget("Invocations", 0),
+            lambda_widget("Errors", 12),
+            {
+                "type": "metric",
+                "x": 0,
+                "y": 6,
+                "width": 12,
+                "height": 6,
+                "properties": {
+                    "title": "Workflow executions",
+                    "region": region,
+                    "stat": "Sum",
+                    "period": 300,
+                    "metrics": [
+                        ["AWS/States", m, "StateMachineArn", self.state_machine.arn]
+                        for m in ("ExecutionsStarted", "ExecutionsSucceeded", "ExecutionsFailed")
+                    ],
+                },
+            },
+            {
+                "type": "metric",
+                "x": 12,
+                "y": 6,
+                "width": 12,
+                "height": 6,
+                "properties": {
+                    "title": "Records table writes",
+                    "region": region,
+                    "stat": "Sum",
+                    "period": 300,
+                    "metrics": [["AWS/DynamoDB", "ConsumedWriteCapacityUnits", "TableName", self.table.name]],
+                },
+            },
+        ]
+        return json.dumps({"widgets": widgets}, separators=(",", ":"))
