@@ -1,0 +1,60 @@
+"""``patch_lambda_vpc_config_vpc_id``: a function's VPC is its subnets' VPC, not moto's constant."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import boto3
+from moto import mock_aws
+
+from scripts.tapctl.emulator_patches import patch_lambda_vpc_config_vpc_id
+
+
+def _zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("handler.py", "def handler(event, context):\n    return event\n")
+    return buf.getvalue()
+
+
+def test_function_vpc_is_the_subnets_vpc(monkeypatch) -> None:
+    for var in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-2")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    patch_lambda_vpc_config_vpc_id()
+    with mock_aws():
+        ec2 = boto3.client("ec2")
+        vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.0.0/24")["Subnet"]["SubnetId"]
+        group = ec2.create_security_group(GroupName="fn", Description="fn", VpcId=vpc)["GroupId"]
+        role = boto3.client("iam").create_role(RoleName="fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        lam = boto3.client("lambda")
+        for name, config in (
+            ("in-vpc", {"SubnetIds": [subnet], "SecurityGroupIds": [group]}),
+            ("unknown-subnet", {"SubnetIds": ["subnet-0000000000"], "SecurityGroupIds": [group]}),
+        ):
+            lam.create_function(
+                FunctionName=name,
+                Runtime="python3.12",
+                Role=role,
+                Handler="handler.handler",
+                Code={"ZipFile": _zip()},
+                VpcConfig=config,
+            )
+        assert lam.get_function_configuration(FunctionName="in-vpc")["VpcConfig"]["VpcId"] == vpc
+        # a subnet the emulator does not know keeps moto's own answer
+        assert (
+            lam.get_function_configuration(FunctionName="unknown-subnet")["VpcConfig"]["VpcId"]
+            == "vpc-123abc"
+        )
+        lam.create_function(
+            FunctionName="outside",
+            Runtime="python3.12",
+            Role=role,
+            Handler="handler.handler",
+            Code={"ZipFile": _zip()},
+        )
+        assert "VpcId" not in lam.get_function_configuration(FunctionName="outside").get("VpcConfig", {})
