@@ -109,6 +109,7 @@ PAD = 10
 ROW_H = 22
 BAR_H = 14
 CHART_W = 900
+LEGEND_H = 16
 
 
 def _tick_step(total: float) -> int:
@@ -130,7 +131,8 @@ def waterfall(bars: Sequence[Bar], title: str = "") -> Canvas:
     top = 2 * PAD + 10 + 16  # title, then the axis labels
     legend_y = top + ROW_H * len(rows) + PAD
     width = label_w + CHART_W + 2 * PAD
-    height = legend_y + 14 + PAD
+    legend = legend_layout(stages, left=label_w, right=width - PAD)
+    height = legend_y + LEGEND_H * (1 + max(line for _, _, line in legend)) + PAD
     canvas = Canvas(width, height)
     canvas.text(PAD, PAD, title)
     scale = CHART_W / total
@@ -149,12 +151,23 @@ def waterfall(bars: Sequence[Bar], title: str = "") -> Canvas:
         x = label_w + int((bar.start - t0) * scale)
         canvas.rect(x, y, max(1, round(bar.seconds * scale)), BAR_H, PALETTE.get(bar.stage, OTHER))
 
-    x = label_w
-    for stage in stages:
-        canvas.rect(x, legend_y, 14, 10, PALETTE.get(stage, OTHER))
-        canvas.text(x + 18, legend_y, stage)
-        x += 18 + text_width(stage) + 2 * PAD
+    for stage, x, line in legend:
+        y = legend_y + line * LEGEND_H
+        canvas.rect(x, y, 14, 10, PALETTE.get(stage, OTHER))
+        canvas.text(x + 18, y, stage)
     return canvas
+
+
+def legend_layout(stages: Sequence[str], *, left: int, right: int) -> list[tuple[str, int, int]]:
+    """``(stage, x, line)`` per legend entry, wrapped onto a new line at ``right``."""
+    placed, x, line = [], left, 0
+    for stage in stages:
+        item = 18 + text_width(stage)
+        if x > left and x + item > right:
+            x, line = left, line + 1
+        placed.append((stage, x, line))
+        x += item + 2 * PAD
+    return placed
 
 
 def write_waterfall(bars: Sequence[Bar], path: Path, title: str = "") -> Path:

@@ -78,11 +78,12 @@ class Comparison:
         return value >= self.target.value
 
     def to_dict(self) -> dict[str, Any]:
+        figure = self.figure()
         return {
             "name": self.name,
             "ours": _series(self.ours_label, self.ours),
             "reference": _series(self.reference_label, self.reference),
-            "figure": self.figure(),
+            "figure": None if figure is None else round(figure, 4),
             "target": {"kind": self.target.kind, "value": self.target.value},
             "passed": self.passed(),
             "note": self.note,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.tapctl import bench, bench_peer, cli, commands
+from scripts.tapctl import bench, bench_peer, bench_png, cli, commands
 from scripts.tapctl.bench_png import PALETTE, SIGNATURE, Canvas, encode, waterfall, write_waterfall
 from scripts.tapctl.bench_report import Bar, Comparison, Target, document, median, ratio, render_table
 from scripts.tapctl.errors import StageFailed, TapError
@@ -110,7 +110,7 @@ def test_json_document_shape():
             "name": "tests",
             "ours": {"label": "-n auto", "seconds": [2.0, 4.0], "median": 3.0},
             "reference": {"label": "serial", "seconds": [8.0, 8.0], "median": 8.0},
-            "figure": 8.0 / 3.0,
+            "figure": 2.6667,
             "target": {"kind": "speedup", "value": 1.6},
             "passed": True,
             "note": "",
@@ -188,7 +188,16 @@ def test_waterfall_has_one_row_per_stack_and_the_bar_colour_at_its_place(tmp_pat
     y = top + 2 * 22 + 11  # third row (platform), vertical middle
     assert lines[y][x * 3 : x * 3 + 3] == bytes(PALETTE["apply"])
     assert canvas.pixel(label_w + int(110 * 900 / 120), y) == PALETTE["destroy"]
-    assert height == top + 3 * 22 + 10 + 14 + 10  # three rows and the legend
+    assert height == top + 3 * 22 + 10 + 16 + 10  # three rows and one legend line
+
+
+def test_legend_wraps_onto_new_lines():
+    layout = bench_png.legend_layout(["synth", "apply", "destroy"], left=100, right=260)
+    # each entry: 18 px swatch + 8 px per character, then 20 px gap
+    assert layout == [("synth", 100, 0), ("apply", 178, 0), ("destroy", 100, 1)]
+    stages = [f"stage{i}" for i in range(12)]
+    canvas = waterfall([Bar("x", s, i, 1.0) for i, s in enumerate(stages)])
+    assert canvas.height == 20 + 10 + 16 + 22 + 10 + 2 * 16 + 10  # 12 entries need two lines
 
 
 def test_waterfall_needs_bars():
