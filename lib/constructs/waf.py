@@ -19,15 +19,28 @@ from constructs import Construct
 
 from lib.naming import NameKind, Namer
 
-#: AWS managed rule groups, in evaluation order: OWASP-style common rules,
-#: known bad inputs (Log4Shell and friends), Amazon's IP reputation list.
-MANAGED_RULE_GROUPS = (
-    "AWSManagedRulesCommonRuleSet",
-    "AWSManagedRulesKnownBadInputsRuleSet",
-    "AWSManagedRulesAmazonIpReputationList",
+#: AWS managed rule groups, in evaluation order, each with the rules of the
+#: group that only count instead of blocking: OWASP-style common rules, known
+#: bad inputs (Log4Shell and friends), Amazon's IP reputation list, and the
+#: anonymous IP list, which blocks VPN, Tor and proxy sources but only counts
+#: requests from hosting providers (uptime monitors, partners' servers).
+MANAGED_RULE_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("AWSManagedRulesCommonRuleSet", ()),
+    ("AWSManagedRulesKnownBadInputsRuleSet", ()),
+    ("AWSManagedRulesAmazonIpReputationList", ()),
+    ("AWSManagedRulesAnonymousIpList", ("HostingProviderIPList",)),
 )
 #: WAF delivers to CloudWatch Logs only into groups named like this.
 WAF_LOG_GROUP_PREFIX = "aws-waf-logs-"
+
+
+def _managed_group(name: str, counted: tuple[str, ...]) -> dict[str, object]:
+    statement: dict[str, object] = {"name": name, "vendor_name": "AWS"}
+    if counted:
+        statement["rule_action_override"] = [
+            {"name": rule, "action_to_use": {"count": {}}} for rule in counted
+        ]
+    return statement
 
 
 class WebAcl(Construct):
@@ -61,12 +74,12 @@ class WebAcl(Construct):
                     name=group,
                     priority=priority,
                     override_action=Wafv2WebAclRuleOverrideAction(none=Wafv2WebAclRuleOverrideActionNone()),
-                    statement={"managed_rule_group_statement": {"name": group, "vendor_name": "AWS"}},
+                    statement={"managed_rule_group_statement": _managed_group(group, counted)},
                     visibility_config=Wafv2WebAclRuleVisibilityConfig(
                         cloudwatch_metrics_enabled=True, metric_name=group, sampled_requests_enabled=True
                     ),
                 )
-                for priority, group in enumerate(MANAGED_RULE_GROUPS)
+                for priority, (group, counted) in enumerate(MANAGED_RULE_GROUPS)
             ],
         )
         Wafv2WebAclAssociation(self, "association", resource_arn=resource_arn, web_acl_arn=self.acl.arn)

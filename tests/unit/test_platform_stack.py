@@ -383,7 +383,16 @@ def test_waf_in_front_of_the_alb(synth):
         "AWSManagedRulesCommonRuleSet",
         "AWSManagedRulesKnownBadInputsRuleSet",
         "AWSManagedRulesAmazonIpReputationList",
+        "AWSManagedRulesAnonymousIpList",
     ]
+    assert [r["priority"] for r in acl["rule"]] == [0, 1, 2, 3]
+    anonymous = acl["rule"][3]["statement"]["managed_rule_group_statement"]
+    assert anonymous["rule_action_override"] == [
+        {"name": "HostingProviderIPList", "action_to_use": {"count": {}}}
+    ]
+    assert all(
+        "rule_action_override" not in r["statement"]["managed_rule_group_statement"] for r in acl["rule"][:3]
+    )
     association = only(stack, "aws_wafv2_web_acl_association")
     assert association["resource_arn"] == ref("aws_lb", stack, "arn")
     logging = only(stack, "aws_wafv2_web_acl_logging_configuration")
