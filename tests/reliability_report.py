@@ -123,9 +123,9 @@ def _short(text: str, limit: int = 400) -> str:
 _TMP = re.compile(r"/tmp/pytest-of-[^/\s]+/pytest-\d+/")
 
 
-def _cell(text: str) -> str:
+def _cell(text: str, limit: int = 400) -> str:
     """One table cell: one line, pytest's temporary directories shown as <tmp>/."""
-    return _short(_TMP.sub("<tmp>/", text)).replace("|", "\\|") or "—"
+    return _short(_TMP.sub("<tmp>/", text), limit).replace("|", "\\|") or "—"
 
 
 # -- rendering ---------------------------------------------------------------------
@@ -175,7 +175,7 @@ def render(records: list[Record]) -> str:
             "|---|---|---|---|---|---|",
         ]
         lines += [
-            f"| {_cell(r.case)} | {_cell(r.input)} | {_cell(r.rule)} | {_cell(r.observed)} "
+            f"| {_cell(r.case)} | {_cell(r.input)} | {_cell(r.rule)} | {_cell(r.observed, 1200)} "
             f"| {r.outcome} | {r.seconds:g} |"
             for r in rows
         ]
