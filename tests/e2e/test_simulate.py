@@ -77,6 +77,15 @@ def test_every_event_end_to_end_on_one_emulator(workspace, capsys):
     report = (sim / "janitor.md").read_text()
     assert f"`pr7` ({', '.join(sorted(stacks))}): **keep**" in report
     assert all(f"pr7/{s}.tfstate" in state_keys(ws, "dev") for s in stacks)
+    # The CLI command the janitor workflow runs: decisions only (--dry-run).
+    capsys.readouterr()
+    assert ws.tap_cli("janitor", "--open-prs", "", "--dry-run") == 0
+    assert "`pr7`" in capsys.readouterr().out
+    assert ws.tap_cli("janitor", "--open-prs", "7", "--now", "2999-01-01T00:00:00+00:00", "--dry-run") == 0
+    decided = capsys.readouterr().out
+    assert "**would destroy**" in decided
+    assert "over the 72 h TTL" in decided
+    assert all(f"pr7/{s}.tfstate" in state_keys(ws, "dev") for s in stacks), "a dry run destroys nothing"
 
     # -- push to main: prod, behind the approval gate
     code = simulate(ws, timings, "push", "push", "--branch", "main")
