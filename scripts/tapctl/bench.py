@@ -155,6 +155,14 @@ class Run:
         )  # fmt: skip
 
 
+def in_turn(rep: int, *tasks: Callable[[], Any]) -> None:
+    """Run ``tasks``, starting with a different one each repetition, so a load that
+    changes during the run does not always favour the same side."""
+    shift = rep % len(tasks)
+    for task in tasks[shift:] + tasks[:shift]:
+        task()
+
+
 def timed(fn: Callable[[], Any]) -> float:
     t0 = time.monotonic()
     fn()
@@ -227,10 +235,14 @@ def part_synth(run: Run) -> None:
     peer = run.peer(base_env())
     for rep in range(run.reps):
         ui.info(f"bench    synth rep {rep + 1}/{run.reps}")
-        floor.append(timed(lambda: subprocess.run([sys.executable, "-c", IMPORT_FLOOR], env=env, check=True)))
-        ours.append(timed(lambda: commands.synth(run.target, run.only)))
-        if peer is not None:
-            cdktf.append(timed(peer.synth))
+        in_turn(
+            rep,
+            lambda: floor.append(
+                timed(lambda: subprocess.run([sys.executable, "-c", IMPORT_FLOOR], env=env, check=True))
+            ),
+            lambda: ours.append(timed(lambda: commands.synth(run.target, run.only))),
+            lambda: cdktf.append(timed(peer.synth)) if peer is not None else None,
+        )
     run.rows.append(
         Comparison(
             "synth / import floor", "scripts/tap synth", "import floor", Goal("at_most", 1.15), ours, floor
@@ -290,13 +302,21 @@ def part_pr_feedback(run: Run, session: commands.Session) -> list[Bar]:
     for rep in range(run.reps):
         ui.info(f"bench    PR feedback rep {rep + 1}/{run.reps}")
         bars: list[Bar] = []
-        with recording(bars):
-            ours.append(timed(lambda bars=bars: pr_feedback_ours(run, session, bars)))
-        reps.append((ours[-1], bars))
-        if peer is not None:
-            peer_times.append(timed(lambda: [peer.diff(s) for s in run.stacks]))
-        else:
-            peer_times.append(timed(lambda: (commands.synth(run.target, run.only), commands.plan(fallback))))
+
+        def mine(bars: list[Bar] = bars) -> None:
+            with recording(bars):
+                ours.append(timed(lambda: pr_feedback_ours(run, session, bars)))
+            reps.append((ours[-1], bars))
+
+        def theirs() -> None:
+            if peer is not None:
+                peer_times.append(timed(lambda: [peer.diff(s) for s in run.stacks]))
+            else:
+                peer_times.append(
+                    timed(lambda: (commands.synth(run.target, run.only), commands.plan(fallback)))
+                )
+
+        in_turn(rep, mine, theirs)
     label = "cdktf diff per stack" if peer else "terraform plan per stack, sequential"
     note = "" if peer else f"cdktf-cli unavailable ({run.cli.message}); peer is sequential terraform"
     run.rows.append(
@@ -309,8 +329,11 @@ def part_tests(run: Run, session: commands.Session) -> None:
     auto, serial = [], []
     for rep in range(run.reps):
         ui.info(f"bench    integration tests rep {rep + 1}/{run.reps}")
-        auto.append(timed(lambda: commands.integration_tests(session, workers="auto")))
-        serial.append(timed(lambda: commands.integration_tests(session, workers="0")))
+        in_turn(
+            rep,
+            lambda: auto.append(timed(lambda: commands.integration_tests(session, workers="auto"))),
+            lambda: serial.append(timed(lambda: commands.integration_tests(session, workers="0"))),
+        )
     run.rows.append(
         Comparison("integration tests", "pytest -n auto", "pytest serial", Goal("speedup", 1.6), auto, serial)
     )
@@ -392,12 +415,13 @@ def part_ephemeral(run: Run) -> list[Bar]:
     slowest: list[str] = []
     for rep in range(run.reps):
         ui.info(f"bench    ephemeral cycle rep {rep + 1}/{run.reps}")
-        seconds, bars = ours_cycle(run, run.only)
-        ours.append(seconds)
-        ours_reps.append((seconds, bars))
-        seconds, bars = peer_cycle(run)
-        peer.append(seconds)
-        peer_reps.append((seconds, bars))
+        in_turn(
+            rep,
+            lambda: ours_reps.append(ours_cycle(run, run.only)),
+            lambda: peer_reps.append(peer_cycle(run)),
+        )
+        ours.append(ours_reps[-1][0])
+        peer.append(peer_reps[-1][0])
         if not slowest:
             meta = commands.read_synth_metadata(run.target)["stacks"]
             deps = {s: m.get("depends_on", []) for s, m in meta.items()}

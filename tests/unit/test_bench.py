@@ -314,7 +314,8 @@ def test_part_synth_measures_every_rep_and_skips_cdktf_without_the_cli(tmp_path,
     monkeypatch.setattr(bench.subprocess, "run", lambda cmd, **kw: calls.append(cmd[-1]))
     run = _run(tmp_path)
     bench.part_synth(run)
-    assert calls == [bench.IMPORT_FLOOR, "synth smoke"] * 3
+    floor, synth = bench.IMPORT_FLOOR, "synth smoke"
+    assert calls == [floor, synth, synth, floor, floor, synth]  # each rep starts with another task
     floor, cdktf = run.rows
     assert (floor.name, floor.target, len(floor.ours), len(floor.reference)) == (
         "synth / import floor", Target("at_most", 1.15), 3, 3,
@@ -337,7 +338,13 @@ def test_pr_feedback_and_tests_without_cdktf_use_sequential_terraform(tmp_path, 
     session = run.session()
     bench.part_pr_feedback(run, session)
     bench.part_tests(run, session)
-    assert calls == ["synth", "plan j4", "synth", "plan j1"] * 2 + ["pytest -n auto", "pytest -n 0"] * 2
+    ours, theirs = ["synth", "plan j4"], ["synth", "plan j1"]
+    assert calls == ours + theirs + theirs + ours + [
+        "pytest -n auto",
+        "pytest -n 0",
+        "pytest -n 0",
+        "pytest -n auto",
+    ]
     assert (tmp_path / "comment.md").read_text() == "rendered report"
     pr, tests = run.rows
     assert pr.reference_label == "terraform plan per stack, sequential"
@@ -365,7 +372,7 @@ def test_part_ephemeral_compares_with_the_peer_and_the_slowest_stack_alone(tmp_p
     monkeypatch.setattr(bench.commands, "read_synth_metadata", lambda t: {"stacks": {"smoke": {}}})
     run = _run(tmp_path, reps=2, binary="/bin/cdktf")
     bars = bench.part_ephemeral(run)
-    assert cycles == ["ours smoke", "peer", "ours smoke"] * 2
+    assert cycles == ["ours smoke", "peer", "ours smoke", "peer", "ours smoke", "ours smoke"]
     cycle, solo = run.rows
     assert (cycle.figure(), cycle.passed()) == (3.0, True)
     assert (solo.reference_label, solo.figure(), solo.passed()) == ("smoke alone", 1.0, True)
@@ -580,3 +587,10 @@ def test_main_prints_the_table_and_writes_json_and_png(tmp_path, monkeypatch, ca
     assert doc["rows"][0]["passed"] is True
     assert doc["waterfall"] == [{"row": "a", "stage": "plan", "start": 0.0, "seconds": 1.0}]
     assert (tmp_path / "bench" / "waterfall.png").read_bytes()[:8] == SIGNATURE
+
+
+def test_in_turn_rotates_the_first_task_each_repetition():
+    order: list[str] = []
+    for rep in range(4):
+        bench.in_turn(rep, lambda: order.append("a"), lambda: order.append("b"), lambda: order.append("c"))
+    assert "".join(order) == "abc" + "bca" + "cab" + "abc"
