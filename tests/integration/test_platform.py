@@ -222,11 +222,15 @@ def test_alb_access_logs_and_waf(load_balancer, region):
     assert all(block["PublicAccessBlockConfiguration"].values())
     waf = boto3.client("wafv2", region_name=region)
     acl = waf.get_web_acl_for_resource(ResourceArn=arn)["WebACL"]
-    assert [r["Name"] for r in acl["Rules"]] == [
+    assert [r["Name"] for r in sorted(acl["Rules"], key=lambda r: r["Priority"])] == [
         "AWSManagedRulesCommonRuleSet",
         "AWSManagedRulesKnownBadInputsRuleSet",
         "AWSManagedRulesAmazonIpReputationList",
+        "AWSManagedRulesAnonymousIpList",
     ]
+    anonymous = next(r for r in acl["Rules"] if r["Name"] == "AWSManagedRulesAnonymousIpList")
+    overrides = anonymous["Statement"]["ManagedRuleGroupStatement"]["RuleActionOverrides"]
+    assert overrides == [{"Name": "HostingProviderIPList", "ActionToUse": {"Count": {}}}]
     (destination,) = waf.get_logging_configuration(ResourceArn=acl["ARN"])["LoggingConfiguration"][
         "LogDestinationConfigs"
     ]
