@@ -23,7 +23,7 @@ def state_keys(ws, env) -> list[str]:
     return sorted(o["Key"] for o in resp.get("Contents", []))
 
 
-def test_step_by_step_deploy_outputs_destroy(workspace, capsys):
+def test_step_by_step_deploy_outputs_destroy(workspace, capsys, reliability):
     ws = workspace
     env = load_environment("pr")
     assert ws.tap_cli("synth", *PR, "--stacks", E2E_STACKS) == 0
@@ -57,13 +57,30 @@ def test_step_by_step_deploy_outputs_destroy(workspace, capsys):
     assert flat, "the stacks define outputs"
 
     # A saved plan already applied is stale: apply refuses it with guidance.
+    stale = reliability.record(
+        category="fault",
+        case="stale saved plan",
+        input="`scripts/tap apply` of a saved plan another apply already used",
+        rule="refused with guidance to re-plan",
+    )
     assert ws.tap_cli("apply", *PR) == 1
-    assert "stale" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    stale.observed = err.strip().splitlines()[-1]
+    assert "is stale" in err
+    assert "Re-run `scripts/tap plan`" in err
 
+    twice = reliability.record(
+        category="fault",
+        case="destroy twice",
+        input="`scripts/tap destroy` run again after a successful destroy",
+        rule="the second destroy succeeds as a no-op",
+    )
     assert ws.tap_cli("destroy", *PR) == 0
     assert state_keys(ws, env) == []
     assert ws.tap_cli("destroy", *PR) == 0, "a second destroy is a no-op"
-    assert "no state: nothing to destroy" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    twice.observed = "exit 0: " + "; ".join(ln for ln in out.splitlines() if "nothing to destroy" in ln)
+    assert "no state: nothing to destroy" in out
 
     assert ws.tap_cli("emulator", "stop") == 0
     assert emulator.running() is None
