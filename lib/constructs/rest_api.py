@@ -42,12 +42,30 @@ class RestApiError(ValueError):
     """An invalid route or setting."""
 
 
+#: A JSON access log line per request (no request or response bodies).
+JSON_ACCESS_LOG_FORMAT = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "ip": "$context.identity.sourceIp",
+        "caller": "$context.identity.caller",
+        "apiKeyId": "$context.identity.apiKeyId",
+        "requestTime": "$context.requestTime",
+        "httpMethod": "$context.httpMethod",
+        "resourcePath": "$context.resourcePath",
+        "status": "$context.status",
+        "responseLength": "$context.responseLength",
+        "integrationError": "$context.integration.error",
+    },
+    separators=(",", ":"),
+)
+
+
 @dataclass(frozen=True)
 class AccessLog:
     """Where the stage writes one line per request, and the line's format."""
 
     destination_arn: str
-    format: str
+    format: str = JSON_ACCESS_LOG_FORMAT
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ Composition only: the pieces live in ``lib/constructs/``; the runtime code in
 from __future__ import annotations
 
 from cdktf import TerraformOutput
+from cdktf_cdktf_provider_aws.api_gateway_request_validator import ApiGatewayRequestValidator
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.lambda_layer_version import LambdaLayerVersion
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from cdktf_cdktf_provider_aws.s3_bucket_notification import (
@@ -25,7 +27,7 @@ from lib.constructs.iam import Grant
 from lib.constructs.kms import StackKey
 from lib.constructs.lambda_function import LambdaFunction, LambdaZip
 from lib.constructs.packaging import LAMBDA_ROOT, function_package, layer_package
-from lib.constructs.rest_api import RestApi, Throttle
+from lib.constructs.rest_api import AccessLog, RestApi, Throttle
 from lib.constructs.secure_bucket import BucketCors, SecureBucket
 from lib.naming import NameKind
 from lib.stacks.base import StackContext, TapStack
@@ -250,6 +252,15 @@ class FileProcessingStack(TapStack):
             stage_name=STAGE,
             throttle=Throttle(rate_limit=settings.api_rate_limit, burst_limit=settings.api_burst_limit),
         )
+        # Path parameters are checked by API Gateway before the function runs.
+        validator = ApiGatewayRequestValidator(
+            self,
+            "api-validator",
+            rest_api_id=api.id,
+            name="parameters",
+            validate_request_body=False,
+            validate_request_parameters=True,
+        )
         preflight_origin = settings.cors_allowed_origins[0]
         for method, path in ROUTES:
             api.lambda_route(
@@ -258,6 +269,7 @@ class FileProcessingStack(TapStack):
                 function_name=api_fn.name,
                 invoke_arn=api_fn.invoke_arn,
                 authorization="AWS_IAM",
+                request_validator_id=validator.id,
             )
         for path in sorted({p for _, p in ROUTES}):
             api.cors_preflight(
@@ -265,7 +277,14 @@ class FileProcessingStack(TapStack):
                 allow_origin=preflight_origin,
                 allow_methods=sorted({m for m, p in ROUTES if p == path}),
             )
-        api.deploy()
+        access_logs = CloudwatchLogGroup(
+            self,
+            "api-access-logs",
+            name=f"/aws/apigateway/{namer.name('files-api', NameKind.LOG_GROUP)}",
+            retention_in_days=settings.log_retention_days,
+            kms_key_id=key.arn,
+        )
+        api.deploy(access_log=AccessLog(destination_arn=access_logs.arn), logging_level="ERROR")
 
         for name, fn in self.functions.items():
             service = PROCESSORS[name][0] if name in PROCESSORS else API_FUNCTION[1]

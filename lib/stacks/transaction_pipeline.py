@@ -44,7 +44,7 @@ from lib.constructs.dynamodb_table import Index, OnDemandTable
 from lib.constructs.iam import Grant, ServiceRole
 from lib.constructs.kms import StackKey
 from lib.constructs.lambda_function import LambdaFunction, LambdaImage
-from lib.constructs.rest_api import RestApi, Throttle
+from lib.constructs.rest_api import AccessLog, RestApi, Throttle
 from lib.constructs.secure_bucket import SecureBucket
 from lib.naming import NameKind
 from lib.stacks.base import StackContext, TapStack
@@ -503,7 +503,14 @@ class TransactionPipelineStack(TapStack):
             request_validator_id=validator_rule.id,
             request_models={"application/json": model.name},
         )
-        stage = api.deploy()
+        access_logs = CloudwatchLogGroup(
+            self,
+            "api-access-logs",
+            name=f"/aws/apigateway/{namer.name('txn-api', NameKind.LOG_GROUP)}",
+            retention_in_days=settings.log_retention_days,
+            kms_key_id=key.arn,
+        )
+        stage = api.deploy(access_log=AccessLog(destination_arn=access_logs.arn), logging_level="ERROR")
         plan = ApiGatewayUsagePlan(
             self,
             "usage-plan",

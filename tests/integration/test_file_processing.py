@@ -208,6 +208,7 @@ def test_api_stage_is_throttled(files, region):
     settings = stage["methodSettings"]["*/*"]
     assert settings["throttlingRateLimit"] == 100.0
     assert settings["throttlingBurstLimit"] == 200
+    assert stage["accessLogSettings"]["destinationArn"].split(":log-group:")[1].startswith("/aws/apigateway/")
     resources = {r["path"]: r for r in apigw.get_resources(restApiId=files["FileApiId"])["items"]}
     assert {"/files", "/files/{file_id}", "/files/{file_id}/download-url", "/uploads"} <= set(resources)
 

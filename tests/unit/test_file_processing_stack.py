@@ -141,6 +141,16 @@ def test_api_throttled_100_200_with_cors_preflights_and_iam_auth(synth):
     stage = only(stack, "aws_api_gateway_stage")
     assert stage["stage_name"] == "v1"
     assert stage["xray_tracing_enabled"] is True
+    access = stage["access_log_settings"]
+    assert access["destination_arn"] == "${aws_cloudwatch_log_group.api-access-logs.arn}"
+    assert json.loads(access["format"])["requestId"] == "$context.requestId"
+    assert settings["logging_level"] == "ERROR"
+    logs = resources(stack, "aws_cloudwatch_log_group")["api-access-logs"]
+    assert logs["name"] == "/aws/apigateway/dev-use1-files-api-dev"
+    assert only(stack, "aws_api_gateway_request_validator")["validate_request_parameters"] is True
+    for method in methods:
+        if method["http_method"] != "OPTIONS":
+            assert method["request_validator_id"] == "${aws_api_gateway_request_validator.api-validator.id}"
 
 
 def test_api_role_reads_metadata_and_signs_urls_only(synth):

@@ -287,6 +287,11 @@ def test_upload_api_validates_the_body_against_a_json_schema(synth):
     assert only(stack, "aws_api_gateway_resource")["path_part"] == "upload"
     validator = only(stack, "aws_api_gateway_request_validator")
     assert validator["validate_request_body"] is True
+    stage = only(stack, "aws_api_gateway_stage")
+    assert (
+        stage["access_log_settings"]["destination_arn"] == "${aws_cloudwatch_log_group.api-access-logs.arn}"
+    )
+    assert resources(stack, "aws_cloudwatch_log_group")["api-access-logs"]["retention_in_days"] == 1
     schema = json.loads(only(stack, "aws_api_gateway_model")["schema"])
     assert schema == upload_schema(1_048_576)
     assert schema["required"] == ["file_name", "content"]
