@@ -516,12 +516,12 @@ def test_pr_feedback_bars_show_synth_plan_and_comment(tmp_path, monkeypatch):
     monkeypatch.setattr(bench.comment, "render", lambda report: "text")
     run = _run(tmp_path, reps=1)
     bars = bench.part_pr_feedback(run, run.session())
+    peer = "peer (sequential terraform)"
     assert [(b.row, b.stage) for b in bars] == [
-        ("pipeline", "synth"),
-        ("pipeline", "plan"),
-        ("pipeline", "comment"),
-    ]
+        ("pipeline", "synth"), ("pipeline", "plan"), ("pipeline", "comment"), (peer, "synth"), (peer, "plan"),
+    ]  # fmt: skip
     assert bars[0].start <= bars[1].start <= bars[2].start
+    assert bars[3].start == bars[0].start  # the peer drawn from the same instant
 
 
 def _fake_parts(monkeypatch, calls: list[str], *, fail_tests: bool = False) -> None:
