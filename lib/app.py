@@ -38,6 +38,12 @@ def build_app(target: Target, ci: CiMetadata, outdir: str | os.PathLike[str], on
     return app
 
 
+def _stack_images(app: App, name: str) -> list[dict[str, object]]:
+    """Container images a stack needs pushed before it is applied (``scripts/tapctl/images.py``)."""
+    stack = app.node.try_find_child(name)
+    return [image.to_metadata() for image in getattr(stack, "container_images", ())]
+
+
 def synth(target: Target, ci: CiMetadata, outdir: str | os.PathLike[str], only: str | None = None) -> Path:
     """Synthesize every stack of ``target`` (or the subset ``only``) into ``outdir``."""
     selected = select_stacks(target, only)
@@ -53,6 +59,7 @@ def synth(target: Target, ci: CiMetadata, outdir: str | os.PathLike[str], only: 
                 "region": target.env.region_for(name),
                 "depends_on": [d for d in stack_class(name).depends_on if d in selected],
                 "state_key": f"{target.suffix}/{name}.tfstate",
+                "images": _stack_images(app, name),
             }
             for name in selected
         },

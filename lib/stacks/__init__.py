@@ -17,6 +17,11 @@ if TYPE_CHECKING:
 STACK_CLASSES: dict[str, str] = {
     "smoke": "lib.stacks.smoke:SmokeStack",
     "platform": "lib.stacks.platform:PlatformStack",
+    "transaction_images": "lib.stacks.transaction_images:TransactionImagesStack",
+    "transaction_pipeline": "lib.stacks.transaction_pipeline:TransactionPipelineStack",
+    "file_processing": "lib.stacks.file_processing:FileProcessingStack",
+    "iot_pipeline": "lib.stacks.iot_pipeline:IotPipelineStack",
+    "data_pipeline": "lib.stacks.data_pipeline:DataPipelineStack",
 }
 
 

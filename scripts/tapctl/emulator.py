@@ -78,9 +78,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+#: moto's dashboard page: static, ~10 KB. ``/moto-api/data.json`` serializes every
+#: backend (12 MB once a VPC stack touched EC2) and took longer than the timeout
+#: on a loaded machine, so a live emulator was reported as not running.
+HEALTH_PATH = "/moto-api/"
+
+
 def healthy(port: int, timeout: float = 2.0) -> bool:
     try:
-        with urllib.request.urlopen(f"http://{HOST}:{port}/moto-api/data.json", timeout=timeout):
+        with urllib.request.urlopen(f"http://{HOST}:{port}{HEALTH_PATH}", timeout=timeout):
             return True
     except (urllib.error.URLError, OSError, ValueError):
         return False

@@ -8,6 +8,7 @@ changes what the stacks synthesize.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 
@@ -72,6 +73,85 @@ def patch_stepfunctions_validate() -> None:
     StepFunctionResponse.validate_state_machine_definition = validate_state_machine_definition  # type: ignore[attr-defined]
 
 
+def patch_stepfunctions_list_versions() -> None:
+    """moto 5.2.5 lacks ``ListStateMachineVersions``; the provider calls it after
+    creating an ``aws_sfn_state_machine`` and retries the HTTP 500 until its
+    create timeout. List the versions moto already keeps (``publish``)."""
+    from moto.core.responses import ActionResult
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    def list_state_machine_versions(self: StepFunctionResponse) -> ActionResult:
+        machine = self.stepfunction_backend.describe_state_machine(self._get_param("stateMachineArn"))
+        versions = [
+            {"stateMachineVersionArn": v.arn, "creationDate": v.creation_date}
+            for v in sorted(getattr(machine, "versions", {}).values(), key=lambda v: -v.version)
+        ]
+        return ActionResult({"stateMachineVersions": versions})
+
+    StepFunctionResponse.list_state_machine_versions = list_state_machine_versions  # type: ignore[attr-defined]
+
+
+def patch_s3_eventbridge_notification() -> None:
+    """moto 5.2.5 stores ``EventBridgeConfiguration`` from
+    PutBucketNotificationConfiguration but leaves it out of
+    GetBucketNotificationConfiguration, so ``aws_s3_bucket_notification`` with
+    ``eventbridge = true`` showed an update on every plan. Add the (empty)
+    element AWS returns when EventBridge delivery is on."""
+    from moto.s3.responses import S3Response
+
+    original = S3Response.get_bucket_notification
+
+    def get_bucket_notification(self: S3Response) -> Any:
+        status, headers, body = original(self)
+        config = self.backend.get_bucket(self.bucket_name).notification_configuration
+        if status == 200 and config is not None and config.event_bridge is not None:
+            text = body.decode() if isinstance(body, bytes) else body
+            if "EventBridgeConfiguration" not in text:
+                element = "<EventBridgeConfiguration></EventBridgeConfiguration></NotificationConfiguration>"
+                # moto writes an otherwise empty configuration as a self-closing element
+                text = re.sub(
+                    r"<NotificationConfiguration([^>]*)/>", rf"<NotificationConfiguration\1>{element}", text
+                )
+                text = (
+                    text.replace("</NotificationConfiguration>", element, 1) if element not in text else text
+                )
+                headers.pop("Content-Length", None)
+                headers.pop("content-length", None)
+                body = text.encode() if isinstance(body, bytes) else text
+        return status, headers, body
+
+    S3Response.get_bucket_notification = get_bucket_notification  # type: ignore[method-assign]
+
+
+#: The condition of a TLS-only bucket policy's Deny statement.
+INSECURE_TRANSPORT = {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def patch_s3_policy_secure_transport() -> None:
+    """moto 5.2.5 enforces bucket policies on object requests but ignores their
+    ``Condition``: the standard TLS-only statement (Deny ``s3:*`` when
+    ``aws:SecureTransport`` is ``false``) becomes an unconditional Deny and every
+    GetObject/PutObject answers 403. The emulator's loopback HTTP endpoint stands
+    in for AWS's HTTPS one, so evaluate that statement as AWS does for an HTTPS
+    request: it does not match. Every other statement is evaluated as before."""
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+    from moto.s3.models import FakeBucket
+
+    def get_permission(self: FakeBucket, action: str, resource: str) -> Any:
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        document = json.loads(self.policy.decode())
+        statements = document.get("Statement", [])
+        if isinstance(statements, dict):
+            statements = [statements]
+        document["Statement"] = [s for s in statements if s.get("Condition") != INSECURE_TRANSPORT]
+        if not document["Statement"]:
+            return PermissionResult.NEUTRAL
+        return IAMPolicy(json.dumps(document)).is_action_permitted(action, resource)
+
+    FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
+
+
 #: ECS CreateService parameters moto 5.2.5 drops; the provider reads them back.
 ECS_SERVICE_REMEMBERED = (
     "availabilityZoneRebalancing",
@@ -122,6 +202,49 @@ def patch_rds_user_parameters() -> None:
     DBParameterGroup.update_parameters = update_parameters  # type: ignore[method-assign]
 
 
+#: RDS CreateDBInstance parameters moto 5.2.5 accepts but does not keep:
+#: request parameter (snake case) -> the DescribeDBInstances attribute.
+RDS_INSTANCE_REMEMBERED = {
+    "enable_performance_insights": "performance_insights_enabled",
+    "performance_insights_kms_key_id": "performance_insights_kms_key_id",
+    "performance_insights_retention_period": "performance_insights_retention_period",
+}
+
+
+def patch_rds_performance_insights() -> None:
+    """moto's ``DBInstance`` drops ``EnablePerformanceInsights`` of
+    ``CreateDBInstance`` (``ModifyDBInstance`` keeps it), so
+    ``DescribeDBInstances`` reports it off and ``aws_db_instance`` with
+    ``performance_insights_enabled`` never converged. Keep what was sent."""
+    from moto.rds.models import DBInstance
+
+    original = DBInstance.__init__
+
+    def __init__(self: DBInstance, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        for param, attribute in RDS_INSTANCE_REMEMBERED.items():
+            if kwargs.get(param) is not None:
+                setattr(self, attribute, kwargs[param])
+
+    DBInstance.__init__ = __init__  # type: ignore[method-assign]
+
+
+def patch_elbv2_default_scheme() -> None:
+    """``CreateLoadBalancer`` without ``Scheme`` (the provider omits it unless
+    ``internal = true``) is internet-facing on AWS; moto 5.2.5 passes ``None``
+    over its own default, so ``DescribeLoadBalancers`` had no ``Scheme``."""
+    from moto.elbv2.models import ELBv2Backend
+
+    original = ELBv2Backend.create_load_balancer
+
+    def create_load_balancer(self: ELBv2Backend, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("scheme") is None:
+            kwargs["scheme"] = "internet-facing"
+        return original(self, *args, **kwargs)
+
+    ELBv2Backend.create_load_balancer = create_load_balancer  # type: ignore[method-assign]
+
+
 def patch_ec2_referenced_rule_description() -> None:
     """A security group rule that references another group keeps its
     description in the group pair, but moto's ``DescribeSecurityGroupRules``
@@ -133,6 +256,113 @@ def patch_ec2_referenced_rule_description() -> None:
         return self.ip_range.get("Description") or self.source_group.get("Description")
 
     SecurityGroupRule.description = property(description)  # type: ignore[assignment,method-assign]
+
+
+def patch_sqs_event_source_push() -> None:
+    """moto delivers to an SQS event source mapping *synchronously inside
+    SendMessage*: it receives up to a batch of visible messages and runs the
+    function in Docker. With no Docker engine every send is a failed poll that
+    counts a receive on every visible message, so after ``maxReceiveCount``
+    unrelated sends healthy messages move to the dead-letter queue. Real
+    Lambda polls asynchronously; here queues keep their messages until a
+    consumer (a test through ``tests/integration/lambda_invoke.py``) receives
+    them. Mappings are still created, listed and deleted normally."""
+    from moto.sqs.models import Queue
+
+    def _no_push(self: Queue) -> dict[str, object]:
+        return {}
+
+    def _ignore(self: Queue, value: object) -> None:
+        return None
+
+    Queue.lambda_event_source_mappings = property(_no_push, _ignore)  # type: ignore[assignment]
+
+
+def patch_lambda_requires_ecr_image() -> None:
+    """moto accepts any ``ImageUri`` for a ``PackageType=Image`` function unless
+    ``MOTO_LAMBDA_STUB_ECR`` is ``false``; AWS refuses a tag that is not in ECR.
+    Make the emulator refuse it too, so the image push step before an apply is
+    exercised (``scripts/tapctl/images.py`` registers the manifest). Stricter,
+    not looser: nothing a stack synthesizes changes."""
+    import os
+
+    os.environ["MOTO_LAMBDA_STUB_ECR"] = "false"
+
+
+def patch_docker_client_absent() -> None:
+    """Without a Docker engine, reading ``docker_client`` of a Lambda function
+    model raises ``DockerException``, which moto's state dump
+    (``/moto-api/data.json``, the CLI's health check) does not catch: once a
+    stack has created a function the emulator answers 500 and the CLI reports
+    it as not running. The patched property raises an error that is both a
+    ``DockerException`` (invoke still fails as before, "error running docker")
+    and an ``AttributeError`` (the state dump skips the attribute)."""
+    import docker.errors
+    from moto.utilities.docker_utilities import DockerModel
+
+    class NoDockerEngine(docker.errors.DockerException, AttributeError):
+        pass
+
+    original = DockerModel.docker_client
+
+    def docker_client(self: DockerModel) -> object:
+        try:
+            return original.fget(self)  # type: ignore[attr-defined]
+        except docker.errors.DockerException as exc:
+            raise NoDockerEngine(f"no Docker engine: {exc}") from None
+
+    DockerModel.docker_client = property(docker_client)  # type: ignore[assignment,method-assign]
+
+
+def patch_lambda_dead_letter_config() -> None:
+    """moto 5.2.5 drops a function's ``DeadLetterConfig``: GetFunction never
+    returns it, so every plan after apply wants to add it again. The patch
+    keeps it from CreateFunction/UpdateFunctionConfiguration and returns it."""
+    from moto.awslambda.models import LambdaFunction
+
+    original_init = LambdaFunction.__init__
+    original_config = LambdaFunction.get_configuration
+    original_update = LambdaFunction.update_configuration
+
+    def __init__(
+        self: LambdaFunction, account_id: str, spec: dict[str, Any], *args: Any, **kwargs: Any
+    ) -> None:
+        original_init(self, account_id, spec, *args, **kwargs)
+        self._tap_dead_letter_config = spec.get("DeadLetterConfig")
+
+    def get_configuration(self: LambdaFunction, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        config = original_config(self, *args, **kwargs)
+        dlc = getattr(self, "_tap_dead_letter_config", None)
+        if dlc and dlc.get("TargetArn"):
+            config["DeadLetterConfig"] = dict(dlc)
+        return config
+
+    def update_configuration(self: LambdaFunction, updates: dict[str, Any]) -> dict[str, Any]:
+        if "DeadLetterConfig" in updates:
+            self._tap_dead_letter_config = updates["DeadLetterConfig"]
+        return original_update(self, updates)
+
+    LambdaFunction.__init__ = __init__  # type: ignore[method-assign]
+    LambdaFunction.get_configuration = get_configuration  # type: ignore[method-assign]
+    LambdaFunction.update_configuration = update_configuration  # type: ignore[method-assign]
+
+
+def patch_sqs_redrive_policy_compact() -> None:
+    """SQS returns ``RedrivePolicy`` as compact JSON (whatever spacing was
+    sent); moto 5.2.5 re-serializes it with spaces. The provider compares the
+    text, so a compact policy in the configuration (right for AWS) showed
+    "whitespace changes" on every plan against moto."""
+    from moto.sqs.models import Queue
+
+    original = Queue.attributes
+
+    def attributes(self: Queue) -> dict[str, Any]:
+        result = original.fget(self)  # type: ignore[attr-defined]
+        if self.redrive_policy:
+            result["RedrivePolicy"] = json.dumps(self.redrive_policy, separators=(",", ":"))
+        return result
+
+    Queue.attributes = property(attributes)  # type: ignore[assignment,method-assign]
 
 
 #: AWS managed policies the CI roles of the OIDC bootstrap attach (lib/config/settings/github_oidc.py).
@@ -162,12 +392,46 @@ def patch_iam_managed_policies() -> None:
     IAMBackend._init_aws_policies = _init_aws_policies  # type: ignore[method-assign]
 
 
+
+def patch_lambda_vpc_config_vpc_id() -> None:
+    """moto 5.2.5 answers ``VpcConfig.VpcId`` of every function placed in a VPC
+    with the constant ``vpc-123abc``; AWS answers the subnets' VPC. The patch
+    looks the VPC up from the function's first subnet (data pipeline)."""
+    from moto.awslambda.models import LambdaFunction
+    from moto.ec2.models import ec2_backends
+
+    original = LambdaFunction.vpc_config
+
+    def vpc_config(self: LambdaFunction) -> dict[str, Any] | None:
+        config = original.fget(self)  # type: ignore[attr-defined]
+        if config and config.get("SubnetIds"):
+            try:
+                subnet = ec2_backends[self.account_id][self.region].get_subnet(config["SubnetIds"][0])
+            except Exception:  # an unknown subnet: keep moto's answer
+                return config
+            config["VpcId"] = subnet.vpc_id
+        return config
+
+    LambdaFunction.vpc_config = property(vpc_config, original.fset)  # type: ignore[assignment,method-assign]
+
+
 PATCHES = [
     patch_stepfunctions_validate,
+    patch_stepfunctions_list_versions,
+    patch_s3_eventbridge_notification,
+    patch_s3_policy_secure_transport,
+    patch_lambda_requires_ecr_image,
+    patch_sqs_event_source_push,
+    patch_docker_client_absent,
+    patch_lambda_dead_letter_config,
+    patch_sqs_redrive_policy_compact,
     patch_ecs_service_attributes,
     patch_rds_user_parameters,
     patch_ec2_referenced_rule_description,
+    patch_rds_performance_insights,
+    patch_elbv2_default_scheme,
     patch_iam_managed_policies,
+    patch_lambda_vpc_config_vpc_id,
 ]
 
 
