@@ -9,20 +9,22 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from lib.config import EnvironmentConfigError, Target, UnknownEnvironmentError, resolve_target
 from lib.naming import SuffixError
 from lib.stacks import select_stacks
-from scripts.tapctl import commands, emulator, gitops_commands, paths, scan, secrets, ui
+from scripts.tapctl import commands, emulator, gitops_commands, locks, paths, scan, secrets, terraform, ui
 from scripts.tapctl.errors import TapError
 from scripts.tapctl.pipeline import Pipeline
 from scripts.tapctl.plans import PlanSummary
 from scripts.tapctl.targets import CLOUDS, connect, default_cloud
-from scripts.tapctl.terraform import check_version, find_binary
+from scripts.tapctl.terraform import LOCK_TIMEOUT, check_version, find_binary, parse_lock_timeout
 
 DEFAULT_EPHEMERAL_SUFFIX = "pr0"  # a local stand-in for pr<N>
 
@@ -45,6 +47,16 @@ def _port(text: str) -> int:
     if not 1024 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"{value} is out of range: use 1024-65535")
     return value
+
+
+def _argtype(fn: Callable[[str], str]) -> Callable[[str], str]:
+    def check(text: str) -> str:
+        try:
+            return fn(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return check
 
 
 def _env_args(p: argparse.ArgumentParser) -> None:
@@ -77,6 +89,13 @@ def _cloud_args(p: argparse.ArgumentParser) -> None:
         type=_positive,
         default=commands.default_parallelism(),
         help="stacks run at once (default: %(default)s; $TAP_PARALLELISM)",
+    )
+    p.add_argument(
+        "--lock-timeout",
+        type=_argtype(parse_lock_timeout),
+        default=LOCK_TIMEOUT,
+        help="how long Terraform waits for a state lock another run holds, 0s-1h "
+        "(default: %(default)s; $TAP_LOCK_TIMEOUT)",
     )
 
 
@@ -127,6 +146,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("destroy", "destroy every stack and remove its state (idempotent)")
     p.add_argument("--confirm", default=None, help="repeat the suffix to confirm (required with --cloud aws)")
     add("bootstrap", "create the state bucket (versioned, encrypted, public access blocked)")
+    p = add("unlock", "remove one stale state lock (a Terraform that was killed), only if its id matches")
+    p.add_argument("--stack", required=True, help="the stack whose state is locked")
+    p.add_argument(
+        "--lock-id", required=True, type=_argtype(locks.validate_lock_id), help="the id the error showed"
+    )
+    p.set_defaults(handler=cmd_unlock)  # needs no synth output: the lock lives in the state bucket
 
     p = add(
         "pipeline",
@@ -142,6 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     gitops_commands.register(sub, env_args=_env_args, cloud_args=_cloud_args)
+    from scripts.tapctl import bench  # `scripts/tap bench` (scripts/tapctl/bench*.py)
+
+    bench.register(sub)
 
     p = sub.add_parser(
         "scan",
@@ -186,7 +214,9 @@ def resolve(args: argparse.Namespace) -> Target:
 
 def _session(args: argparse.Namespace, target: Target) -> commands.Session:
     cloud = connect(args.cloud or default_cloud(), target.env.account_id)
-    return commands.Session(target=target, cloud=cloud, parallelism=args.parallelism)
+    return commands.Session(
+        target=target, cloud=cloud, parallelism=args.parallelism, lock_timeout=args.lock_timeout
+    )
 
 
 def _check_stacks(target: Target, only: str | None) -> None:
@@ -251,7 +281,13 @@ def cmd_pipeline(args: argparse.Namespace, target: Target) -> int:
         stacks=args.stacks,
         port=args.port,
         keep=args.keep,
+        lock_timeout=args.lock_timeout,
     ).run(on_plan=_print_plan)
+    return 0
+
+
+def cmd_unlock(args: argparse.Namespace) -> int:
+    print(locks.unlock(_session(args, resolve(args)), args.stack, args.lock_id))
     return 0
 
 
@@ -338,11 +374,18 @@ def run(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        # Ctrl-C reaches Terraform (own session, run from threads): it stops gracefully.
+        previous = signal.signal(signal.SIGINT, terraform.forward_interrupt)
     try:
         return run(args)
     except (TapError, EnvironmentConfigError, UnknownEnvironmentError, SuffixError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return getattr(exc, "exit_code", 2)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print("interrupted: Terraform was asked to stop gracefully and release its locks", file=sys.stderr)
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)

@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from lib.config import Target
-from scripts.tapctl import emulator, outputs, paths, ui
+from scripts.tapctl import emulator, images, outputs, paths, ui
 from scripts.tapctl.errors import StageFailed, TapError
 from scripts.tapctl.parallel import StackResult, raise_on_failure, run_stacks
 from scripts.tapctl.plans import PlanSummary, summarize
 from scripts.tapctl.targets import Cloud, base_env
-from scripts.tapctl.terraform import Terraform, check_version, find_binary
+from scripts.tapctl.terraform import LOCK_TIMEOUT, Terraform, check_version, find_binary
 
 SYNTH_METADATA = "tap-synth.json"  # written by lib.app.synth
 PLAN_FILE = "tfplan"
@@ -35,6 +35,7 @@ class Session:
     cloud: Cloud
     parallelism: int
     terraform: str = ""
+    lock_timeout: str = LOCK_TIMEOUT
 
     @property
     def outdir(self) -> Path:
@@ -59,7 +60,15 @@ class Session:
             self.terraform = find_binary()
             check_version(self.terraform)
         log_name = f"{self.target.suffix}.{stack}"
-        return Terraform(self.terraform, self.stack_dir(stack), self.cloud.env, log_name)
+        unlock = f"scripts/tap unlock -e {self.target.env.name} -s {self.target.suffix} --stack {stack}"
+        return Terraform(
+            self.terraform,
+            self.stack_dir(stack),
+            self.cloud.env,
+            log_name,
+            lock_timeout=self.lock_timeout,
+            unlock_hint=unlock,
+        )
 
 
 # -- synth -----------------------------------------------------------------------
@@ -196,6 +205,8 @@ def apply(session: Session) -> dict[str, StackResult[None]]:
     def one(stack: str) -> None:
         tf = session.tf(stack)
         tf.init()
+        # Container images the stack's functions use must exist before they are created.
+        images.publish(session.cloud, session.metadata(), stack, log_name=f"{session.target.suffix}.{stack}")
         tf.apply(PLAN_FILE)
 
     results = run_stacks("apply", session.stacks, session.deps, one, parallelism=session.parallelism)
