@@ -50,7 +50,7 @@ def dockerfile_command(source: Path) -> list[str]:
     """The exec-form ``CMD`` of the image's Dockerfile (the Lambda handler)."""
     matches = _CMD.findall((source / "Dockerfile").read_text(encoding="utf-8"))
     if not matches:
-        raise PackagingError(f"{source}/Dockerfile has no exec-form CMD [\"module.function\"]")
+        raise PackagingError(f'{source}/Dockerfile has no exec-form CMD ["module.function"]')
     command = json.loads(matches[-1])
     if not (isinstance(command, list) and command and all(isinstance(c, str) for c in command)):
         raise PackagingError(f"{source}/Dockerfile CMD must be a JSON list of strings")

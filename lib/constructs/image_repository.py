@@ -57,9 +57,7 @@ class ImageRepository(Construct):
             ],
             force_delete=force_delete,
         )
-        self.lifecycle = EcrLifecyclePolicy(
-            self, "lifecycle", repository=self.repository.name, policy=policy
-        )
+        self.lifecycle = EcrLifecyclePolicy(self, "lifecycle", repository=self.repository.name, policy=policy)
 
     @property
     def arn(self) -> str:

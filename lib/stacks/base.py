@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from cdktf import Aspects, S3Backend, TerraformStack
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
@@ -14,6 +14,8 @@ from lib.config.settings import StackSettings
 from lib.constructs.tagging import TaggingAspect
 from lib.constructs.validation import ValidationAspect
 from lib.naming import Namer
+
+S = TypeVar("S", bound=StackSettings)
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,13 @@ class StackContext:
     @property
     def settings(self) -> StackSettings:
         return self.target.env.settings_for(self.stack)
+
+    def settings_as(self, model: type[S]) -> S:
+        """The stack's settings, typed: the registry wires ``model`` to this stack's name."""
+        settings = self.settings
+        if not isinstance(settings, model):
+            raise TypeError(f"{self.stack} needs {model.__name__}, got {type(settings).__name__}")
+        return settings
 
     @property
     def namer(self) -> Namer:

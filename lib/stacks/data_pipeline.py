@@ -117,9 +117,7 @@ def workflow_definition(
 class DataPipelineStack(TapStack):
     def __init__(self, scope: Construct, *, ctx: StackContext) -> None:
         super().__init__(scope, ctx=ctx)
-        settings = ctx.settings
-        if not isinstance(settings, DataPipelineSettings):  # pragma: no cover - registry wiring
-            raise TypeError(f"data_pipeline needs DataPipelineSettings, got {type(settings).__name__}")
+        settings = ctx.settings_as(DataPipelineSettings)
         self.settings = settings
         namer = self.namer
         protect = not ctx.env.protection.destroy_allowed

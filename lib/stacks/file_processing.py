@@ -65,9 +65,7 @@ def _pascal(name: str) -> str:
 class FileProcessingStack(TapStack):
     def __init__(self, scope: Construct, *, ctx: StackContext) -> None:
         super().__init__(scope, ctx=ctx)
-        settings = ctx.settings
-        if not isinstance(settings, FileProcessingSettings):
-            raise TypeError(f"file_processing needs FileProcessingSettings, got {type(settings).__name__}")
+        settings = ctx.settings_as(FileProcessingSettings)
         namer = self.namer
         destroyable = ctx.env.protection.destroy_allowed
 

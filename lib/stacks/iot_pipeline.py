@@ -101,9 +101,7 @@ class Route:
 class IotPipelineStack(TapStack):
     def __init__(self, scope: Construct, *, ctx: StackContext) -> None:
         super().__init__(scope, ctx=ctx)
-        settings = ctx.settings
-        if not isinstance(settings, IotPipelineSettings):  # pragma: no cover - registry wiring
-            raise TypeError(f"iot_pipeline needs IotPipelineSettings, got {type(settings).__name__}")
+        settings = ctx.settings_as(IotPipelineSettings)
         self.settings = settings
         namer = self.namer
         protect = not ctx.env.protection.destroy_allowed

@@ -25,9 +25,7 @@ SSM_SYSTEM = "platform"
 class PlatformStack(TapStack):
     def __init__(self, scope: Construct, *, ctx: StackContext) -> None:
         super().__init__(scope, ctx=ctx)
-        settings = ctx.settings
-        if not isinstance(settings, PlatformSettings):
-            raise TypeError(f"platform stack needs PlatformSettings, got {type(settings).__name__}")
+        settings = ctx.settings_as(PlatformSettings)
         namer = self.namer
         # One switch for everything that makes tearing down hard: an environment
         # the workflows may destroy skips the final snapshot and has no deletion

@@ -36,11 +36,7 @@ def _output_prefix(function: str) -> str:
 class TransactionImagesStack(TapStack):
     def __init__(self, scope: Construct, *, ctx: StackContext) -> None:
         super().__init__(scope, ctx=ctx)
-        settings = ctx.settings
-        if not isinstance(settings, TransactionImagesSettings):
-            raise TypeError(
-                f"transaction_images needs TransactionImagesSettings, got {type(settings).__name__}"
-            )
+        settings = ctx.settings_as(TransactionImagesSettings)
         self.repositories: dict[str, ImageRepository] = {}
         for function in FUNCTIONS:
             repo = ImageRepository(

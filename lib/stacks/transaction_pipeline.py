@@ -229,11 +229,7 @@ class TransactionPipelineStack(TapStack):
 
     def __init__(self, scope: Construct, *, ctx: StackContext) -> None:
         super().__init__(scope, ctx=ctx)
-        settings = ctx.settings
-        if not isinstance(settings, TransactionPipelineSettings):
-            raise TypeError(
-                f"transaction_pipeline needs TransactionPipelineSettings, got {type(settings).__name__}"
-            )
+        settings = ctx.settings_as(TransactionPipelineSettings)
         namer = self.namer
         images_region = ctx.env.region_for("transaction_images")
         if images_region != ctx.region:

@@ -392,7 +392,6 @@ def patch_iam_managed_policies() -> None:
     IAMBackend._init_aws_policies = _init_aws_policies  # type: ignore[method-assign]
 
 
-
 def patch_lambda_vpc_config_vpc_id() -> None:
     """moto 5.2.5 answers ``VpcConfig.VpcId`` of every function placed in a VPC
     with the constant ``vpc-123abc``; AWS answers the subnets' VPC. The patch

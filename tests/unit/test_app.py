@@ -77,3 +77,15 @@ def test_main_reads_the_environment(tmp_path):
     assert meta["suffix"] == "pr9"
     assert list(meta["stacks"]) == [load_environment("pr").stacks[0]]
     assert meta["state"]["bucket"] == load_environment("pr").state.bucket
+
+
+def test_settings_as_refuses_a_model_not_wired_to_the_stack():
+    from lib.config import resolve_target
+    from lib.config.settings.iot_pipeline import IotPipelineSettings
+    from lib.config.settings.platform import PlatformSettings
+    from lib.stacks.base import StackContext
+
+    ctx = StackContext(target=resolve_target("dev", None), stack="iot_pipeline")
+    assert isinstance(ctx.settings_as(IotPipelineSettings), IotPipelineSettings)
+    with pytest.raises(TypeError, match="iot_pipeline needs PlatformSettings, got IotPipelineSettings"):
+        ctx.settings_as(PlatformSettings)
