@@ -21,7 +21,10 @@ def test_bucket_round_trip(outputs, region):
     s3.put_object(Bucket=bucket, Key=key, Body=b"hello")
     assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == b"hello"
     enc = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
-    assert enc["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    default = enc["Rules"][0]["ApplyServerSideEncryptionByDefault"]
+    assert default["SSEAlgorithm"] == "aws:kms"
+    assert default["KMSMasterKeyID"], "the stack's own key, not the AWS-managed one"
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
     s3.delete_object(Bucket=bucket, Key=key)
 
 
