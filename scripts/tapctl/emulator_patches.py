@@ -414,6 +414,17 @@ def patch_lambda_vpc_config_vpc_id() -> None:
     LambdaFunction.vpc_config = property(vpc_config, original.fset)  # type: ignore[assignment,method-assign]
 
 
+def patch_s3_delete_marker_dispose() -> None:
+    """Deleting the last versions of a key whose newest version is a delete marker
+    (a versioned bucket after DeleteObject) raises ``AttributeError: 'FakeDeleteMarker'
+    object has no attribute 'dispose'`` in moto 5.2.5: HTTP 500, and the provider's
+    force-destroy of the bucket retries for minutes. A marker holds no data to dispose of."""
+    from moto.s3.models import FakeDeleteMarker
+
+    if not hasattr(FakeDeleteMarker, "dispose"):
+        FakeDeleteMarker.dispose = lambda self, garbage=False: None  # type: ignore[attr-defined]
+
+
 PATCHES = [
     patch_stepfunctions_validate,
     patch_stepfunctions_list_versions,
@@ -431,6 +442,7 @@ PATCHES = [
     patch_elbv2_default_scheme,
     patch_iam_managed_policies,
     patch_lambda_vpc_config_vpc_id,
+    patch_s3_delete_marker_dispose,
 ]
 
 
