@@ -5,14 +5,12 @@ from __future__ import annotations
 import ipaddress
 
 from cdktf import Fn
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_availability_zones import (
     DataAwsAvailabilityZones,
     DataAwsAvailabilityZonesFilter,
 )
 from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
 from cdktf_cdktf_provider_aws.eip import Eip
-from cdktf_cdktf_provider_aws.flow_log import FlowLog
 from cdktf_cdktf_provider_aws.internet_gateway import InternetGateway
 from cdktf_cdktf_provider_aws.nat_gateway import NatGateway
 from cdktf_cdktf_provider_aws.route import Route
@@ -22,8 +20,8 @@ from cdktf_cdktf_provider_aws.subnet import Subnet
 from cdktf_cdktf_provider_aws.vpc import Vpc
 from constructs import Construct
 
-from lib.constructs.iam import Grant, ServiceRole
-from lib.naming import NameKind, Namer
+from lib.constructs.flow_logs import vpc_flow_logs
+from lib.naming import Namer
 
 AZ_COUNT = 3
 #: Each subnet is the VPC block split 16 ways: a /16 VPC gets /20 subnets.
@@ -142,7 +140,14 @@ class Network(Construct):
         for i, subnet in enumerate(self.private_subnets):
             RouteTableAssociation(self, f"private-rta-{i}", route_table_id=private_rt.id, subnet_id=subnet.id)
 
-        self._flow_logs(namer, logs_key_arn, log_retention_days)
+        vpc_flow_logs(
+            self,
+            namer=namer,
+            service="plat",
+            vpc_id=self.vpc.id,
+            logs_key_arn=logs_key_arn,
+            retention_days=log_retention_days,
+        )
 
     @property
     def public_subnet_ids(self) -> list[str]:
@@ -151,38 +156,3 @@ class Network(Construct):
     @property
     def private_subnet_ids(self) -> list[str]:
         return [s.id for s in self.private_subnets]
-
-    def _flow_logs(self, namer: Namer, logs_key_arn: str, retention_days: int) -> None:
-        group = CloudwatchLogGroup(
-            self,
-            "flow-logs",
-            name=namer.name("plat-flow", NameKind.LOG_GROUP),
-            retention_in_days=retention_days,
-            kms_key_id=logs_key_arn,
-        )
-        # Only this log group and its streams: the group exists, so no CreateLogGroup.
-        role = ServiceRole(
-            self,
-            "flow-logs-role",
-            name=namer.name("plat-flow", NameKind.IAM_ROLE),
-            service="vpc-flow-logs.amazonaws.com",
-            source_account=namer.account_id,
-            description="VPC flow logs delivery to its one log group",
-            grants=[
-                Grant(
-                    actions=["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
-                    resources=[group.arn, f"{group.arn}:*"],
-                )
-            ],
-        )
-        FlowLog(
-            self,
-            "flow-log",
-            vpc_id=self.vpc.id,
-            traffic_type="ALL",
-            log_destination_type="cloud-watch-logs",
-            log_destination=group.arn,
-            iam_role_arn=role.arn,
-            max_aggregation_interval=60,
-            tags={"Name": namer.name("plat-flow")},
-        )

@@ -9,13 +9,11 @@ so the same JSON fits any region. Flow logs go to their own log group.
 from __future__ import annotations
 
 from cdktf import Fn
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_availability_zones import (
     DataAwsAvailabilityZones,
     DataAwsAvailabilityZonesFilter,
 )
 from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
-from cdktf_cdktf_provider_aws.flow_log import FlowLog
 from cdktf_cdktf_provider_aws.route_table import RouteTable
 from cdktf_cdktf_provider_aws.route_table_association import RouteTableAssociation
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup, SecurityGroupEgress
@@ -24,7 +22,7 @@ from cdktf_cdktf_provider_aws.vpc import Vpc
 from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint
 from constructs import Construct
 
-from lib.constructs.iam import Grant, ServiceRole
+from lib.constructs.flow_logs import vpc_flow_logs
 from lib.constructs.network import AZ_COUNT, subnet_cidrs
 from lib.naming import NameKind, Namer
 
@@ -114,42 +112,15 @@ class PrivateNetwork(Construct):
             ],
             tags={"Name": namer.name(f"{service}-functions")},
         )
-        self._flow_logs(namer, service, logs_key_arn, log_retention_days)
+        vpc_flow_logs(
+            self,
+            namer=namer,
+            service=service,
+            vpc_id=self.vpc.id,
+            logs_key_arn=logs_key_arn,
+            retention_days=log_retention_days,
+        )
 
     @property
     def subnet_ids(self) -> list[str]:
         return [s.id for s in self.subnets]
-
-    def _flow_logs(self, namer: Namer, service: str, logs_key_arn: str, retention_days: int) -> None:
-        group = CloudwatchLogGroup(
-            self,
-            "flow-logs",
-            name=namer.name(f"{service}-flow", NameKind.LOG_GROUP),
-            retention_in_days=retention_days,
-            kms_key_id=logs_key_arn,
-        )
-        role = ServiceRole(
-            self,
-            "flow-logs-role",
-            name=namer.name(f"{service}-flow", NameKind.IAM_ROLE),
-            service="vpc-flow-logs.amazonaws.com",
-            source_account=namer.account_id,
-            description="VPC flow logs delivery to its one log group",
-            grants=[
-                Grant(
-                    actions=["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
-                    resources=[group.arn, f"{group.arn}:*"],
-                )
-            ],
-        )
-        FlowLog(
-            self,
-            "flow-log",
-            vpc_id=self.vpc.id,
-            traffic_type="ALL",
-            log_destination_type="cloud-watch-logs",
-            log_destination=group.arn,
-            iam_role_arn=role.arn,
-            max_aggregation_interval=60,
-            tags={"Name": namer.name(f"{service}-flow")},
-        )
