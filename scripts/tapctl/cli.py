@@ -39,6 +39,19 @@ def _positive(text: str) -> int:
     return value
 
 
+def _workers(text: str) -> str:
+    """pytest-xdist's ``-n``: ``auto``, ``logical`` or 0-64 (0 = serial)."""
+    if text in ("auto", "logical"):
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not auto, logical or a number of workers") from None
+    if not 0 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"{value} is out of range: use 0-64 (0 runs the tests serially)")
+    return str(value)
+
+
 def _port(text: str) -> int:
     try:
         value = int(text)
@@ -142,7 +155,13 @@ def build_parser() -> argparse.ArgumentParser:
     add("converge", "plan again with -detailed-exitcode; fails if any stack still has changes")
     add("outputs", "write cfn-outputs/flat-outputs.json and all-outputs.json from every stack")
     p = add("test", "run tests/integration with pytest-xdist against the outputs")
-    p.add_argument("-n", "--workers", default="auto", help="pytest-xdist workers (default: auto)")
+    p.add_argument(
+        "-n",
+        "--workers",
+        type=_workers,
+        default="auto",
+        help="pytest-xdist workers: auto, logical or 0-64 (default: auto)",
+    )
     p = add("destroy", "destroy every stack and remove its state (idempotent)")
     p.add_argument("--confirm", default=None, help="repeat the suffix to confirm (required with --cloud aws)")
     add("bootstrap", "create the state bucket (versioned, encrypted, public access blocked)")
