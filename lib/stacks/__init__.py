@@ -15,7 +15,6 @@ if TYPE_CHECKING:
 
 #: stack name -> "module:Class"
 STACK_CLASSES: dict[str, str] = {
-    "smoke": "lib.stacks.smoke:SmokeStack",
     "platform": "lib.stacks.platform:PlatformStack",
     "transaction_images": "lib.stacks.transaction_images:TransactionImagesStack",
     "transaction_pipeline": "lib.stacks.transaction_pipeline:TransactionPipelineStack",

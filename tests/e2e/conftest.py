@@ -16,8 +16,9 @@ import pytest
 from scripts.tapctl import cli, emulator
 from tests import reliability_report
 
-#: The stacks the step-by-step CLI tests deploy: a cheap, real subset.
-E2E_STACKS = os.environ.get("TAP_E2E_STACKS", "smoke")
+#: The stacks the step-by-step CLI, fault and event tests deploy: one real system stack
+#: (bucket, table, four Lambdas, an API) that deploys in well under a minute.
+E2E_STACKS = os.environ.get("TAP_E2E_STACKS", "file_processing")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -1,7 +1,7 @@
 """Faults mid-apply on the embedded AWS: concurrent applies, Ctrl-C, SIGKILL,
 the emulator dying, a destroy that fails.
 
-The stacks are ``TAP_E2E_STACKS`` (default: the cheap smoke stack), synthesized
+The stacks are ``TAP_E2E_STACKS`` (default: the file-processing stack), synthesized
 once per module (per xdist worker). Each test starts from an empty environment
 with saved plans, injects one fault, recovers the way an operator would, and
 ends with every stack's second plan empty (``scripts/tap converge``).

@@ -103,17 +103,15 @@ def test_every_event_end_to_end_on_one_emulator(workspace, capsys):
     meta = json.loads((sim / "drift-prod.json").read_text())
     assert meta["open_issue"] is False
     bucket = flat_outputs_bucket(sim / "work" / "prod" / "cfn-outputs" / "flat-outputs.json")
-    if bucket:
-        s3 = ws.s3(load_all()["prod"].account_id)
-        s3.put_bucket_tagging(
-            Bucket=bucket, Tagging={"TagSet": [{"Key": "Environment", "Value": "tampered"}]}
-        )
-        assert simulate(ws, timings, "drift (drifted)", "drift", "--env", "prod") == 0
-        meta = json.loads((sim / "drift-prod.json").read_text())
-        assert meta["open_issue"] is True
-        assert meta["title"] == "Drift detected in prod"
-        issue = (sim / "drift-prod.md").read_text()
-        assert issue.startswith("<!-- tap-drift:prod -->\n### Drift detected · `prod`")
+    assert bucket, f"drift is shown on a bucket: {SIMULATE_STACKS} must output a *BucketName"
+    s3 = ws.s3(load_all()["prod"].account_id)
+    s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [{"Key": "Environment", "Value": "tampered"}]})
+    assert simulate(ws, timings, "drift (drifted)", "drift", "--env", "prod") == 0
+    meta = json.loads((sim / "drift-prod.json").read_text())
+    assert meta["open_issue"] is True
+    assert meta["title"] == "Drift detected in prod"
+    issue = (sim / "drift-prod.md").read_text()
+    assert issue.startswith("<!-- tap-drift:prod -->\n### Drift detected · `prod`")
 
     # -- PR closed: pr7 and its state are gone, dev stays
     assert simulate(ws, timings, "close", "close", "--pr", "7") == 0

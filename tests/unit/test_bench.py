@@ -101,7 +101,7 @@ def test_table_shows_medians_figure_target_result_and_notes():
 
 def test_json_document_shape():
     rows = [Comparison("tests", "-n auto", "serial", Target("speedup", 1.6), [2.0, 4.0], [8.0, 8.0])]
-    bars = [Bar("smoke", "apply", 100.0, 5.0), Bar("platform", "plan", 101.5, 2.25)]
+    bars = [Bar("file_processing", "apply", 100.0, 5.0), Bar("platform", "plan", 101.5, 2.25)]
     doc = document(rows, bars, meta={"environment": "pr", "reps": 2})
     assert doc["version"] == 1
     assert (doc["environment"], doc["reps"]) == ("pr", 2)
@@ -117,7 +117,7 @@ def test_json_document_shape():
         }
     ]
     assert doc["waterfall"] == [
-        {"row": "smoke", "stage": "apply", "start": 0.0, "seconds": 5.0},
+        {"row": "file_processing", "stage": "apply", "start": 0.0, "seconds": 5.0},
         {"row": "platform", "stage": "plan", "start": 1.5, "seconds": 2.25},
     ]
     json.dumps(doc)  # serializable as written
@@ -173,7 +173,7 @@ def test_canvas_refuses_an_empty_size_and_draws_text_in_ink():
 def test_waterfall_has_one_row_per_stack_and_the_bar_colour_at_its_place(tmp_path: Path):
     bars = [
         Bar("pipeline", "synth", 0.0, 10.0),
-        Bar("smoke", "apply", 10.0, 30.0),
+        Bar("file_processing", "apply", 10.0, 30.0),
         Bar("platform", "apply", 10.0, 90.0),
         Bar("platform", "destroy", 100.0, 20.0),
     ]
@@ -227,8 +227,10 @@ def test_bad_arguments_are_refused_with_the_rule(argv, message, capsys):
 
 
 def test_good_arguments_parse():
-    args = cli.build_parser().parse_args(["bench", "--reps", "1", "--parts", "3,1,3", "--stacks", "smoke"])
-    assert (args.reps, args.parts, args.stacks, args.peer_parallelism) == (1, (1, 3), "smoke", 1)
+    args = cli.build_parser().parse_args(
+        ["bench", "--reps", "1", "--parts", "3,1,3", "--stacks", "file_processing"]
+    )
+    assert (args.reps, args.parts, args.stacks, args.peer_parallelism) == (1, (1, 3), "file_processing", 1)
     assert cli.build_parser().parse_args(["bench"]).parts == (1, 2, 3, 4)
 
 
@@ -244,9 +246,9 @@ def test_prepare_refuses_unknown_stacks_and_protected_environments(tmp_path, mon
 def test_prepare_without_cdktf_cli_keeps_going_with_the_reason(tmp_path, monkeypatch):
     monkeypatch.setenv("TAP_WORKDIR", str(tmp_path))
     run = bench.prepare(
-        cli.build_parser().parse_args(["bench", "--stacks", "smoke", "--no-install", "--reps", "2"])
+        cli.build_parser().parse_args(["bench", "--stacks", "file_processing", "--no-install", "--reps", "2"])
     )
-    assert (run.stacks, run.reps, run.out) == (["smoke"], 2, tmp_path / "bench")
+    assert (run.stacks, run.reps, run.out) == (["file_processing"], 2, tmp_path / "bench")
     assert run.cli.binary is None
     assert "not installed (--no-install)" in run.cli.message
     assert run.peer({}) is None
@@ -281,7 +283,7 @@ def test_slowest_stack_and_its_dependencies():
         Bar("app", "plan", 0, 10.0),
         Bar("app", "apply", 0, 30.0),
         Bar("app", "test", 0, 99.0),  # not a deploy stage
-        Bar("smoke", "apply", 0, 35.0),
+        Bar("file_processing", "apply", 0, 35.0),
     ]
     assert bench.slowest_stack(bars) == "app"
     deps = {"app": ["images"], "images": ["base"], "base": []}
@@ -305,7 +307,7 @@ def _run(tmp_path: Path, reps: int = 3, binary: str | None = None) -> bench.Run:
     from lib.config import resolve_target
 
     cli_lookup = bench_peer.CliLookup(binary, "cdktf-cli 0.21.0" if binary else "npm failed")
-    return bench.Run(resolve_target("pr", "pr0"), ["smoke"], reps, 4, 1, tmp_path, cli_lookup)
+    return bench.Run(resolve_target("pr", "pr0"), ["file_processing"], reps, 4, 1, tmp_path, cli_lookup)
 
 
 def test_part_synth_measures_every_rep_and_skips_cdktf_without_the_cli(tmp_path, monkeypatch):
@@ -314,7 +316,7 @@ def test_part_synth_measures_every_rep_and_skips_cdktf_without_the_cli(tmp_path,
     monkeypatch.setattr(bench.subprocess, "run", lambda cmd, **kw: calls.append(cmd[-1]))
     run = _run(tmp_path)
     bench.part_synth(run)
-    floor, synth = bench.IMPORT_FLOOR, "synth smoke"
+    floor, synth = bench.IMPORT_FLOOR, "synth file_processing"
     assert calls == [floor, synth, synth, floor, floor, synth]  # each rep starts with another task
     floor, cdktf = run.rows
     assert (floor.name, floor.target, len(floor.ours), len(floor.reference)) == (
@@ -361,7 +363,7 @@ def test_part_ephemeral_compares_with_the_peer_and_the_slowest_stack_alone(tmp_p
 
     def ours(run, stacks):
         cycles.append(f"ours {stacks}")
-        return 10.0, [Bar("pipeline", "apply", 0.0, 8.0), Bar("smoke", "apply", 1.0, 7.0)]
+        return 10.0, [Bar("pipeline", "apply", 0.0, 8.0), Bar("file_processing", "apply", 1.0, 7.0)]
 
     def peer(run):
         cycles.append("peer")
@@ -369,13 +371,20 @@ def test_part_ephemeral_compares_with_the_peer_and_the_slowest_stack_alone(tmp_p
 
     monkeypatch.setattr(bench, "ours_cycle", ours)
     monkeypatch.setattr(bench, "peer_cycle", peer)
-    monkeypatch.setattr(bench.commands, "read_synth_metadata", lambda t: {"stacks": {"smoke": {}}})
+    monkeypatch.setattr(bench.commands, "read_synth_metadata", lambda t: {"stacks": {"file_processing": {}}})
     run = _run(tmp_path, reps=2, binary="/bin/cdktf")
     bars = bench.part_ephemeral(run)
-    assert cycles == ["ours smoke", "peer", "ours smoke", "peer", "ours smoke", "ours smoke"]
+    assert cycles == [
+        "ours file_processing",
+        "peer",
+        "ours file_processing",
+        "peer",
+        "ours file_processing",
+        "ours file_processing",
+    ]
     cycle, solo = run.rows
     assert (cycle.figure(), cycle.passed()) == (3.0, True)
-    assert (solo.reference_label, solo.figure(), solo.passed()) == ("smoke alone", 1.0, True)
+    assert (solo.reference_label, solo.figure(), solo.passed()) == ("file_processing alone", 1.0, True)
     assert Bar("peer (cdktf)", "deploy", 0.0, 20.0) in bars  # the peer drawn on our time axis
 
 
@@ -420,21 +429,21 @@ def test_peer_commands_pass_app_and_output_and_read_outputs(tmp_path):
     fake = _script(
         tmp_path / "cdktf",
         f'echo "$@ | $TAP_STACKS $ENVIRONMENT_SUFFIX" >> {argv_log}\n'
-        'if [ "$1" = output ]; then echo \'{"smoke": {"SmokeBucketName": "b"}}\' > "$4"; fi\n'
+        'if [ "$1" = output ]; then echo \'{"file_processing": {"FileUploadBucketName": "b"}}\' > "$4"; fi\n'
         'if [ "$2" = broken ]; then echo "Error: boom"; exit 3; fi\n',
     )
     peer = bench_peer.CdktfPeer(
         str(fake), resolve_target("pr", "pr0"), env=dict(os.environ), outdir=tmp_path / "out",
-        stacks=["smoke"], log_dir=tmp_path,
+        stacks=["file_processing"], log_dir=tmp_path,
     )  # fmt: skip
     peer.synth()
-    peer.diff("smoke")
+    peer.diff("file_processing")
     peer.deploy_all(1)
-    assert peer.outputs_all(tmp_path / "o.json") == {"smoke": {"SmokeBucketName": "b"}}
+    assert peer.outputs_all(tmp_path / "o.json") == {"file_processing": {"FileUploadBucketName": "b"}}
     peer.destroy_all(2)
     lines = argv_log.read_text().splitlines()
-    assert lines[1].startswith("diff smoke --no-color --skip-provider-lock --app ")
-    assert f"--output {tmp_path / 'out'} | smoke pr0" in lines[1]
+    assert lines[1].startswith("diff file_processing --no-color --skip-provider-lock --app ")
+    assert f"--output {tmp_path / 'out'} | file_processing pr0" in lines[1]
     assert lines[2].startswith("deploy * --auto-approve --no-color --skip-provider-lock --parallelism=1 ")
     assert lines[4].startswith("destroy * --auto-approve --no-color --skip-provider-lock --parallelism=2 ")
     with pytest.raises(StageFailed, match="cdktf diff failed \\(exit 3\\)") as err:
@@ -471,7 +480,7 @@ def test_peer_cycle_without_cdktf_is_every_stage_one_stack_at_a_time(tmp_path, m
     _fake_commands(monkeypatch, calls)
     seconds, bars = bench.peer_cycle(_run(tmp_path))
     assert calls == [
-        "bootstrap j1", "synth smoke", "plan j1", "apply j1", "collect_outputs j1",
+        "bootstrap j1", "synth file_processing", "plan j1", "apply j1", "collect_outputs j1",
         "pytest -n 0", "destroy j1",
     ]  # fmt: skip
     assert [(b.row, b.stage) for b in bars] == [
@@ -494,7 +503,7 @@ def test_peer_cycle_with_cdktf_deploys_outputs_tests_destroys(tmp_path, monkeypa
 
         def outputs_all(self, path):
             calls.append("cdktf output")
-            return {"smoke": {"SmokeBucketName": "b"}}
+            return {"file_processing": {"FileUploadBucketName": "b"}}
 
         def destroy_all(self, parallelism):
             calls.append(f"cdktf destroy --parallelism={parallelism}")
@@ -502,10 +511,13 @@ def test_peer_cycle_with_cdktf_deploys_outputs_tests_destroys(tmp_path, monkeypa
     monkeypatch.setattr(bench, "CdktfPeer", FakePeer)
     _, bars = bench.peer_cycle(_run(tmp_path, binary="/x/cdktf"))
     assert calls == [
-        "peer /x/cdktf stacks=['smoke']", "bootstrap j1", "cdktf deploy --parallelism=1", "cdktf output",
+        "peer /x/cdktf stacks=['file_processing']", "bootstrap j1",
+        "cdktf deploy --parallelism=1", "cdktf output",
         "pytest -n 0", "cdktf destroy --parallelism=1",
     ]  # fmt: skip
-    assert json.loads((tmp_path / "outputs" / "flat-outputs.json").read_text()) == {"SmokeBucketName": "b"}
+    assert json.loads((tmp_path / "outputs" / "flat-outputs.json").read_text()) == {
+        "FileUploadBucketName": "b"
+    }
     assert [b.stage for b in bars] == ["deploy", "output", "test", "destroy"]
 
 
@@ -577,13 +589,15 @@ def test_main_prints_the_table_and_writes_json_and_png(tmp_path, monkeypatch, ca
     monkeypatch.setenv("TAP_WORKDIR", str(tmp_path))
     calls: list[str] = []
     _fake_parts(monkeypatch, calls)
-    args = cli.build_parser().parse_args(["bench", "--stacks", "smoke", "--no-install", "--parts", "1,2"])
+    args = cli.build_parser().parse_args(
+        ["bench", "--stacks", "file_processing", "--no-install", "--parts", "1,2"]
+    )
     assert bench.main(args) == 0
     out = capsys.readouterr().out
     assert "synth / import floor" in out
     assert "PASS" in out
     doc = json.loads((tmp_path / "bench" / "bench.json").read_text())
-    assert (doc["stacks"], doc["parts"], doc["reps"]) == (["smoke"], [1, 2], 3)
+    assert (doc["stacks"], doc["parts"], doc["reps"]) == (["file_processing"], [1, 2], 3)
     assert doc["rows"][0]["passed"] is True
     assert doc["waterfall"] == [{"row": "a", "stage": "plan", "start": 0.0, "seconds": 1.0}]
     assert (tmp_path / "bench" / "waterfall.png").read_bytes()[:8] == SIGNATURE

@@ -46,7 +46,9 @@ def big_plan_text(n_chars: int) -> str:
 
 
 def test_zero_change_plan_says_so_in_one_line():
-    text = render(report({"smoke": PlanSummary("smoke"), "platform": PlanSummary("platform")}))
+    text = render(
+        report({"file_processing": PlanSummary("file_processing"), "platform": PlanSummary("platform")})
+    )
     lines = text.strip().splitlines()
     assert lines[0] == "<!-- tap-plan:dev -->"
     assert lines[1] == "### Terraform plan · `dev`"
@@ -132,9 +134,9 @@ def test_errored_plan_keeps_the_error_and_fails_loudly():
         report(
             {
                 "api": PlanSummary("api", error=error),
-                "smoke": summarize("smoke", plan_json([("aws_s3_bucket.b", ["create"])])),
+                "file_processing": summarize("file_processing", plan_json([("aws_s3_bucket.b", ["create"])])),
             },
-            texts={"smoke": big_plan_text(200_000)},
+            texts={"file_processing": big_plan_text(200_000)},
         )
     )
     assert len(text) < COMMENT_LIMIT
@@ -142,7 +144,7 @@ def test_errored_plan_keeps_the_error_and_fails_loudly():
     assert "| ❌ | `api` | – | – | – | – |" in text
     assert "**Error in `api`:**" in text
     assert error in text
-    assert text.index("`api`") < text.index("`smoke`"), "errors first"
+    assert text.index("`api`") < text.index("`file_processing`"), "errors first"
     assert "<details><summary>❌ <code>api</code>: plan failed</summary>" in text
     assert "No changes" not in text
 
@@ -157,13 +159,13 @@ def test_marker_is_per_target_environment_and_kind():
     assert marker("dev") == "<!-- tap-plan:dev -->"
     assert marker("prod") != marker("dev")
     assert marker("dev", "drift") == "<!-- tap-drift:dev -->"
-    text = render(report({"smoke": PlanSummary("smoke")}, env="pr", suffix="pr7"))
+    text = render(report({"file_processing": PlanSummary("file_processing")}, env="pr", suffix="pr7"))
     assert text.startswith("<!-- tap-plan:pr -->")
     assert "environment `pr` (suffix `pr7`)" in text
 
 
 def test_results_section_is_appended():
-    r = report({"smoke": PlanSummary("smoke")})
+    r = report({"file_processing": PlanSummary("file_processing")})
     r.results_title = "Ephemeral environment `pr7`"
     r.results = [
         JobResult("deploy", "success"),
@@ -193,14 +195,14 @@ def test_trim_keeps_head_and_tail():
 
 
 def test_load_report_reads_what_plan_saved(tmp_path: Path):
-    stack_dir = tmp_path / "stacks" / "smoke"
+    stack_dir = tmp_path / "stacks" / "file_processing"
     stack_dir.mkdir(parents=True)
-    summary = summarize("smoke", plan_json([("aws_s3_bucket.b", ["create"])]))
-    (tmp_path / "plan-summary.json").write_text(json.dumps({"smoke": summary.to_dict()}))
+    summary = summarize("file_processing", plan_json([("aws_s3_bucket.b", ["create"])]))
+    (tmp_path / "plan-summary.json").write_text(json.dumps({"file_processing": summary.to_dict()}))
     (stack_dir / "plan.txt").write_text("Plan: 1 to add, 0 to change, 0 to destroy.")
     loaded = load_report(tmp_path, env="dev", suffix="dev", commit="abc")
-    assert loaded.summaries["smoke"].add == 1
-    assert loaded.texts == {"smoke": "Plan: 1 to add, 0 to change, 0 to destroy."}
+    assert loaded.summaries["file_processing"].add == 1
+    assert loaded.texts == {"file_processing": "Plan: 1 to add, 0 to change, 0 to destroy."}
     with pytest.raises(FileNotFoundError, match="run `scripts/tap plan` first"):
         load_report(tmp_path / "nowhere", env="dev", suffix="dev")
 

@@ -145,7 +145,9 @@ def test_drift_detect_classifies_each_stack(tmp_path):
 
 def test_drift_run_writes_the_issue_and_fails_when_a_plan_errored(isolated, capsys):
     target = resolve_target("staging", None)
-    session = FakeSession(target, {"smoke": DELETE_BUCKET, "net": StageFailed("boom")}, isolated / "o")
+    session = FakeSession(
+        target, {"file_processing": DELETE_BUCKET, "net": StageFailed("boom")}, isolated / "o"
+    )
     report = isolated / "drift" / "staging.md"
     with pytest.raises(StageFailed, match="could not plan every stack of staging"):
         gitops_commands.drift_run(session, report=report, commit="c0ffee" * 7)
@@ -153,7 +155,7 @@ def test_drift_run_writes_the_issue_and_fails_when_a_plan_errored(isolated, caps
     assert text.startswith("<!-- tap-drift:staging -->")
     assert "Drift detected" in text
     assert "commit `c0ffeec0ffee`" in text
-    assert "destroy `aws_s3_bucket.b` (smoke)" in text
+    assert "destroy `aws_s3_bucket.b` (file_processing)" in text
     assert "boom" in text
     meta = json.loads(report.with_suffix(".json").read_text())
     assert meta == {
@@ -176,7 +178,7 @@ def test_drift_command_without_drift(isolated, monkeypatch, capsys):
 
     def session(args, tgt):
         sessions.append((args.cloud, tgt.env.name))
-        return FakeSession(tgt, {"smoke": False}, isolated / "o")
+        return FakeSession(tgt, {"file_processing": False}, isolated / "o")
 
     monkeypatch.setattr(cli, "_session", session)
     monkeypatch.setenv("GITHUB_SHA", "ab" * 20)
@@ -343,7 +345,12 @@ def session_for(suffix: str) -> commands.Session:
 
 
 def test_janitor_run_decides_destroys_and_reports(s3_world, monkeypatch):
-    for key in ("pr7/smoke.tfstate", "pr9/smoke.tfstate", "dev/smoke.tfstate", "pr9/notes.txt"):
+    for key in (
+        "pr7/file_processing.tfstate",
+        "pr9/file_processing.tfstate",
+        "dev/file_processing.tfstate",
+        "pr9/notes.txt",
+    ):
         put_state(s3_world, "pr", key)
     synthesized, destroyed = [], []
 
@@ -361,8 +368,8 @@ def test_janitor_run_decides_destroys_and_reports(s3_world, monkeypatch):
     dry = gitops_commands.janitor_run(
         session_for("pr0"), open_prs={7}, now=now, dry_run=True, session_for=session_for
     )
-    assert "- `pr7` (smoke): **keep** — PR open, last deployed 0.5 h ago" in dry
-    assert "- `pr9` (smoke): **would destroy** — pull request #9 is not open" in dry
+    assert "- `pr7` (file_processing): **keep** — PR open, last deployed 0.5 h ago" in dry
+    assert "- `pr9` (file_processing): **would destroy** — pull request #9 is not open" in dry
     assert "`dev`" not in dry
     assert destroyed == []
     text = gitops_commands.janitor_run(
@@ -376,12 +383,12 @@ def test_janitor_run_decides_destroys_and_reports(s3_world, monkeypatch):
     assert "over the 72 h TTL" in text
     assert "- `pr7`: destroyed (last deployed 73.0 h ago, over the 72 h TTL)" in text
     assert destroyed == ["pr7", "pr9"]
-    assert [(s, o) for s, o, _ in synthesized] == [("pr7", "smoke"), ("pr9", "smoke")]
+    assert [(s, o) for s, o, _ in synthesized] == [("pr7", "file_processing"), ("pr9", "file_processing")]
     assert synthesized[0][2] == paths.workdir() / "jan" / "pr7" / "cdktf.out", "one cdktf.out per env"
 
 
 def test_janitor_failure_keeps_going_then_fails_with_the_report(s3_world, monkeypatch):
-    for key in ("pr3/smoke.tfstate", "pr4/smoke.tfstate"):
+    for key in ("pr3/file_processing.tfstate", "pr4/file_processing.tfstate"):
         put_state(s3_world, "pr", key)
     monkeypatch.setattr(commands, "synth", lambda target, only=None: {})
     destroyed = []
@@ -420,29 +427,29 @@ def test_janitor_without_a_bucket_or_template(s3_world):
 
 
 def test_janitor_command_asks_github_for_open_prs(isolated, s3_world, fake_github, monkeypatch, capsys):
-    put_state(s3_world, "pr", "pr5/smoke.tfstate")
-    put_state(s3_world, "pr", "pr6/smoke.tfstate")
+    put_state(s3_world, "pr", "pr5/file_processing.tfstate")
+    put_state(s3_world, "pr", "pr6/file_processing.tfstate")
     fake_github.routes["/repos/acme/tap/pulls?state=open&per_page=100&page=1"] = (200, [{"number": 6}])
     monkeypatch.setenv("GITHUB_TOKEN", "ghs_x")
     report = isolated / "janitor" / "report.md"
     argv = ["janitor", "--cloud", "aws", "--repository", "acme/tap", "--dry-run", "--report", str(report)]
     assert cli.main(argv) == 0
     out = capsys.readouterr().out
-    assert "- `pr5` (smoke): **would destroy** — pull request #5 is not open" in out
-    assert "- `pr6` (smoke): **keep**" in out
+    assert "- `pr5` (file_processing): **would destroy** — pull request #5 is not open" in out
+    assert "- `pr6` (file_processing): **keep**" in out
     assert report.read_text() == out
     assert (isolated / "summary.md").read_text().startswith("### Ephemeral environments")
     assert fake_github.seen[0][1] == "Bearer ghs_x"
 
 
 def test_janitor_command_destroys_for_real(s3_world, isolated, monkeypatch, capsys):
-    put_state(s3_world, "pr", "pr8/smoke.tfstate")
+    put_state(s3_world, "pr", "pr8/file_processing.tfstate")
     monkeypatch.setattr(cli, "_preflight", lambda: "terraform")
     monkeypatch.setattr(commands, "synth", lambda target, only=None: {})
     monkeypatch.setattr(commands, "destroy", lambda session: {})
     assert cli.main(["janitor", "--cloud", "aws", "--open-prs", "1,2"]) == 0
     assert "- `pr8`: destroyed (pull request #8 is not open)" in capsys.readouterr().out
-    put_state(s3_world, "pr", "pr8/smoke.tfstate")
+    put_state(s3_world, "pr", "pr8/file_processing.tfstate")
     assert cli.main(["janitor", "--cloud", "aws", "--open-prs", "8", "--now", "2999-01-01T00:00:00Z"]) == 0
     out = capsys.readouterr().out
     assert "- `pr8`: destroyed (last deployed " in out
@@ -571,7 +578,7 @@ class FakeStages:
         self._record("synth", target.suffix)
         out = paths.outdir()
         out.mkdir(parents=True, exist_ok=True)
-        stacks = (only or "smoke").split(",")
+        stacks = (only or "file_processing").split(",")
         meta = {"environment": target.env.name, "suffix": target.suffix, "stacks": {s: {} for s in stacks}}
         (out / commands.SYNTH_METADATA).write_text(json.dumps(meta))
         return meta
@@ -608,7 +615,7 @@ class FakeStages:
         out = paths.outputs_dir()
         out.mkdir(parents=True, exist_ok=True)
         flat = out / "flat-outputs.json"
-        flat.write_text(json.dumps({"smoke.bucket": f"{session.target.suffix}-bucket"}))
+        flat.write_text(json.dumps({"file_processing.bucket": f"{session.target.suffix}-bucket"}))
         return flat, out / "outputs.json"
 
     def integration_tests(self, session, **kwargs):
@@ -635,7 +642,7 @@ def stages(s3_world, monkeypatch) -> FakeStages:
 
 
 def make_sim(root: Path, event: str) -> simulate.Simulator:
-    return simulate.Simulator(event=event, out=root / "sim", parallelism=1, stacks="smoke")
+    return simulate.Simulator(event=event, out=root / "sim", parallelism=1, stacks="file_processing")
 
 
 def jobs(sim: simulate.Simulator) -> list[tuple[str, str]]:
@@ -669,7 +676,7 @@ def test_simulated_pull_request_deploys_the_baseline_then_the_pr(stages, isolate
 
 
 def test_simulated_pull_request_refused_promotion_and_failed_tests(stages, isolated):
-    put_state(boto3.client("s3", region_name="us-east-1"), "prod", "prod/smoke.tfstate")
+    put_state(boto3.client("s3", region_name="us-east-1"), "prod", "prod/file_processing.tfstate")
     stages.test_failures = 2
     sim = make_sim(isolated, "pull_request")
     simulate.pull_request(sim, pr=8, base="main", head="feature/y")
@@ -716,7 +723,7 @@ def test_simulated_push_failure_still_writes_the_summary(stages, isolated):
 
 def test_simulated_close_destroy_drift_and_janitor(stages, isolated, monkeypatch):
     s3 = boto3.client("s3", region_name="us-east-1")
-    for key in ("pr3/smoke.tfstate", "pr4/smoke.tfstate"):
+    for key in ("pr3/file_processing.tfstate", "pr4/file_processing.tfstate"):
         put_state(s3, "pr", key)
     bucket = load_all()["pr"].state.bucket
 
@@ -734,11 +741,13 @@ def test_simulated_close_destroy_drift_and_janitor(stages, isolated, monkeypatch
     simulate.destroy_dispatch(sim, suffix="pr4", confirm="pr4")
     sim.finish()
     assert "Destroyed `pr4` (workflow_dispatch, confirmed)." in sim.summary_path.read_text()
-    assert not commands._object_exists(s3, bucket, "pr4/smoke.tfstate")
+    assert not commands._object_exists(s3, bucket, "pr4/file_processing.tfstate")
 
-    put_state(s3, "dev", "dev/smoke.tfstate")
+    put_state(s3, "dev", "dev/file_processing.tfstate")
     monkeypatch.setattr(
-        drift, "detect", lambda session: drift.DriftResult({"smoke": PlanSummary("smoke", change=1)}, {})
+        drift,
+        "detect",
+        lambda session: drift.DriftResult({"file_processing": PlanSummary("file_processing", change=1)}, {}),
     )
     sim = make_sim(isolated, "drift")
     simulate.drift_check(sim, env_names=["dev", "staging"])
@@ -747,7 +756,7 @@ def test_simulated_close_destroy_drift_and_janitor(stages, isolated, monkeypatch
     assert not (isolated / "sim" / "drift-staging.md").exists(), "staging is not deployed"
     assert "Drift reports: dev, staging" in sim.summary_path.read_text()
 
-    put_state(s3, "pr", "pr5/smoke.tfstate")
+    put_state(s3, "pr", "pr5/file_processing.tfstate")
     sim = make_sim(isolated, "janitor")
     simulate.janitor_sweep(sim, open_prs={5}, now=datetime.now(UTC) + timedelta(days=4))
     sim.finish()
@@ -788,7 +797,7 @@ def test_simulate_command_dispatches_each_event(stages, isolated, monkeypatch, c
     monkeypatch.setattr(cli, "_preflight", lambda: "terraform")
     monkeypatch.setattr(commands, "own_emulator", lambda port=None: contextlib.nullcontext())
     out = isolated / "cmd"
-    common = ["--stacks", "smoke", "--out", str(out)]
+    common = ["--stacks", "file_processing", "--out", str(out)]
     assert cli.main(["simulate", "push", "--branch", "dev", *common]) == 0
     assert cli.main(["simulate", "pull_request", "--pr", "4", "--base", "dev", *common]) == 0
     assert cli.main(["simulate", "close", "--pr", "4", *common]) == 0

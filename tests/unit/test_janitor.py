@@ -31,27 +31,27 @@ class FakeS3:
 def test_list_ephemeral_groups_state_keys_by_suffix():
     s3 = FakeS3(
         {
-            "pr7/smoke.tfstate": NOW - timedelta(hours=5),
+            "pr7/file_processing.tfstate": NOW - timedelta(hours=5),
             "pr7/platform.tfstate": NOW - timedelta(hours=1),
-            "pr12/smoke.tfstate": NOW - timedelta(hours=100),
-            "dev/smoke.tfstate": NOW - timedelta(hours=500),  # long-lived: never touched
-            "pr7/smoke.tfstate.tflock": NOW,  # a lock file is not state
+            "pr12/file_processing.tfstate": NOW - timedelta(hours=100),
+            "dev/file_processing.tfstate": NOW - timedelta(hours=500),  # long-lived: never touched
+            "pr7/file_processing.tfstate.tflock": NOW,  # a lock file is not state
             "bootstrap/github-oidc.tfstate": NOW,
         }
     )
     envs = janitor.list_ephemeral(s3, "bucket", r"^pr[0-9]+$")
     assert [(e.suffix, sorted(e.stacks), e.pr) for e in envs] == [
-        ("pr7", ["platform", "smoke"], 7),
-        ("pr12", ["smoke"], 12),
+        ("pr7", ["file_processing", "platform"], 7),
+        ("pr12", ["file_processing"], 12),
     ]
     assert envs[0].last_write == NOW - timedelta(hours=1), "the newest write is the last deploy"
 
 
 def test_decide_closed_prs_and_ttl():
     envs = [
-        EphemeralEnv("pr1", ["smoke"], NOW - timedelta(hours=1)),  # closed
-        EphemeralEnv("pr2", ["smoke"], NOW - timedelta(hours=80)),  # open, idle past TTL
-        EphemeralEnv("pr3", ["smoke"], NOW - timedelta(hours=71)),  # open, within TTL
+        EphemeralEnv("pr1", ["file_processing"], NOW - timedelta(hours=1)),  # closed
+        EphemeralEnv("pr2", ["file_processing"], NOW - timedelta(hours=80)),  # open, idle past TTL
+        EphemeralEnv("pr3", ["file_processing"], NOW - timedelta(hours=71)),  # open, within TTL
     ]
     verdicts = janitor.decide(envs, open_prs={2, 3}, ttl_hours=72, now=NOW)
     assert [(v.env.suffix, v.destroy) for v in verdicts] == [("pr1", True), ("pr2", True), ("pr3", False)]
@@ -61,7 +61,7 @@ def test_decide_closed_prs_and_ttl():
 
 
 def test_decide_without_pr_list_uses_the_ttl_only():
-    envs = [EphemeralEnv("pr1", ["smoke"], NOW - timedelta(hours=1))]
+    envs = [EphemeralEnv("pr1", ["file_processing"], NOW - timedelta(hours=1))]
     assert janitor.decide(envs, open_prs=None, ttl_hours=72, now=NOW)[0].destroy is False
 
 
@@ -78,14 +78,14 @@ def test_sweep_refuses_state_without_code(tmp_path):
 
 
 def test_drift_issue_meta():
-    drifted = drift.DriftResult({"smoke": PlanSummary("smoke", change=1)}, {})
+    drifted = drift.DriftResult({"file_processing": PlanSummary("file_processing", change=1)}, {})
     meta = drift.issue_meta(drifted, env="dev", report_name="drift-dev.md")
     assert meta["marker"] == "<!-- tap-drift:dev -->"
     assert meta["title"] == "Drift detected in dev"
     assert meta["open_issue"] is True
-    clean = drift.DriftResult({"smoke": PlanSummary("smoke")}, {})
+    clean = drift.DriftResult({"file_processing": PlanSummary("file_processing")}, {})
     assert drift.issue_meta(clean, env="dev", report_name="x.md")["open_issue"] is False
-    failed = drift.DriftResult({"smoke": PlanSummary("smoke", error="boom")}, {})
+    failed = drift.DriftResult({"file_processing": PlanSummary("file_processing", error="boom")}, {})
     assert failed.failed
     assert drift.issue_meta(failed, env="dev", report_name="x.md")["title"] == "Drift check failed for dev"
     text = drift.report(drifted, env="dev", suffix="dev", commit="abc", run_url=None)

@@ -23,7 +23,7 @@ Error: Error acquiring the state lock
 Error message: operation error S3: PutObject, https response error StatusCode: 412, PreconditionFailed
 Lock Info:
   ID:        {LOCK_ID}
-  Path:      tap-tfstate-111111111111-use1/pr8/smoke.tfstate
+  Path:      tap-tfstate-111111111111-use1/pr8/file_processing.tfstate
   Operation: OperationTypeApply
   Who:       runner@ci-42
   Version:   1.11.4
@@ -46,7 +46,7 @@ def fake_terraform(tmp_path: Path, output: str, code: int) -> str:
 @pytest.fixture
 def workdir(tmp_path, monkeypatch):
     monkeypatch.setenv("TAP_WORKDIR", str(tmp_path / "tap"))
-    stack_dir = tmp_path / "smoke"
+    stack_dir = tmp_path / "file_processing"
     stack_dir.mkdir()
     return stack_dir
 
@@ -54,7 +54,7 @@ def workdir(tmp_path, monkeypatch):
 def test_lock_info_reads_the_holder():
     assert terraform.lock_info(LOCKED_OUTPUT) == {
         "ID": LOCK_ID,
-        "Path": "tap-tfstate-111111111111-use1/pr8/smoke.tfstate",
+        "Path": "tap-tfstate-111111111111-use1/pr8/file_processing.tfstate",
         "Operation": "OperationTypeApply",
         "Who": "runner@ci-42",
         "Created": "2026-11-23 13:00:00.1 +0000 UTC",
@@ -67,18 +67,18 @@ def test_held_lock_names_holder_and_the_unlock_command(tmp_path, workdir):
         fake_terraform(tmp_path, LOCKED_OUTPUT, 1),
         workdir,
         {},
-        "pr8.smoke",
+        "pr8.file_processing",
         lock_timeout="3s",
-        unlock_hint="scripts/tap unlock -e pr -s pr8 --stack smoke",
+        unlock_hint="scripts/tap unlock -e pr -s pr8 --stack file_processing",
     )
     with pytest.raises(terraform.StateLocked) as err:
         tf.apply("tfplan")
     message = str(err.value)
     assert message.startswith(
-        "the state of smoke is locked by runner@ci-42 (OperationTypeApply since "
+        "the state of file_processing is locked by runner@ci-42 (OperationTypeApply since "
         f"2026-11-23 13:00:00.1 +0000 UTC; lock id {LOCK_ID}); waited 3s."
     )
-    assert f"`scripts/tap unlock -e pr -s pr8 --stack smoke --lock-id {LOCK_ID}`" in message
+    assert f"`scripts/tap unlock -e pr -s pr8 --stack file_processing --lock-id {LOCK_ID}`" in message
     assert err.value.lock_id == LOCK_ID
     assert err.value.who == "runner@ci-42"
     assert err.value.exit_code == 1
@@ -177,17 +177,17 @@ def session(monkeypatch):
 
 def put_lock(s3, bucket: str, lock_id: str) -> None:
     info = {"ID": lock_id, "Operation": "OperationTypeApply", "Who": "runner@ci-42"}
-    s3.put_object(Bucket=bucket, Key="pr8/smoke.tfstate.tflock", Body=json.dumps(info))
+    s3.put_object(Bucket=bucket, Key="pr8/file_processing.tfstate.tflock", Body=json.dumps(info))
 
 
 def test_unlock_removes_exactly_the_given_lock(session):
     sess, s3 = session
     bucket = sess.target.env.state.bucket
     put_lock(s3, bucket, LOCK_ID)
-    assert locks.unlock(sess, "smoke", LOCK_ID) == (
-        f"removed lock {LOCK_ID} on smoke (held by runner@ci-42, OperationTypeApply)"
+    assert locks.unlock(sess, "file_processing", LOCK_ID) == (
+        f"removed lock {LOCK_ID} on file_processing (held by runner@ci-42, OperationTypeApply)"
     )
-    assert locks.read_lock(s3, bucket, "pr8/smoke.tfstate.tflock") is None
+    assert locks.read_lock(s3, bucket, "pr8/file_processing.tfstate.tflock") is None
 
 
 def test_unlock_refuses_another_lock_id(session):
@@ -196,19 +196,21 @@ def test_unlock_refuses_another_lock_id(session):
     newer = "11111111-2222-3333-4444-555555555555"
     put_lock(s3, bucket, newer)
     with pytest.raises(TapError) as err:
-        locks.unlock(sess, "smoke", LOCK_ID)
+        locks.unlock(sess, "file_processing", LOCK_ID)
     assert str(err.value) == (
-        f"the lock on smoke has id {newer!r} (held by runner@ci-42, OperationTypeApply), "
+        f"the lock on file_processing has id {newer!r} (held by runner@ci-42, OperationTypeApply), "
         f"not {LOCK_ID!r}: nothing removed. Unlock only a lock whose holder is gone."
     )
-    info, _ = locks.read_lock(s3, bucket, "pr8/smoke.tfstate.tflock")
+    info, _ = locks.read_lock(s3, bucket, "pr8/file_processing.tfstate.tflock")
     assert info["ID"] == newer
 
 
 def test_unlock_without_a_lock(session):
     sess, _ = session
-    with pytest.raises(TapError, match=r"pr8/smoke\.tfstate\.tflock does not exist: smoke is not locked"):
-        locks.unlock(sess, "smoke", LOCK_ID)
+    with pytest.raises(
+        TapError, match=r"pr8/file_processing\.tfstate\.tflock does not exist: file_processing is not locked"
+    ):
+        locks.unlock(sess, "file_processing", LOCK_ID)
 
 
 def test_unlock_unknown_stack(session):
@@ -220,9 +222,9 @@ def test_unlock_unknown_stack(session):
 def test_unreadable_lock_is_not_removed(session):
     sess, s3 = session
     bucket = sess.target.env.state.bucket
-    s3.put_object(Bucket=bucket, Key="pr8/smoke.tfstate.tflock", Body=b"not json")
+    s3.put_object(Bucket=bucket, Key="pr8/file_processing.tfstate.tflock", Body=b"not json")
     with pytest.raises(TapError, match="has id '\\(unreadable\\)'"):
-        locks.unlock(sess, "smoke", LOCK_ID)
+        locks.unlock(sess, "file_processing", LOCK_ID)
 
 
 @pytest.mark.parametrize("text", ["", "abc", LOCK_ID.upper(), LOCK_ID + "0"])

@@ -193,12 +193,13 @@ def test_comment_command_renders_and_appends_the_job_summary(gh_output, tmp_path
     from scripts.tapctl.plans import summarize
 
     out = tmp_path / "cdktf.out"
-    (out / "stacks" / "smoke").mkdir(parents=True)
+    (out / "stacks" / "file_processing").mkdir(parents=True)
     summary = summarize(
-        "smoke", {"resource_changes": [{"address": "aws_s3_bucket.b", "change": {"actions": ["delete"]}}]}
+        "file_processing",
+        {"resource_changes": [{"address": "aws_s3_bucket.b", "change": {"actions": ["delete"]}}]},
     )
-    (out / "plan-summary.json").write_text(json.dumps({"smoke": summary.to_dict()}))
-    (out / "stacks" / "smoke" / "plan.txt").write_text("Plan: 0 to add, 0 to change, 1 to destroy.")
+    (out / "plan-summary.json").write_text(json.dumps({"file_processing": summary.to_dict()}))
+    (out / "stacks" / "file_processing" / "plan.txt").write_text("Plan: 0 to add, 0 to change, 1 to destroy.")
     junit = tmp_path / "junit.xml"
     junit.write_text('<testsuite tests="4" failures="1" errors="0" skipped="0"/>')
     monkeypatch.setenv("CDKTF_OUTDIR", str(out))
@@ -213,7 +214,7 @@ def test_comment_command_renders_and_appends_the_job_summary(gh_output, tmp_path
     assert text.startswith("<!-- tap-plan:dev -->")
     assert "[workflow run](https://github.com/acme/tap/actions/runs/77)" in text
     assert "commit `feedfacefeed`" in text
-    assert "🗑️ destroy `aws_s3_bucket.b` (smoke)" in text
+    assert "🗑️ destroy `aws_s3_bucket.b` (file_processing)" in text
     assert "| integration tests | ❌ failure | 3 passed, 1 failed |" in text
     assert (gh_output.parent / "summary.md").read_text().strip() == text.strip()
     assert f"wrote {target}" in capsys.readouterr().out

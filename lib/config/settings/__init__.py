@@ -11,12 +11,10 @@ from lib.config.settings.data_pipeline import DataPipelineSettings
 from lib.config.settings.file_processing import FileProcessingSettings
 from lib.config.settings.iot_pipeline import IotPipelineSettings
 from lib.config.settings.platform import PlatformSettings
-from lib.config.settings.smoke import SmokeSettings
 from lib.config.settings.transaction_images import TransactionImagesSettings
 from lib.config.settings.transaction_pipeline import TransactionPipelineSettings
 
 SETTINGS_MODELS: dict[str, type[StackSettings]] = {
-    "smoke": SmokeSettings,
     "platform": PlatformSettings,
     "transaction_images": TransactionImagesSettings,
     "transaction_pipeline": TransactionPipelineSettings,
