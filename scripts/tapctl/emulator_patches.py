@@ -365,8 +365,9 @@ def patch_sqs_redrive_policy_compact() -> None:
     Queue.attributes = property(attributes)  # type: ignore[assignment,method-assign]
 
 
-#: AWS managed policies the CI roles of the OIDC bootstrap attach (lib/config/settings/github_oidc.py).
-IAM_MANAGED_POLICIES = ("ReadOnlyAccess", "PowerUserAccess")
+#: AWS managed policies the OIDC bootstrap attaches (CI roles; API Gateway logging role),
+#: see lib/config/settings/github_oidc.py.
+IAM_MANAGED_POLICIES = ("ReadOnlyAccess", "PowerUserAccess", "AmazonAPIGatewayPushToCloudWatchLogs")
 
 
 def patch_iam_managed_policies() -> None:

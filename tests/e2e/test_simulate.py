@@ -176,6 +176,17 @@ def test_bootstrap_oidc_applies_on_the_emulator(workspace, capsys):
     assert cond["token.actions.githubusercontent.com:aud"] == "sts.amazonaws.com"
     providers = iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
     assert any(p["Arn"].endswith("oidc-provider/token.actions.githubusercontent.com") for p in providers)
+    # API Gateway's CloudWatch role is set in every region the account deploys to.
+    logs_role = iam.get_role(RoleName="tap-apigw-cloudwatch")["Role"]["Arn"]
+    for region in ("us-east-1", "us-east-2"):
+        apigw = boto3.client(
+            "apigateway",
+            endpoint_url=state.url,
+            region_name=region,
+            aws_access_key_id=creds["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"],
+        )
+        assert apigw.get_account()["cloudwatchRoleArn"] == logs_role, region
     # A second run changes nothing.
     assert ws.tap_cli("bootstrap-oidc", "-e", "dev", "--repository", "acme/tap") == 0
     assert "plan: +0 ~0 -0 ±0" in capsys.readouterr().out

@@ -9,10 +9,12 @@ import pytest
 
 from lib.config import load_all
 from lib.config.settings.github_oidc import (
+    APIGW_LOGS_POLICY,
     AUDIENCE,
     GITHUB_OIDC_HOST,
     GithubOidcSettings,
     OidcConfigError,
+    apigateway_regions,
     ci_roles,
     iam_policy,
     state_policy,
@@ -136,11 +138,57 @@ def test_the_bootstrap_stack_synthesizes(tmp_path):
     assert provider["url"] == "https://token.actions.githubusercontent.com"
     assert provider["client_id_list"] == ["sts.amazonaws.com"]
     roles = {r["name"]: r for r in doc["resource"]["aws_iam_role"].values()}
-    assert set(roles) == {"tap-prod-plan", "tap-prod-apply"}
+    assert set(roles) == {"tap-prod-plan", "tap-prod-apply", "tap-apigw-cloudwatch"}
     trust = json.loads(roles["tap-prod-apply"]["assume_role_policy"])
     cond = trust["Statement"][0]["Condition"]["StringEquals"]
     assert cond[f"{GITHUB_OIDC_HOST}:sub"] == [f"repo:{REPO}:environment:prod"]
     assert trust["Statement"][0]["Principal"]["Federated"] == "${aws_iam_openid_connect_provider.github.arn}"
-    attached = {a["policy_arn"] for a in doc["resource"]["aws_iam_role_policy_attachment"].values()}
-    assert attached == {"arn:aws:iam::aws:policy/ReadOnlyAccess", "arn:aws:iam::aws:policy/PowerUserAccess"}
+    attached = {
+        a["role"]: a["policy_arn"] for a in doc["resource"]["aws_iam_role_policy_attachment"].values()
+    }
+    assert set(attached.values()) == {
+        "arn:aws:iam::aws:policy/ReadOnlyAccess",
+        "arn:aws:iam::aws:policy/PowerUserAccess",
+        APIGW_LOGS_POLICY,
+    }
     assert doc["provider"]["aws"][0]["allowed_account_ids"] == [envs["prod"].account_id]
+
+
+def test_apigateway_logging_role_is_set_in_every_region_the_account_deploys_to(tmp_path):
+    """A REST API stage with logging fails on real AWS until the region's API Gateway
+    account setting names a CloudWatch role: the bootstrap sets it in each region."""
+    from lib.stacks.github_oidc import synth
+
+    envs = load_all()
+    dev = envs["dev"]
+    regions = apigateway_regions(envs, dev.account_id)
+    assert regions == sorted({dev.region_for(s) for e in (dev, envs["pr"]) for s in e.stacks})
+    assert {"us-east-1", "us-east-2"} <= set(regions), "data_pipeline deploys to us-east-2"
+
+    doc = json.loads(
+        (synth(home=dev, envs=envs, settings=SETTINGS, outdir=tmp_path) / "cdk.tf.json").read_text()
+    )
+    role = doc["resource"]["aws_iam_role"]["apigw-cloudwatch"]
+    assert role["name"] == "tap-apigw-cloudwatch"
+    trust = json.loads(role["assume_role_policy"])["Statement"]
+    assert [(t["Principal"], t["Action"]) for t in trust] == [
+        ({"Service": "apigateway.amazonaws.com"}, "sts:AssumeRole")
+    ]
+    assert doc["resource"]["aws_iam_role_policy_attachment"]["apigw-cloudwatch-logs"]["policy_arn"] == (
+        APIGW_LOGS_POLICY
+    )
+    settings = doc["resource"]["aws_api_gateway_account"]
+    assert sorted(settings) == [f"apigw-account-{r}" for r in regions]
+    providers = {p.get("alias"): p for p in doc["provider"]["aws"]}
+    assert providers[None]["region"] == dev.region
+    for region in regions:
+        account = settings[f"apigw-account-{region}"]
+        assert account["cloudwatch_role_arn"] == "${aws_iam_role.apigw-cloudwatch.arn}"
+        assert account["depends_on"] == ["aws_iam_role_policy_attachment.apigw-cloudwatch-logs"]
+        if region == dev.region:
+            assert "provider" not in account
+        else:
+            alias = region.replace("-", "_")
+            assert account["provider"] == f"aws.{alias}"
+            assert providers[alias]["region"] == region
+            assert providers[alias]["allowed_account_ids"] == [dev.account_id]

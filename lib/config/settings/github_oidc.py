@@ -244,3 +244,42 @@ def iam_policy(role: CiRole, envs: dict[str, Environment]) -> dict[str, Any] | N
 
 def managed_policy(role: CiRole) -> str:
     return READ_ONLY_POLICY if role.kind == "plan" else POWER_USER_POLICY
+
+
+# -- API Gateway's CloudWatch role (an account setting, one per region) -------------
+
+#: AWS's managed policy for API Gateway execution and access logs (logs:* writes only).
+APIGW_LOGS_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+
+
+def apigateway_logs_role_name(project: str) -> str:
+    """The account's one role API Gateway assumes to write logs (not per environment:
+    the setting it goes into is per account and region)."""
+    return f"{project}-apigw-cloudwatch"
+
+
+def apigateway_regions(envs: dict[str, Environment], account_id: str) -> list[str]:
+    """Every region the account's environments deploy a stack to. A REST API stage with
+    execution or access logging fails to deploy until the region's API Gateway account
+    setting names a CloudWatch role, so the bootstrap sets it in each of them."""
+    return sorted(
+        {
+            env.region_for(stack)
+            for env in envs.values()
+            if env.account_id == account_id
+            for stack in env.stacks
+        }
+    )
+
+
+def apigateway_trust_policy() -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "apigateway.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
