@@ -14,6 +14,8 @@ stops its own.
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import shutil
 import subprocess
 import time
@@ -24,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from lib.config import Target, load_all, resolve_target
-from scripts.tapctl import commands, comment, janitor, outdirs, paths, promotion, ui
+from scripts.tapctl import commands, comment, janitor, outdirs, paths, promotion, seal, ui
 from scripts.tapctl.errors import StageFailed, TapError
 from scripts.tapctl.targets import connect
 
@@ -66,6 +68,8 @@ class Simulator:
     timer: ui.StageTimer = field(default_factory=ui.StageTimer)
     failures: list[str] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)
+    #: The stand-in for the repository secret TAP_PLAN_KEY (deploy: plan job -> apply job).
+    plan_key: str = field(default_factory=lambda: os.environ.get(seal.KEY_ENV) or secrets.token_urlsafe(48))
 
     def __post_init__(self) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
@@ -266,6 +270,7 @@ def pull_request(sim: Simulator, *, pr: int, base: str, head: str) -> None:
 
 def push(sim: Simulator, *, branch: str) -> None:
     ctx: dict[str, Target] = {}
+    sealed = sim.out / "plans.sealed"
 
     def context() -> None:
         env = promotion.env_for_branch(branch)
@@ -283,6 +288,16 @@ def push(sim: Simulator, *, branch: str) -> None:
         sim.write(f"plan summary ({target.env.name})", f"plan-{target.env.name}.md", text)
         sim.summarize(text)
 
+        def hand_over(session: commands.Session) -> None:
+            """As the workflow does: only the sealed plans reach the apply job."""
+            seal.seal(paths.outdir(), sealed, sim.plan_key)
+            for stack in session.stacks:
+                for name in (commands.PLAN_FILE, "plan.json"):
+                    (session.stack_dir(stack) / name).unlink(missing_ok=True)
+
+        sim.in_env(target, hand_over)
+        sim.files[f"plan artifact, sealed ({target.env.name})"] = sealed
+
     def apply() -> None:
         target = ctx["t"]
         if target.env.protection.approval_required:
@@ -294,6 +309,7 @@ def push(sim: Simulator, *, branch: str) -> None:
             sim.summarize(f"**{note}**")
 
         def run(session: commands.Session) -> None:
+            seal.unseal(sealed, paths.outdir(), sim.plan_key)
             commands.apply(session)
             flat, _ = commands.collect_outputs(session)
             sim.files[f"outputs artifact ({target.suffix})"] = flat

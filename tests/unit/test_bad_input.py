@@ -343,6 +343,22 @@ CASES += [
         setup=lambda tmp, mp: mp.setenv("TAP_CLOUD", "azure"),
     ),
     Case(
+        id="plan-key-missing",
+        input="unseal plan.sealed (no TAP_PLAN_KEY)",
+        rule="sealed plans need $TAP_PLAN_KEY (>= 32 characters)",
+        argv=("unseal", "plan.sealed"),
+        expect=("$TAP_PLAN_KEY is not set",),
+        setup=lambda tmp, mp: mp.delenv("TAP_PLAN_KEY", raising=False),
+    ),
+    Case(
+        id="plan-key-short",
+        input="TAP_PLAN_KEY=short seal --out p.sealed",
+        rule="sealed plans need $TAP_PLAN_KEY (>= 32 characters)",
+        argv=("seal", "--out", "p.sealed"),
+        expect=("$TAP_PLAN_KEY is 5 characters; use at least 32",),
+        setup=lambda tmp, mp: mp.setenv("TAP_PLAN_KEY", "short"),
+    ),
+    Case(
         id="stacks-unknown",
         input="synth -e pr -s pr1 --stacks nope",
         rule="--stacks names stacks of the environment",

@@ -598,6 +598,7 @@ class FakeStages:
             summaries[stack] = summarize(stack, raw)
             session.stack_dir(stack).mkdir(parents=True, exist_ok=True)
             (session.stack_dir(stack) / "plan.txt").write_text("No changes." if deployed else "+ bucket")
+            (session.stack_dir(stack) / commands.PLAN_FILE).write_bytes(b"saved plan of " + key.encode())
         (session.outdir / commands.PLAN_SUMMARY).write_text(
             json.dumps({s: p.to_dict() for s, p in summaries.items()})
         )
@@ -606,6 +607,8 @@ class FakeStages:
     def apply(self, session):
         self._record("apply", session.target.suffix)
         for stack in session.stacks:
+            saved = session.stack_dir(stack) / commands.PLAN_FILE  # `terraform apply tfplan` needs it
+            assert saved.read_bytes().startswith(b"saved plan of "), f"no saved plan for {stack}"
             key = f"{session.target.suffix}/{stack}.tfstate"
             self._s3().put_object(Bucket=session.target.env.state.bucket, Key=key, Body=b"{}")
         return {}
@@ -710,6 +713,9 @@ def test_simulated_push_to_main_passes_the_gate_and_tests(stages, isolated):
     assert "**approval gate: environment `prod` requires approval" in summary
     assert "| apply, outputs and integration tests | ✅ success |" in summary
     assert (isolated / "sim" / "plan-prod.md").read_text().startswith("<!-- tap-plan:prod -->")
+    sealed = (isolated / "sim" / "plans.sealed").read_bytes()
+    assert sealed.startswith(b"TAPSEAL1"), "the plan job hands over sealed plans only"
+    assert b"saved plan of" not in sealed
 
 
 def test_simulated_push_failure_still_writes_the_summary(stages, isolated):

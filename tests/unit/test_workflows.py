@@ -282,11 +282,34 @@ def test_deploy_applies_the_saved_plan_from_the_plan_job():
     plan_runs = [s["run"] for s in steps(jobs["plan"]) if "run" in s]
     apply_runs = [s["run"] for s in steps(jobs["apply"]) if "run" in s]
     assert "scripts/tap plan" in plan_runs
-    assert apply_runs[0] == "scripts/tap apply", "apply never re-plans"
+    assert apply_runs[:2] == ["scripts/tap unseal build/sealed/plans.sealed", "scripts/tap apply"], (
+        "apply never re-plans: it applies the plans the plan job sealed"
+    )
     downloads = [s["with"]["name"] for s in steps(jobs["apply"]) if uses(s) == "actions/download-artifact"]
     assert downloads == ["plan"]
-    upload = next(s for s in steps(jobs["plan"]) if uses(s) == "actions/upload-artifact")
-    assert "!build/cdktf.out/stacks/*/.terraform/" in upload["with"]["path"]
+
+
+def test_saved_plans_leave_the_plan_job_only_sealed():
+    """tfplan and plan.json hold the prior state in clear (an API key, a password)."""
+    jobs = load("deploy.yml")["jobs"]
+    plan_steps = steps(jobs["plan"])
+    seal = next(s for s in plan_steps if s.get("run", "").startswith("scripts/tap seal"))
+    assert seal["run"] == "scripts/tap seal --out build/sealed/plans.sealed"
+    assert seal["env"] == {"TAP_PLAN_KEY": "${{ secrets.TAP_PLAN_KEY }}"}
+    upload = next(s for s in plan_steps if uses(s) == "actions/upload-artifact")
+    assert plan_steps.index(seal) < plan_steps.index(upload)
+    uploaded = upload["with"]["path"].split()
+    assert "build/sealed/" in uploaded
+    assert not any(p.rstrip("/") in ("build", "build/cdktf.out") or "tfplan" in p for p in uploaded)
+    assert not any(p.endswith("plan.json") or p.endswith("stacks/") for p in uploaded)
+    unseal = next(s for s in steps(jobs["apply"]) if s.get("run", "").startswith("scripts/tap unseal"))
+    assert unseal["env"] == {"TAP_PLAN_KEY": "${{ secrets.TAP_PLAN_KEY }}"}
+    for name in all_workflows():
+        for job in load(name)["jobs"].values():
+            for step in steps(job):
+                if uses(step) == "actions/upload-artifact":
+                    assert "tfplan" not in step["with"]["path"], name
+                    assert not step["with"]["path"].strip().endswith("cdktf.out/"), name
 
 
 def test_drift_posts_only_what_the_cli_rendered():

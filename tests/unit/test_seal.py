@@ -1,0 +1,127 @@
+"""Saved plans cross from the plan job to the apply job only sealed (scripts/tapctl/seal.py)."""
+
+from __future__ import annotations
+
+import io
+import secrets
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from scripts.tapctl import cli, seal
+from scripts.tapctl.errors import TapError
+
+KEY = "k" * 40
+
+
+def _plans(root: Path) -> Path:
+    out = root / "cdktf.out"
+    stack = out / "stacks" / "platform"
+    (stack / ".terraform" / "providers").mkdir(parents=True)
+    (stack / ".terraform" / "providers" / "terraform-provider-aws").write_bytes(b"\0" * 1000)
+    (stack / "tfplan").write_bytes(secrets.token_bytes(500))
+    (stack / "plan.json").write_text('{"prior_state": {"value": "api-key-in-clear"}}')
+    (stack / ".terraform.lock.hcl").write_text("# lock")
+    (out / "plan-summary.json").write_text("{}")
+    return out
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_round_trip_restores_the_plans_without_provider_binaries(tmp_path):
+    out = _plans(tmp_path)
+    sealed = tmp_path / "plan.sealed"
+    seal.seal(out, sealed, KEY)
+    blob = sealed.read_bytes()
+    assert blob.startswith(seal.MAGIC)
+    assert b"api-key-in-clear" not in blob
+    assert b"prior_state" not in blob
+    names = seal.unseal(sealed, tmp_path / "restored", KEY)
+    restored = _files(tmp_path / "restored")
+    expected = {k: v for k, v in _files(out).items() if "/.terraform/" not in f"/{k}"}
+    assert restored == expected
+    assert "stacks/platform/.terraform.lock.hcl" in restored, "the lock file goes along, the providers do not"
+    assert sorted(n.removeprefix("./") for n in names) == sorted(expected)
+
+
+def test_each_seal_is_different_even_for_the_same_input(tmp_path):
+    out = _plans(tmp_path)
+    seal.seal(out, tmp_path / "a", KEY)
+    seal.seal(out, tmp_path / "b", KEY)
+    assert (tmp_path / "a").read_bytes()[8:36] != (tmp_path / "b").read_bytes()[8:36], "fresh salt and nonce"
+
+
+def test_wrong_key_is_refused_and_nothing_is_extracted(tmp_path):
+    sealed = tmp_path / "plan.sealed"
+    seal.seal(_plans(tmp_path), sealed, KEY)
+    with pytest.raises(TapError, match=r"cannot be authenticated: \$TAP_PLAN_KEY differs"):
+        seal.unseal(sealed, tmp_path / "x", "w" * 40)
+    assert not (tmp_path / "x").exists()
+
+
+def test_a_changed_byte_is_refused(tmp_path):
+    sealed = tmp_path / "plan.sealed"
+    seal.seal(_plans(tmp_path), sealed, KEY)
+    blob = bytearray(sealed.read_bytes())
+    blob[-20] ^= 1
+    sealed.write_bytes(bytes(blob))
+    with pytest.raises(TapError, match="or the file was changed; nothing was extracted"):
+        seal.unseal(sealed, tmp_path / "x", KEY)
+    assert not (tmp_path / "x").exists()
+
+
+def test_not_a_sealed_file_and_missing_file(tmp_path):
+    other = tmp_path / "plain.tar.gz"
+    other.write_bytes(b"\x1f\x8b" + b"0" * 100)
+    with pytest.raises(TapError, match="is not a file written by `scripts/tap seal`"):
+        seal.unseal(other, tmp_path / "x", KEY)
+    with pytest.raises(TapError, match="does not exist"):
+        seal.unseal(tmp_path / "nope", tmp_path / "x", KEY)
+    with pytest.raises(TapError, match="is not a directory"):
+        seal.seal(tmp_path / "nope", tmp_path / "s", KEY)
+
+
+def test_a_member_outside_the_target_is_refused_before_writing(tmp_path):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name in ("ok.txt", "../escaped.txt"):
+            info = tarfile.TarInfo(name)
+            info.size = 2
+            tar.addfile(info, io.BytesIO(b"hi"))
+    salt, nonce = b"s" * 16, b"n" * 12
+    sealed = tmp_path / "evil.sealed"
+    sealed.write_bytes(
+        seal.MAGIC + salt + nonce + seal._aes(KEY, salt).encrypt(nonce, buf.getvalue(), seal.MAGIC)
+    )
+    with pytest.raises(TapError, match="would land outside"):
+        seal.unseal(sealed, tmp_path / "into", KEY)
+    assert not (tmp_path / "escaped.txt").exists()
+    assert not (tmp_path / "into" / "ok.txt").exists(), "nothing written when one member is bad"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [(None, r"\$TAP_PLAN_KEY is not set"), ("short", r"\$TAP_PLAN_KEY is 5 characters; use at least 32")],
+)
+def test_the_key_must_be_set_and_long(value, message):
+    env = {} if value is None else {"TAP_PLAN_KEY": value}
+    with pytest.raises(TapError, match=message):
+        seal.key_from_env(env)
+    assert seal.key_from_env({"TAP_PLAN_KEY": KEY}) == KEY
+
+
+def test_cli_seal_and_unseal(tmp_path, monkeypatch, capsys):
+    out = _plans(tmp_path)
+    monkeypatch.setenv("CDKTF_OUTDIR", str(tmp_path / "restored"))
+    monkeypatch.setenv("TAP_PLAN_KEY", KEY)
+    assert cli.main(["seal", str(out), "--out", str(tmp_path / "p.sealed")]) == 0
+    assert cli.main(["unseal", str(tmp_path / "p.sealed")]) == 0  # into $CDKTF_OUTDIR
+    assert (tmp_path / "restored" / "stacks" / "platform" / "tfplan").read_bytes() == (
+        out / "stacks" / "platform" / "tfplan"
+    ).read_bytes()
+    monkeypatch.setenv("TAP_PLAN_KEY", "x" * 32)
+    assert cli.main(["unseal", str(tmp_path / "p.sealed"), "--into", str(tmp_path / "y")]) == 2
+    assert "cannot be authenticated" in capsys.readouterr().err
