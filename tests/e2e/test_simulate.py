@@ -97,6 +97,7 @@ def test_every_event_end_to_end_on_one_emulator(workspace, capsys):
     assert "### Deploy plan · `prod`" in push_summary
     assert "| apply, outputs and integration tests | ✅ success |" in push_summary
     assert "**Integration tests `prod`:**" in push_summary
+    assert (sim / "plans.sealed").read_bytes().startswith(b"TAPSEAL1"), "prod's plans crossed jobs sealed"
 
     # -- drift: none, then a tag changed behind Terraform's back is found
     assert simulate(ws, timings, "drift (clean)", "drift", "--env", "prod") == 0
