@@ -30,11 +30,11 @@ from typing import Any
 
 from lib.config import Target
 from lib.stacks import select_stacks
-from scripts.tapctl import bench_png, commands, comment, outputs, paths, ui
+from scripts.tapctl import bench_png, commands, comment, images, outputs, paths, ui
 from scripts.tapctl.bench_peer import CdktfPeer, CliLookup, ensure_cli
 from scripts.tapctl.bench_report import Bar, Comparison, document, render_table
 from scripts.tapctl.bench_report import Target as Goal
-from scripts.tapctl.errors import TapError
+from scripts.tapctl.errors import StageFailed, TapError
 from scripts.tapctl.parallel import StackResult
 from scripts.tapctl.pipeline import Pipeline
 from scripts.tapctl.targets import base_env, connect
@@ -374,7 +374,7 @@ def peer_cycle(run: Run) -> tuple[float, list[Bar]]:
     commands.bootstrap(session)
     t0 = time.monotonic()
     if peer is not None:
-        phase(bars, row, "deploy", lambda: peer.deploy_all(run.peer_parallelism))
+        phase(bars, row, "deploy", lambda: peer_deploy(run, session, peer))
         phase(bars, row, "output", write_outputs)
         phase(bars, row, "test", lambda: commands.integration_tests(session, workers="0"))
         phase(bars, row, "destroy", lambda: peer.destroy_all(run.peer_parallelism))
@@ -386,6 +386,23 @@ def peer_cycle(run: Run) -> tuple[float, list[Bar]]:
         phase(bars, row, "test", lambda: commands.integration_tests(session, workers="0"))
         phase(bars, row, "destroy", lambda: commands.destroy(session))
     return time.monotonic() - t0, bars
+
+
+def peer_deploy(run: Run, session: commands.Session, peer: CdktfPeer) -> None:
+    """``cdktf deploy '*'``; where a stack's functions are container images, what a team on
+    cdktf-cli has to do too: deploy the other stacks (the ECR repositories among them), push
+    the images (here the same :func:`images.publish` ours uses), then deploy those stacks."""
+    meta = commands.read_synth_metadata(run.target)  # ours: same code, same image tags
+    with_images = [s for s in run.stacks if images.images_of(meta, s)]
+    if not with_images:
+        peer.deploy_all(run.peer_parallelism)
+        return
+    rest = [s for s in run.stacks if s not in with_images]
+    if rest:
+        peer.deploy(rest, run.peer_parallelism)
+    for stack in with_images:
+        images.publish(session.cloud, meta, stack, log_name=f"{run.target.suffix}.peer.{stack}")
+    peer.deploy(with_images, run.peer_parallelism, name="deploy.images")
 
 
 def with_dependencies(stack: str, deps: dict[str, list[str]]) -> list[str]:
@@ -474,34 +491,39 @@ def prepare(args: argparse.Namespace) -> Run:
     return Run(target, stacks, args.reps, args.parallelism, args.peer_parallelism, out, cli)
 
 
-def execute(run: Run, parts: tuple[int, ...]) -> list[Bar]:
+def execute(run: Run, parts: tuple[int, ...]) -> None:
+    """Run the parts; each finished one leaves its rows in ``run.rows`` and the latest
+    waterfall in ``run.bars``, so a later failure loses nothing already measured."""
     run.terraform = find_binary()
     check_version(run.terraform)
-    waterfall: list[Bar] = []
     if 1 in parts:
         part_synth(run)
     if not {2, 3, 4} & set(parts):
-        return waterfall
+        return
     with commands.own_emulator():
         if {2, 4} & set(parts):
             session = deploy_baseline(run)
             try:
                 if 2 in parts:
-                    waterfall = part_pr_feedback(run, session)
+                    run.bars = part_pr_feedback(run, session)
                 if 4 in parts:
                     part_tests(run, session)
             finally:
                 commands.destroy(session)
         if 3 in parts:
-            waterfall = part_ephemeral(run)
-    return waterfall
+            run.bars = part_ephemeral(run)
 
 
 def main(args: argparse.Namespace) -> int:
     run = prepare(args)
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    failure: BaseException | None = None
     with stdout_to_stderr():
-        waterfall = execute(run, args.parts)
+        try:
+            execute(run, args.parts)
+        except (TapError, StageFailed, KeyboardInterrupt) as exc:
+            failure = exc
+    waterfall = run.bars
     meta = {
         "started": started,
         "environment": run.target.env.name,
@@ -513,12 +535,17 @@ def main(args: argparse.Namespace) -> int:
         "peer_parallelism": run.peer_parallelism,
         "cpus": os.cpu_count(),
         "cdktf_cli": run.cli.message,
+        "stopped_early": None if failure is None else str(failure).splitlines()[0] or type(failure).__name__,
     }
     doc = document(run.rows, waterfall, meta=meta)
     (run.out / "bench.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    print(render_table(run.rows))
+    if run.rows:
+        print(render_table(run.rows))
     print(f"\nJSON: {run.out / 'bench.json'}")
     if waterfall:
         title = f"{run.target.env.name}/{run.target.suffix}: {', '.join(run.stacks)}"
         print(f"waterfall: {bench_png.write_waterfall(waterfall, run.out / 'waterfall.png', title)}")
+    if failure is not None:
+        ui.info(f"bench    stopped early (rows above: the parts finished before): {meta['stopped_early']}")
+        raise failure
     return 0

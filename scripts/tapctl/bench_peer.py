@@ -146,6 +146,14 @@ class CdktfPeer:
     def deploy_all(self, parallelism: int) -> None:
         self.run("deploy", ["deploy", "*", "--auto-approve", *OFFLINE, f"--parallelism={parallelism}"])
 
+    def deploy(self, stacks: Sequence[str], parallelism: int, *, name: str = "deploy") -> None:
+        """``cdktf deploy`` of some stacks; their dependencies are already deployed."""
+        self.run(
+            name,
+            ["deploy", *stacks, "--auto-approve", "--ignore-missing-stack-dependencies",
+             *OFFLINE, f"--parallelism={parallelism}"],
+        )  # fmt: skip
+
     def outputs_all(self, path: Path) -> dict[str, dict[str, Any]]:
         """``cdktf output`` of every stack -> ``{stack: {key: value}}``."""
         self.run("output", ["output", "*", "--outputs-file", str(path), *OFFLINE])

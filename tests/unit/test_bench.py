@@ -509,6 +509,7 @@ def test_peer_cycle_with_cdktf_deploys_outputs_tests_destroys(tmp_path, monkeypa
             calls.append(f"cdktf destroy --parallelism={parallelism}")
 
     monkeypatch.setattr(bench, "CdktfPeer", FakePeer)
+    monkeypatch.setattr(bench.commands, "read_synth_metadata", lambda t: {"stacks": {"file_processing": {}}})
     _, bars = bench.peer_cycle(_run(tmp_path, binary="/x/cdktf"))
     assert calls == [
         "peer /x/cdktf stacks=['file_processing']", "bootstrap j1",
@@ -519,6 +520,50 @@ def test_peer_cycle_with_cdktf_deploys_outputs_tests_destroys(tmp_path, monkeypa
         "FileUploadBucketName": "b"
     }
     assert [b.stage for b in bars] == ["deploy", "output", "test", "destroy"]
+
+
+def test_peer_pushes_images_between_the_repositories_and_the_functions(tmp_path, monkeypatch):
+    """cdktf deploy '*' cannot create image functions before their images exist."""
+    calls: list[str] = []
+    _fake_commands(monkeypatch, calls)
+    monkeypatch.setenv("TAP_OUTPUTS_DIR", str(tmp_path / "outputs"))
+
+    class FakePeer:
+        def __init__(self, binary, target, **kw):
+            pass
+
+        def deploy_all(self, parallelism):
+            calls.append("cdktf deploy '*'")
+
+        def deploy(self, stacks, parallelism, *, name="deploy"):
+            calls.append(f"cdktf {name} {' '.join(stacks)}")
+
+        def outputs_all(self, path):
+            return {}
+
+        def destroy_all(self, parallelism):
+            calls.append("cdktf destroy '*'")
+
+    image = {
+        "repository": "r", "account_id": "111111111111", "region": "us-east-1", "context": "lib/lambda/x",
+        "tag": "t", "platform": "linux/arm64", "command": ["handler.main"], "uri": "111111111111.dkr.ecr/r:t",
+    }  # fmt: skip
+    meta = {"stacks": {"transaction_images": {}, "transaction_pipeline": {"images": [image]}, "platform": {}}}
+    monkeypatch.setattr(bench, "CdktfPeer", FakePeer)
+    monkeypatch.setattr(bench.commands, "read_synth_metadata", lambda t: meta)
+    monkeypatch.setattr(
+        bench.images, "publish", lambda cloud, m, stack, log_name: calls.append(f"publish {stack}") or []
+    )
+    run = _run(tmp_path, binary="/x/cdktf")
+    run.stacks = ["platform", "transaction_images", "transaction_pipeline"]
+    bench.peer_cycle(run)
+    assert calls[:4] == [
+        "bootstrap j1",
+        "cdktf deploy platform transaction_images",
+        "publish transaction_pipeline",
+        "cdktf deploy.images transaction_pipeline",
+    ]
+    assert "cdktf deploy '*'" not in calls
 
 
 def test_pr_feedback_bars_show_synth_plan_and_comment(tmp_path, monkeypatch):
@@ -572,11 +617,14 @@ def test_execute_runs_the_parts_around_one_baseline_and_always_destroys_it(tmp_p
     calls: list[str] = []
     _fake_parts(monkeypatch, calls)
     run = _run(tmp_path)
-    assert bench.execute(run, (1, 2, 3, 4)) == [Bar("a", "apply", 0, 2)]  # part 3 draws the waterfall
+    bench.execute(run, (1, 2, 3, 4))
+    assert run.bars == [Bar("a", "apply", 0, 2)]  # part 3 draws the waterfall
     assert calls == ["part 1", "emulator", "baseline", "part 2", "part 4", "destroy baseline", "part 3"]
     assert run.terraform == "/bin/terraform"
     calls.clear()
-    assert bench.execute(run, (1,)) == []
+    run = _run(tmp_path)
+    bench.execute(run, (1,))
+    assert run.bars == []
     assert calls == ["part 1"]  # no emulator for synth alone
     calls.clear()
     _fake_parts(monkeypatch, calls, fail_tests=True)
@@ -601,6 +649,28 @@ def test_main_prints_the_table_and_writes_json_and_png(tmp_path, monkeypatch, ca
     assert doc["rows"][0]["passed"] is True
     assert doc["waterfall"] == [{"row": "a", "stage": "plan", "start": 0.0, "seconds": 1.0}]
     assert (tmp_path / "bench" / "waterfall.png").read_bytes()[:8] == SIGNATURE
+
+
+def test_main_keeps_what_was_measured_when_a_later_part_fails(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("TAP_WORKDIR", str(tmp_path))
+    calls: list[str] = []
+    _fake_parts(monkeypatch, calls)
+
+    def ephemeral(run):
+        raise StageFailed("cdktf deploy failed (exit 1)\nlog tail")
+
+    monkeypatch.setattr(bench, "part_ephemeral", ephemeral)
+    args = cli.build_parser().parse_args(["bench", "--stacks", "file_processing", "--no-install"])
+    with pytest.raises(StageFailed, match="cdktf deploy failed"):
+        bench.main(args)
+    captured = capsys.readouterr()
+    assert "synth / import floor" in captured.out, "part 1's row is still printed"
+    assert "stopped early" in captured.err
+    doc = json.loads((tmp_path / "bench" / "bench.json").read_text())
+    assert doc["stopped_early"] == "cdktf deploy failed (exit 1)"
+    assert [r["name"] for r in doc["rows"]] == ["synth / import floor"]
+    assert doc["waterfall"] == [{"row": "a", "stage": "plan", "start": 0.0, "seconds": 1.0}], "part 2's"
+    assert calls == ["part 1", "emulator", "baseline", "part 2", "part 4", "destroy baseline"]
 
 
 def test_in_turn_rotates_the_first_task_each_repetition():
