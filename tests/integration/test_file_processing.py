@@ -17,6 +17,8 @@ import zlib
 import boto3
 import pytest
 
+from lib.config import load_environment
+from lib.config.settings.file_processing import FileProcessingSettings
 from tests.integration.lambda_invoke import invoke
 
 OUTPUT_KEYS = (
@@ -213,11 +215,15 @@ def test_api_stage_is_throttled(files, region):
     assert {"/files", "/files/{file_id}", "/files/{file_id}/download-url", "/uploads"} <= set(resources)
 
 
-def test_functions_have_reserved_concurrency_and_short_log_retention(files, region):
+def test_functions_have_reserved_concurrency_and_the_environments_log_retention(files, region):
+    env = files["FileApiFunctionName"].split("-", 1)[0]  # names are <env>-<region>-<service>-<suffix>
+    settings = load_environment(env).settings_for("file_processing")
+    assert isinstance(settings, FileProcessingSettings)
     lam = boto3.client("lambda", region_name=region)
     logs = boto3.client("logs", region_name=region)
-    for key in ("FileImageProcessorFunctionName", "FileApiFunctionName"):
+    for key, group in (("FileImageProcessorFunctionName", "processors"), ("FileApiFunctionName", "api")):
         name = files[key]
-        assert lam.get_function_concurrency(FunctionName=name)["ReservedConcurrentExecutions"] >= 1
-        group = logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{name}")["logGroups"][0]
-        assert group["retentionInDays"] <= 7
+        reserved = lam.get_function_concurrency(FunctionName=name)["ReservedConcurrentExecutions"]
+        assert reserved == getattr(settings.reserved_concurrency, group)
+        log_group = logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{name}")["logGroups"][0]
+        assert log_group["retentionInDays"] == settings.log_retention_days  # 7 by default, 30 in prod
