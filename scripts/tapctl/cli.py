@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import subprocess
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -20,6 +19,7 @@ from lib.config import EnvironmentConfigError, Target, UnknownEnvironmentError, 
 from lib.naming import SuffixError
 from lib.stacks import select_stacks
 from scripts.tapctl import (
+    check,
     commands,
     emulator,
     gitops_commands,
@@ -250,13 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--into", type=Path, default=None, help="where to extract (default: cdktf.out)")
     p.set_defaults(handler=_unseal)
 
-    p = sub.add_parser(
-        "check",
-        help="the whole test suite: tox -e lint,unit,e2e",
-        description="run the whole test suite (tox environments lint, unit and e2e); "
-        "extra arguments go to tox",
-    )
-    p.add_argument("tox_args", nargs=argparse.REMAINDER, help="passed to tox")
+    check.register(sub)
 
     p = sub.add_parser(
         "emulator",
@@ -378,11 +372,6 @@ def cmd_destroy(session: commands.Session) -> int:
     return 0
 
 
-def cmd_check(args: argparse.Namespace) -> int:
-    tox_args = args.tox_args or ["-e", "lint,unit,e2e"]
-    return subprocess.run([sys.executable, "-m", "tox", *tox_args], cwd=paths.ROOT, check=False).returncode
-
-
 def cmd_synth(args: argparse.Namespace, target: Target) -> int:
     _check_stacks(target, args.stacks)
     meta = commands.synth(target, args.stacks)
@@ -419,8 +408,6 @@ def run(args: argparse.Namespace) -> int:
         return int(args.handler(args))
     if args.command == "emulator":
         return cmd_emulator(args)
-    if args.command == "check":
-        return cmd_check(args)
     target = resolve(args)
     if args.command == "synth":
         return cmd_synth(args, target)
