@@ -44,12 +44,20 @@ def _stack_images(app: App, name: str) -> list[dict[str, object]]:
     return [image.to_metadata() for image in getattr(stack, "container_images", ())]
 
 
+def prepare_outdir(outdir: str | os.PathLike[str]) -> Path:
+    """``outdir`` as an absolute path that exists: jsii creates only its last component,
+    relative to the jsii runtime's own working directory."""
+    out = Path(outdir).expanduser().absolute()
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
 def synth(target: Target, ci: CiMetadata, outdir: str | os.PathLike[str], only: str | None = None) -> Path:
     """Synthesize every stack of ``target`` (or the subset ``only``) into ``outdir``."""
     selected = select_stacks(target, only)
-    app = build_app(target, ci, outdir, only)
+    out = prepare_outdir(outdir)
+    app = build_app(target, ci, out, only)
     app.synth()
-    out = Path(outdir)
     meta = {
         "environment": target.env.name,
         "suffix": target.suffix,

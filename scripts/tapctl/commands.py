@@ -81,6 +81,7 @@ def synth(target: Target, only: str | None = None) -> dict[str, Any]:
         raise TapError("node not found on PATH: CDKTF's jsii runtime needs Node.js >= 18")
     if out.exists():
         shutil.rmtree(out)
+    out.parent.mkdir(parents=True, exist_ok=True)  # e.g. build/ on a fresh checkout
     env = base_env()
     env.update(
         ENVIRONMENT=target.env.name,

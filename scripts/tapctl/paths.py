@@ -16,7 +16,9 @@ def workdir() -> Path:
 
 
 def outdir() -> Path:
-    return Path(os.environ.get("CDKTF_OUTDIR", ROOT / "cdktf.out"))
+    """``$CDKTF_OUTDIR`` (default ``cdktf.out``), absolute: jsii resolves a relative one
+    against its own working directory."""
+    return Path(os.environ.get("CDKTF_OUTDIR") or ROOT / "cdktf.out").expanduser().absolute()
 
 
 def outputs_dir() -> Path:
