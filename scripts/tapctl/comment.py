@@ -173,6 +173,19 @@ def _head(report: PlanReport) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_not_planned(report: PlanReport, reason: str) -> str:
+    """The comment when no plan ran (a required check failed): it replaces an older plan
+    comment, so a retargeted or refused PR never keeps a stale green plan."""
+    lines = [marker(report.env, report.kind), f"### {report.title} · `{report.env}`"]
+    facts = [f"environment `{report.env}`"]
+    if report.commit:
+        facts.append(f"commit `{report.commit[:12]}`")
+    if report.run_url:
+        facts.append(f"[workflow run]({report.run_url})")
+    lines += [" · ".join(facts), "", f"> {MARK_ERROR} **Not planned:** {reason}", ""]
+    return "\n".join(lines) + "\n" + _results(report)
+
+
 def _bold(n: int) -> str:
     return f"**{n}**" if n else "0"
 

@@ -103,6 +103,12 @@ def _register_operations(
     )
     p.add_argument("--junit", type=Path, default=None, help="JUnit XML whose counts go on the tests row")
     p.add_argument("--results-title", default="", help="heading of the results section")
+    p.add_argument(
+        "--not-planned",
+        default=None,
+        metavar="REASON",
+        help="no plan ran: render REASON and the results rows instead of reading plans",
+    )
     p.set_defaults(handler=cmd_comment)
 
     p = add(
@@ -149,22 +155,9 @@ def _register_operations(
 
 
 def _register_simulate(add: Callable[[str, str], argparse.ArgumentParser], *, cloud_args: ArgAdder) -> None:
-    p = add("simulate", "run a workflow's job sequence locally on the embedded AWS")
-    p.add_argument("event", choices=EVENTS)
-    cloud_args(p)
-    p.add_argument("--pr", type=_pr_number, help="pull request number (pull_request, close)")
-    p.add_argument("--base", help="the PR's base branch (pull_request)")
-    p.add_argument("--head", default="feature/simulated", help="the PR's head branch (pull_request)")
-    p.add_argument("--branch", help="the pushed branch (push)")
-    p.add_argument("--suffix", help="the suffix to destroy (destroy)")
-    p.add_argument("--confirm", help="the suffix again (destroy)")
-    p.add_argument("--env", action="append", default=None, help="drift: only this environment (repeatable)")
-    p.add_argument("--open-prs", type=_pr_list, default=set(), help="janitor: open PR numbers")
-    p.add_argument("--now", type=_iso_time, default=None, help="janitor: pretend it is this UTC time")
-    p.add_argument("--stacks", default=os.environ.get("TAP_STACKS"), help="comma-separated stack subset")
-    p.add_argument("--out", type=Path, default=None, help="where comments, summaries and work dirs go")
-    p.add_argument("--port", type=int, default=None, help="emulator port if one is started")
-    p.set_defaults(handler=cmd_simulate)
+    from scripts.tapctl import simulate
+
+    simulate.register(add, cloud_args)
 
 
 # -- argument types -----------------------------------------------------------------
@@ -295,6 +288,12 @@ def cmd_comment(args: argparse.Namespace) -> int:
     from scripts.tapctl.cli import resolve
 
     target = resolve(args)
+    if args.not_planned is not None:
+        report = comment.PlanReport(target.env.name, target.suffix, {}, commit=args.commit, run_url=github.run_url())
+        report.title = args.title
+        report.results = parse_results(args.result, None)
+        report.results_title = args.results_title
+        return _write_comment(args, comment.render_not_planned(report, args.not_planned))
     try:
         report = comment.load_report(
             paths.outdir(),
@@ -308,7 +307,10 @@ def cmd_comment(args: argparse.Namespace) -> int:
     report.title = args.title
     report.results = parse_results(args.result, args.junit)
     report.results_title = args.results_title
-    text = comment.render(report)
+    return _write_comment(args, comment.render(report))
+
+
+def _write_comment(args: argparse.Namespace, text: str) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")
     if args.summary:
@@ -469,49 +471,4 @@ def cmd_bootstrap_oidc(args: argparse.Namespace) -> int:
         print(line)
     print(f"plan: {result.plan.counts()} ({result.stack_dir})")
     print("applied" if result.applied else "not applied: re-run with --apply to create the roles")
-    return 0
-
-
-# -- simulation ------------------------------------------------------------------------
-
-
-def cmd_simulate(args: argparse.Namespace) -> int:
-    from scripts.tapctl import simulate
-    from scripts.tapctl.cli import _check_stacks, _preflight
-
-    if (args.cloud or "emulator") != "emulator":
-        raise TapError("simulate runs on the embedded AWS only; the workflows use --cloud aws")
-    needed = {
-        "pull_request": ("pr", "base"),
-        "push": ("branch",),
-        "close": ("pr",),
-        "destroy": ("suffix", "confirm"),
-    }.get(args.event, ())
-    missing = [f"--{n}" for n in needed if getattr(args, n) is None]
-    if missing:
-        raise TapError(f"simulate {args.event} needs {', '.join(missing)}")
-    if args.stacks:  # validate against every environment the event may touch
-        for name in [*promotion.long_lived(), promotion.ephemeral_template().name]:
-            target = resolve_target(name, "pr0" if name == promotion.ephemeral_template().name else None)
-            _check_stacks(target, args.stacks)
-    _preflight()
-    out = args.out or paths.workdir() / "simulate"
-    sim = simulate.Simulator(event=args.event, out=out, parallelism=args.parallelism, stacks=args.stacks)
-    ui.info(f"simulating {args.event} ({simulate.WORKFLOW_JOBS[args.event][0]}); files in {out}")
-    with commands.own_emulator(args.port):
-        try:
-            if args.event == "pull_request":
-                simulate.pull_request(sim, pr=args.pr, base=args.base, head=args.head)
-            elif args.event == "push":
-                simulate.push(sim, branch=args.branch)
-            elif args.event == "close":
-                simulate.close(sim, pr=args.pr)
-            elif args.event == "destroy":
-                simulate.destroy_dispatch(sim, suffix=args.suffix, confirm=args.confirm)
-            elif args.event == "drift":
-                simulate.drift_check(sim, env_names=args.env)
-            else:
-                simulate.janitor_sweep(sim, open_prs=args.open_prs, now=args.now)
-        finally:
-            sim.finish()
     return 0

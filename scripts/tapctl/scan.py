@@ -12,6 +12,7 @@ project's.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -26,7 +27,8 @@ CONFIG = paths.ROOT / ".checkov.yaml"
 
 
 def checkov_binary() -> Path:
-    venv = paths.workdir() / "tools" / "checkov"
+    # $TAP_TOOLS_DIR: kept between CI jobs by the workflows' cache (default: .tap/tools).
+    venv = Path(os.environ.get("TAP_TOOLS_DIR") or paths.workdir() / "tools") / "checkov"
     stamp = venv / ".tap-lock"
     want = hashlib.sha256(LOCK.read_bytes()).hexdigest()
     binary = venv / "bin" / "checkov"

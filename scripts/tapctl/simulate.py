@@ -1,428 +1,136 @@
-"""``scripts/tap simulate <event>``: the workflows' job sequence, run locally on the embedded AWS.
+"""``scripts/tap simulate <event>``: the real workflow file for a GitHub event, run by act.
 
-Each event runs the jobs of its workflow in the workflow's order
-(:data:`WORKFLOW_JOBS`, checked against ``.github/workflows`` by the unit
-tests), with the same CLI calls the workflow steps make. Every environment
-instance gets its own ``cdktf.out`` and outputs directory (like separate CI
-jobs passing artifacts), and what GitHub would show -- the PR comment per
-target environment, the job summary, drift issues -- is written to files in
-``--out``. One emulator serves a whole sequence of events when it is started
-beforehand (``scripts/tap emulator start``); otherwise each event starts and
-stops its own.
+This module only turns command-line arguments into an event
+(:mod:`scripts.tapctl.act.events`), records the pull request in the fake
+repository, and hands the run to :mod:`scripts.tapctl.act.runner`. The jobs,
+their order, conditions and commands are the YAML's; nothing here repeats them.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import os
-import secrets
-import shutil
-import subprocess
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-from lib.config import Target, load_all, resolve_target
-from scripts.tapctl import commands, comment, janitor, outdirs, paths, promotion, seal, ui
-from scripts.tapctl.errors import StageFailed, TapError
-from scripts.tapctl.targets import connect
+import yaml
 
-#: Workflow file and job ids, in run order, for each simulated event.
-WORKFLOW_JOBS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "pull_request": (
-        "pull-request.yml",
-        (
-            "context",
-            "promotion",
-            "lint",
-            "unit",
-            "synth",
-            "plan",
-            "comment",
-            "deploy",
-            "integration",
-            "report",
-        ),
-    ),
-    "push": ("deploy.yml", ("context", "synth", "plan", "apply", "summary")),
-    "close": ("pr-closed.yml", ("context", "destroy")),
-    "destroy": ("destroy.yml", ("validate", "destroy")),
-    "drift": ("drift.yml", ("environments", "drift", "report")),
-    "janitor": ("janitor.yml", ("context", "janitor")),
-}
-#: Jobs the simulation does not repeat: `scripts/tap check -e lint,unit` runs them.
-LOCAL_SKIPS = {"lint": "run `scripts/tap check -e lint`", "unit": "run `scripts/tap check -e unit`"}
+from scripts.tapctl import commands, paths, ui
+from scripts.tapctl.act import events, runner
+from scripts.tapctl.act.github_fake import Store
+from scripts.tapctl.errors import TapError
+
+EVENTS = ("pull_request", "close", "push", "destroy", "drift", "janitor")
+PR_ACTIONS = ("opened", "synchronize", "reopened", "edited")
+#: What each event needs on the command line.
+REQUIRED = {"pull_request": ("pr", "base"), "close": ("pr",), "push": ("branch",), "destroy": ("suffix", "confirm")}
 
 
-@dataclass
-class Simulator:
-    """Runs jobs, records their time and status, and owns the output files."""
+def register(add, cloud_args) -> None:
+    p = add("simulate", "run the workflow file of a GitHub event through act, locally, on the embedded AWS")
+    p.add_argument("event", choices=EVENTS)
+    p.add_argument("--pr", type=_pr_number, help="pull request number (pull_request, close)")
+    p.add_argument("--base", help="the PR's base branch (pull_request; close: default its last base)")
+    p.add_argument("--head", default="feature/simulated", help="the PR's head branch (pull_request)")
+    p.add_argument("--action", choices=PR_ACTIONS, default="opened", help="pull_request activity type")
+    p.add_argument("--previous-base", help="edited: the base branch the PR was retargeted from")
+    p.add_argument("--fork", metavar="OWNER/REPO", help="pull_request: the head branch lives in this fork")
+    p.add_argument("--branch", help="the pushed branch (push)")
+    p.add_argument("--suffix", help="the suffix to destroy (destroy)")
+    p.add_argument("--confirm", help="the suffix again (destroy)")
+    p.add_argument("--ref", default="main", help="destroy: the branch the dispatch runs on (default: main)")
+    p.add_argument("--approve", action="append", default=[], metavar="ENV",
+                   help="a reviewer approves jobs of this GitHub environment (repeatable)")
+    p.add_argument("--skip-jobs", default="", metavar="JOB,...",
+                   help="replace these jobs' steps by a no-op (shown as such); e.g. lint,unit already run")
+    p.add_argument("--stacks", default=None, help="comma-separated stack subset (as $TAP_STACKS in every job)")
+    p.add_argument("--out", type=Path, default=None, help="where runs, artifacts and the fake GitHub live")
+    p.add_argument("--port", type=int, default=None, help="emulator port if one is started")
+    p.set_defaults(handler=cmd_simulate)
 
-    event: str
-    out: Path
-    parallelism: int
-    stacks: str | None = None
-    timer: ui.StageTimer = field(default_factory=ui.StageTimer)
-    failures: list[str] = field(default_factory=list)
-    files: dict[str, Path] = field(default_factory=dict)
-    #: The stand-in for the repository secret TAP_PLAN_KEY (deploy: plan job -> apply job).
-    plan_key: str = field(default_factory=lambda: os.environ.get(seal.KEY_ENV) or secrets.token_urlsafe(48))
 
-    def __post_init__(self) -> None:
-        self.out.mkdir(parents=True, exist_ok=True)
-        self.summary_path = self.out / f"step-summary-{self.event}.md"
-        self.summary_path.write_text("", encoding="utf-8")
-        self.files["job summary"] = self.summary_path
+def _pr_number(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 9_999_999:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a pull request number")
+    return int(text)
 
-    # -- jobs ---------------------------------------------------------------------
-    def job(self, name: str, fn: Callable[[], Any], *, needs_ok: bool = True) -> Any:
-        """Run one job; with ``needs_ok`` it is skipped after an earlier failure (like `needs:`)."""
-        if needs_ok and self.failures:
-            self.timer.record(name, 0.0, "skipped (a needed job failed)")
-            ui.info(f"== job {name}: skipped (a needed job failed)")
-            return None
-        ui.info(f"== job {name}")
-        t0 = time.monotonic()
-        try:
-            value = fn()
-        except (StageFailed, TapError) as exc:
-            self.timer.record(name, time.monotonic() - t0, "FAILED")
-            self.failures.append(f"{name}: {exc}")
-            ui.info(f"== job {name} FAILED: {exc}")
-            return None
-        self.timer.record(name, time.monotonic() - t0, "ok")
-        return value
 
-    def skip(self, name: str, reason: str) -> None:
-        self.timer.record(name, 0.0, f"skipped locally ({reason})")
+def _validate(args: argparse.Namespace) -> None:
+    missing = [f"--{n}" for n in REQUIRED.get(args.event, ()) if getattr(args, n) is None]
+    if missing:
+        raise TapError(f"simulate {args.event} needs {', '.join(missing)}")
+    if args.stacks:
+        from lib.config import load_all
+        from lib.stacks import select_stacks
+        from lib.config import resolve_target
 
-    def summarize(self, markdown: str) -> None:
-        with self.summary_path.open("a", encoding="utf-8") as fh:
-            fh.write(markdown.rstrip() + "\n\n")
-
-    def write(self, label: str, name: str, text: str) -> Path:
-        path = self.out / name
-        path.write_text(text, encoding="utf-8")
-        self.files[label] = path
-        return path
-
-    def finish(self) -> None:
-        print(self.timer.table())
-        for label, path in self.files.items():
-            print(f"{label}: {path}")
-        (self.out / f"timings-{self.event}.json").write_text(
-            json.dumps(
-                [{"job": j, "seconds": round(s, 1), "status": st} for j, s, st in self.timer.rows], indent=2
-            )
-        )
-        if self.failures:
-            raise StageFailed(f"simulated {self.event} failed: " + " | ".join(self.failures))
-
-    # -- environments -------------------------------------------------------------
-    def workspace(self, target: Target) -> Path:
-        return self.out / "work" / target.suffix
-
-    def session(self, target: Target) -> commands.Session:
-        return commands.Session(
-            target=target, cloud=connect("emulator", target.env.account_id), parallelism=self.parallelism
-        )
-
-    def synth(self, target: Target) -> None:
-        with outdirs.scoped(self.workspace(target)):
-            commands.synth(target, self.stacks)
-
-    def in_env(self, target: Target, fn: Callable[[commands.Session], Any]) -> Any:
-        with outdirs.scoped(self.workspace(target)):
-            return fn(self.session(target))
-
-    def deployed(self, target: Target) -> bool:
-        """Does every selected stack of ``target`` have state?"""
-
-        def check(session: commands.Session) -> bool:
-            import boto3
-
-            state = target.env.state
-            s3 = boto3.client("s3", region_name=state.region, **commands._boto_kwargs(session.cloud))
-            if not commands._bucket_exists(s3, state.bucket):
-                return False
-            return all(
-                commands._object_exists(s3, state.bucket, f"{target.suffix}/{s}.tfstate")
-                for s in session.stacks
-            )
-
-        return bool(self.in_env(target, check))
-
-    def deploy(self, target: Target) -> None:
-        """bootstrap (the emulator's state bucket) -> plan -> apply -> outputs."""
-
-        def run(session: commands.Session) -> None:
-            ui.info(commands.bootstrap(session))
-            commands.plan(session)
-            commands.apply(session)
-            flat, _ = commands.collect_outputs(session)
-            self.files[f"outputs artifact ({target.suffix})"] = flat
-
-        self.in_env(target, run)
-
-    def test(self, target: Target, counts: dict[str, int] | None = None) -> dict[str, int] | None:
-        """Run the integration tests; their counts go into ``counts`` even when they fail."""
-
-        def run(session: commands.Session) -> dict[str, int] | None:
-            junit = paths.outputs_dir() / "integration-junit.xml"
+        for name, env in load_all().items():
             try:
-                commands.integration_tests(session)
-            finally:
-                found = comment.junit_counts(junit)
-                if found is not None and counts is not None:
-                    counts.update(found)
-                self.summarize(f"**Integration tests `{target.suffix}`:** {comment.describe_tests(found)}")
-            return found
-
-        return self.in_env(target, run)
-
-    def destroy(self, target: Target) -> None:
-        def run(session: commands.Session) -> None:
-            for stack, result in commands.destroy(session).items():
-                ui.info(f"destroy  {stack}: {result.value}")
-
-        self.synth(target)
-        self.in_env(target, run)
-
-    def plan_report(self, target: Target, **extra: Any) -> comment.PlanReport:
-        report = comment.load_report(
-            self.workspace(target) / "cdktf.out", env=target.env.name, suffix=target.suffix, commit=_commit()
-        )
-        for key, value in extra.items():
-            setattr(report, key, value)
-        return report
+                select_stacks(resolve_target(name, "pr0" if env.is_ephemeral else None), args.stacks)
+            except ValueError as exc:
+                raise TapError(f"--stacks: {exc}") from None
 
 
-# -- events -----------------------------------------------------------------------------
+def _record_pull(out: Path, args: argparse.Namespace, state: str) -> str:
+    """The pull request as GitHub holds it (the janitor lists open ones); returns its base."""
+    store = Store(out / "github.json")
+    with store.lock:
+        data = store.load()
+        pull = data["pulls"].get(str(args.pr), {"number": args.pr, "base": args.base or "dev"})
+        pull.update(state=state, base=args.base or pull["base"])
+        data["pulls"][str(args.pr)] = pull
+        store.save(data)
+    return str(pull["base"])
 
 
-def pull_request(sim: Simulator, *, pr: int, base: str, head: str) -> None:
-    envs = load_all()
-    ctx: dict[str, Target] = {}
-
-    def context() -> None:
-        env = promotion.env_for_branch(base, envs)
-        ctx["base"] = resolve_target(env.name, None)
-        ctx["pr"] = resolve_target(promotion.ephemeral_template(envs).name, f"pr{pr}")
-        ui.info(f"PR #{pr} {head} -> {base}: plans {ctx['base'].suffix}, deploys {ctx['pr'].suffix}")
-
-    def check_promotion() -> None:
-        decision = promotion.check_promotion(base=base, head=head, envs=envs)
-        sim.summarize(f"**Promotion check:** {decision.reason}")
-        if not decision.allowed:
-            raise promotion.PromotionRefused(decision.reason)
-
-    def synth() -> None:
-        sim.synth(ctx["base"])
-        sim.synth(ctx["pr"])
-
-    def plan() -> None:
-        base_target = ctx["base"]
-        if not sim.deployed(base_target):
-            ui.info(
-                f"baseline: {base_target.suffix} is not deployed; deploying it first (as its branch would)"
-            )
-            sim.deploy(base_target)
-        sim.in_env(base_target, commands.plan)
-
-    def render_comment(results: list[comment.JobResult] | None = None) -> None:
-        base_target = ctx["base"]
-        report = sim.plan_report(base_target)
-        if results:
-            report.results_title = f"Ephemeral environment `{ctx['pr'].suffix}`"
-            report.results = results
-        text = comment.render(report)
-        sim.write(f"PR comment ({base_target.env.name})", f"comment-{base_target.env.name}.md", text)
-        sim.summarize(text)
-
-    sim.job("context", context)
-    before = len(sim.failures)
-    sim.job("promotion", check_promotion, needs_ok=False)
-    promotion_failed = sim.failures[before:]
-    del sim.failures[before:]  # like a separate required check: later jobs do not need it
-    for name in ("lint", "unit"):
-        sim.skip(name, LOCAL_SKIPS[name])
-    sim.job("synth", synth)
-    sim.job("plan", plan)
-    sim.job("comment", render_comment)
-    deployed = sim.job("deploy", lambda: sim.deploy(ctx["pr"]) or True)
-    counts: dict[str, int] = {}
-    tested = sim.job("integration", lambda: sim.test(ctx["pr"], counts) or True)
-    results = [
-        comment.JobResult("deploy", "success" if deployed else "failure"),
-        comment.JobResult(
-            "integration tests",
-            "success" if tested else ("failure" if deployed else "skipped"),
-            comment.describe_tests(counts or None),
-        ),
-    ]
-    if "base" in ctx:
-        sim.job("report", lambda: render_comment(results), needs_ok=False)
-    sim.failures[:0] = promotion_failed
+def build(args: argparse.Namespace, out: Path) -> runner.Run:
+    if args.event == "pull_request":
+        _record_pull(out, args, "open")
+        return events.pull_request(
+            out, pr=args.pr, base=args.base, head=args.head, action=args.action,
+            head_repository=args.fork or runner.REPOSITORY, previous_base=args.previous_base,
+        )  # fmt: skip
+    if args.event == "close":
+        base = _record_pull(out, args, "closed")
+        return events.pull_request(out, pr=args.pr, base=base, head=args.head, action="closed")
+    if args.event == "push":
+        return events.push(out, branch=args.branch)
+    if args.event == "destroy":
+        return events.destroy(out, suffix=args.suffix, confirm=args.confirm, ref=args.ref)
+    return events.scheduled(out, workflow=f"{args.event}.yml", label=args.event)
 
 
-def push(sim: Simulator, *, branch: str) -> None:
-    ctx: dict[str, Target] = {}
-    sealed = sim.out / "plans.sealed"
-
-    def context() -> None:
-        env = promotion.env_for_branch(branch)
-        ctx["t"] = resolve_target(env.name, None)
-
-    def plan() -> None:
-        target = ctx["t"]
-
-        def run(session: commands.Session) -> None:
-            ui.info(commands.bootstrap(session))  # the emulator has no admin-created bucket
-            commands.plan(session)
-
-        sim.in_env(target, run)
-        text = comment.render(sim.plan_report(target, title="Deploy plan"))
-        sim.write(f"plan summary ({target.env.name})", f"plan-{target.env.name}.md", text)
-        sim.summarize(text)
-
-        def hand_over(session: commands.Session) -> None:
-            """As the workflow does: only the sealed plans reach the apply job."""
-            seal.seal(paths.outdir(), sealed, sim.plan_key)
-            for stack in session.stacks:
-                for name in (commands.PLAN_FILE, "plan.json"):
-                    (session.stack_dir(stack) / name).unlink(missing_ok=True)
-
-        sim.in_env(target, hand_over)
-        sim.files[f"plan artifact, sealed ({target.env.name})"] = sealed
-
-    def apply() -> None:
-        target = ctx["t"]
-        if target.env.protection.approval_required:
-            note = (
-                f"approval gate: environment `{target.env.name}` requires approval "
-                "(GitHub environment reviewers); approved automatically in the simulation"
-            )
-            ui.info(note)
-            sim.summarize(f"**{note}**")
-
-        def run(session: commands.Session) -> None:
-            seal.unseal(sealed, paths.outdir(), sim.plan_key)
-            commands.apply(session)
-            flat, _ = commands.collect_outputs(session)
-            sim.files[f"outputs artifact ({target.suffix})"] = flat
-
-        sim.in_env(target, run)
-        # In the same job: a second job in a gated GitHub environment would ask for approval again.
-        sim.test(target)
-
-    def summary() -> None:
-        target = ctx["t"]
-        applied = "success" if not sim.failures else "failure"
-        report = sim.plan_report(
-            target, title="Deploy", results_title=f"Deploy `{target.suffix}` from `{branch}`"
-        )
-        report.results = [comment.JobResult("apply, outputs and integration tests", applied)]
-        sim.summarize(comment.render(report))
-
-    sim.job("context", context)
-    sim.job("synth", lambda: sim.synth(ctx["t"]))
-    sim.job("plan", plan)
-    sim.job("apply", apply)
-    if "t" in ctx:
-        sim.job("summary", summary, needs_ok=False)
+def stub_jobs(run: runner.Run, jobs: list[str]) -> None:
+    """Write a copy of the workflow whose ``jobs`` only echo that they were skipped here."""
+    source = runner.WORKFLOWS / run.workflow
+    # YAML 1.1 reads a bare `on` as True: give the trigger its name back before writing.
+    doc = {("on" if k is True else k): v for k, v in yaml.safe_load(source.read_text(encoding="utf-8")).items()}
+    unknown = [j for j in jobs if j not in doc["jobs"]]
+    if unknown:
+        raise TapError(f"--skip-jobs: {', '.join(unknown)} is not a job of {run.workflow}")
+    for job in jobs:
+        doc["jobs"][job]["steps"] = [{"run": f"echo 'job {job}: skipped locally (--skip-jobs)'"}]
+    copy = run.out / "workflows" / run.workflow
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    copy.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    run.workflow_path = copy
+    run.stubbed = tuple(jobs)
 
 
-def close(sim: Simulator, *, pr: int) -> None:
-    ctx: dict[str, Target] = {}
-
-    def context() -> None:
-        ctx["t"] = resolve_target(promotion.ephemeral_template().name, f"pr{pr}")
-
-    sim.job("context", context)
-    sim.job("destroy", lambda: sim.destroy(ctx["t"]))
-    if not sim.failures:
-        sim.summarize(f"Destroyed `pr{pr}` and its state (PR #{pr} closed).")
-
-
-def destroy_dispatch(sim: Simulator, *, suffix: str, confirm: str) -> None:
-    from scripts.tapctl import gitops_commands
-
-    ctx: dict[str, Target] = {}
-
-    def validate() -> None:
-        ctx["t"] = gitops_commands.destroy_target(suffix, confirm, cloud="aws")
-
-    sim.job("validate", validate)
-    sim.job("destroy", lambda: sim.destroy(ctx["t"]))
-    if not sim.failures:
-        sim.summarize(f"Destroyed `{suffix}` (workflow_dispatch, confirmed).")
-
-
-def drift_check(sim: Simulator, *, env_names: list[str] | None) -> None:
-    from scripts.tapctl import gitops_commands
-
-    names: list[str] = []
-
-    def environments() -> None:
-        names.extend(env_names or promotion.long_lived())
-
-    def run_drift() -> None:
-        for name in names:
-            target = resolve_target(name, None)
-            sim.synth(target)
-            if not sim.deployed(target):
-                ui.info(f"drift: {name} is not deployed; nothing to compare")
-                continue
-            path = sim.out / f"drift-{name}.md"
-            sim.in_env(target, lambda s, p=path: gitops_commands.drift_run(s, report=p, commit=_commit()))
-            sim.files[f"drift issue ({name})"] = path
-
-    sim.job("environments", environments)
-    sim.job("drift", run_drift)
-    sim.job("report", lambda: sim.summarize("Drift reports: " + ", ".join(names)), needs_ok=False)
-
-
-def janitor_sweep(sim: Simulator, *, open_prs: set[int], now: datetime | None) -> None:
-    from scripts.tapctl import gitops_commands
-
-    names: list[str] = []
-
-    def run() -> None:
-        name = names[0]
-        text = gitops_commands.janitor_run(
-            sim.session(resolve_target(name, "pr0")),
-            open_prs=open_prs,
-            now=now or janitor.now_utc(),
-            dry_run=False,
-            session_for=lambda suffix: sim.session(resolve_target(name, suffix)),
-            workroot=sim.out / "work" / "janitor",
-        )
-        sim.write("janitor report", "janitor.md", text)
-        sim.summarize(text)
-
-    sim.job("context", lambda: names.append(promotion.ephemeral_template().name))
-    sim.job("janitor", run)
-
-
-def _commit() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=paths.ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=10,
-        )
-    except OSError:
-        return None
-    return out.stdout.strip() or None
-
-
-def clean(out: Path) -> None:
-    work = out / "work"
-    if work.exists():
-        shutil.rmtree(work)
+def cmd_simulate(args: argparse.Namespace) -> int:
+    _validate(args)
+    out = (args.out or paths.workdir() / "simulate").resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    run = build(args, out)
+    run.approvals = tuple(args.approve)
+    skipped = [j.strip() for j in args.skip_jobs.split(",") if j.strip()]
+    if skipped:
+        stub_jobs(run, skipped)
+    ui.info(f"simulating {args.event}: {run.workflow} through act; files in {out}")
+    with commands.own_emulator(args.port):
+        runner.execute(run, stacks=args.stacks)
+    failed = [j.job for j in run.jobs if j.result == "failure"]
+    (out / "last-run.json").write_text(json.dumps({"label": run.label, "failed": failed}), encoding="utf-8")
+    if run.returncode != 0 or failed:
+        print(f"error: {run.workflow} failed: job(s) {', '.join(failed) or '?'} (log: {run.folder / 'act.log'})")
+        return 1
+    return 0

@@ -83,7 +83,8 @@ def provider_mirror() -> Path | None:
 
 def write_cli_config(workdir: Path) -> Path:
     """Write the Terraform CLI config every stack shares; return its path."""
-    cache = workdir / "plugin-cache"
+    # $TF_PLUGIN_CACHE_DIR: a cache kept between CI jobs (the workflows' setup action).
+    cache = Path(os.environ.get("TF_PLUGIN_CACHE_DIR") or workdir / "plugin-cache")
     cache.mkdir(parents=True, exist_ok=True)
     lines = [
         f'plugin_cache_dir = "{cache}"',

@@ -39,6 +39,7 @@ import io
 import json
 import logging
 import os
+import urllib.parse
 import sys
 import tempfile
 import traceback
@@ -79,7 +80,13 @@ class Invocation:
 
 
 def on_emulator() -> bool:
-    return os.environ.get("TAP_CLOUD") == "emulator"
+    """The embedded AWS: ``TAP_CLOUD=emulator`` (scripts/tap), or a loopback endpoint (a
+    workflow job run by ``scripts/tap simulate``, which says ``TAP_CLOUD=aws`` like on
+    GitHub and gets the emulator's endpoint from the credentials stand-in)."""
+    if os.environ.get("TAP_CLOUD") == "emulator":
+        return True
+    host = urllib.parse.urlsplit(os.environ.get("AWS_ENDPOINT_URL", "")).hostname or ""
+    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 def _region_of(function: str, region: str | None) -> str:
