@@ -5,32 +5,45 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from cdktf import App
 
 from lib.config import Target, resolve_target
 from lib.stacks import select_stacks, stack_class
-from lib.stacks.base import CiMetadata, StackContext
+from lib.stacks.base import StackContext
 
 SYNTH_METADATA = "tap-synth.json"
 
 
+@dataclass(frozen=True)
+class CiMetadata:
+    """Who and what triggered this synth. Recorded in the synth metadata (``tap-synth.json``)
+    only: never in the Terraform configuration, whose tags must not churn between runs."""
+
+    repository: str = ""
+    author: str = ""
+    pr_number: str = ""
+    commit: str = ""
+
+
 def ci_metadata_from(environ: Mapping[str, str]) -> CiMetadata:
     return CiMetadata(
-        repository=environ.get("REPOSITORY", "local") or "local",
-        author=environ.get("COMMIT_AUTHOR", "local") or "local",
+        repository=environ.get("REPOSITORY", ""),
+        author=environ.get("COMMIT_AUTHOR", ""),
         pr_number=environ.get("PR_NUMBER", ""),
         commit=environ.get("COMMIT_SHA", ""),
     )
 
 
-def build_app(target: Target, ci: CiMetadata, outdir: str | os.PathLike[str], only: str | None = None) -> App:
+def build_app(target: Target, outdir: str | os.PathLike[str], only: str | None = None) -> App:
+    """The stacks of ``target``: a function of the environment files and the code only."""
     app = App(outdir=str(outdir))
     stacks = {}
     for name in select_stacks(target, only):
         cls = stack_class(name)
-        stacks[name] = cls(app, ctx=StackContext(target=target, stack=name, ci=ci))
+        stacks[name] = cls(app, ctx=StackContext(target=target, stack=name))
     for stack in stacks.values():
         for dep in type(stack).depends_on:
             if dep in stacks:
@@ -56,7 +69,7 @@ def synth(target: Target, ci: CiMetadata, outdir: str | os.PathLike[str], only: 
     """Synthesize every stack of ``target`` (or the subset ``only``) into ``outdir``."""
     selected = select_stacks(target, only)
     out = prepare_outdir(outdir)
-    app = build_app(target, ci, out, only)
+    app = build_app(target, out, only)
     app.synth()
     meta = {
         "environment": target.env.name,
@@ -73,6 +86,7 @@ def synth(target: Target, ci: CiMetadata, outdir: str | os.PathLike[str], only: 
         },
         "state": {"bucket": target.env.state.bucket, "region": target.env.state.region},
         "commit": ci.commit,
+        "ci": asdict(ci),
     }
     (out / SYNTH_METADATA).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return out

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import Field, field_validator, model_validator
 
 from lib.config.settings import SETTINGS_MODELS, StackSettings, StrictModel
-from lib.config.types import AccountId, BranchName, BucketName, IamRoleArn, Region
+from lib.config.types import AccountId, BranchName, BucketName, IamRoleArn, Region, RepositoryName
 
 
 class StateBackend(StrictModel):
@@ -53,6 +53,8 @@ class Environment(StrictModel):
 
     name: str = Field(pattern=r"^[a-z][a-z0-9]{0,9}$")
     project: str = Field(pattern=r"^[a-z][a-z0-9]{1,15}$")
+    #: ``OWNER/REPO`` on GitHub: the ``Repository`` tag of every resource (data, not CI context).
+    repository: RepositoryName
     #: The branch this environment deploys from; ephemeral templates have none
     #: (a pull request into any environment branch gets one).
     branch: BranchName | None = None

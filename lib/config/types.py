@@ -44,3 +44,17 @@ BucketName = Annotated[
     StringConstraints(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"),
 ]
 BranchName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._/-]{1,100}$")]
+
+
+def _repository(value: str) -> str:
+    if value.partition("/")[2] in (".", ".."):
+        raise ValueError(f"{value!r} is not OWNER/REPO: the repository name cannot be '.' or '..'")
+    return value
+
+
+#: A GitHub repository, ``OWNER/REPO`` (GitHub's own character set).
+RepositoryName = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,39}/[A-Za-z0-9_.-]{1,100}$"),
+    AfterValidator(_repository),
+]

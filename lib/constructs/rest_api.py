@@ -206,6 +206,10 @@ class RestApi(Construct):
         )
         self._parts += [m, integration]
         self._targets.append(invoke_arn)
+        # Model names are usually tokens, whose text depends on how many tokens the
+        # process made before: they go into the trigger as references, not into the hash.
+        models = dict(request_models or {})
+        self._targets += [models[content_type] for content_type in sorted(models)]
         self._spec.append(
             {
                 "path": path,
@@ -213,7 +217,7 @@ class RestApi(Construct):
                 "authorization": authorization,
                 "api_key": api_key_required,
                 "validated": request_validator_id is not None,
-                "models": sorted((request_models or {}).items()),
+                "models": sorted(models),
             }
         )
         return m

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar, TypeVar
 
 from cdktf import Aspects, S3Backend, TerraformStack
@@ -19,22 +19,11 @@ S = TypeVar("S", bound=StackSettings)
 
 
 @dataclass(frozen=True)
-class CiMetadata:
-    """Who and what triggered this synth; ends up in tags only."""
-
-    repository: str = "local"
-    author: str = "local"
-    pr_number: str = ""
-    commit: str = ""
-
-
-@dataclass(frozen=True)
 class StackContext:
     """Everything a stack needs to know about where it is deployed."""
 
     target: Target
     stack: str
-    ci: CiMetadata = field(default_factory=CiMetadata)
 
     @property
     def env(self):
@@ -69,17 +58,17 @@ class StackContext:
         return f"{self.suffix}/{self.stack}.tfstate"
 
     def tags(self) -> dict[str, str]:
+        """Default tags: a pure function of the environment files and the target, so a
+        plan made by CI, by drift or on a laptop never shows tag churn. Who or what ran
+        the synth (author, commit, PR) goes into the synth metadata, not here."""
         env = self.target.env
         tags = {
             "Project": env.project,
             "Environment": env.name,
             "EnvironmentSuffix": self.suffix,
             "Stack": self.stack,
-            "Repository": self.ci.repository,
-            "Author": self.ci.author,
+            "Repository": env.repository,
         }
-        if self.ci.pr_number:
-            tags["PRNumber"] = self.ci.pr_number
         return {**tags, **env.tags}
 
 

@@ -11,9 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from lib.app import synth
+from lib.app import CiMetadata, synth
 from lib.config import resolve_target
-from lib.stacks.base import CiMetadata
 
 EPHEMERAL_SUFFIX = "pr0"
 

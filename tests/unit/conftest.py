@@ -31,8 +31,8 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> SynthFn:
     def _synth(env: str, suffix: str | None = None) -> dict[str, dict[str, Any]]:
         key = (env, suffix)
         if key not in cache:
+            from lib.app import CiMetadata
             from lib.app import synth as synth_app
-            from lib.stacks.base import CiMetadata
 
             target = resolve_target(env, suffix or ("pr7" if env == "pr" else None))
             out = tmp_path_factory.mktemp(f"synth-{env}")

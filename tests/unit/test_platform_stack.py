@@ -75,8 +75,8 @@ def named(stack: dict[str, Any], rtype: str, fragment: str) -> tuple[str, dict[s
 
 def synth_variant(tmp_path: Path, env: str, **changes: Any) -> dict[str, Any]:
     """The platform stack of ``env`` with ``changes`` applied to its settings."""
+    from lib.app import CiMetadata
     from lib.app import synth as synth_app
-    from lib.stacks.base import CiMetadata
 
     target = resolve_target(env, None)
     settings = target.env.settings["platform"].model_copy(update=changes)

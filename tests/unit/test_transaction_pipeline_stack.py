@@ -142,9 +142,9 @@ def test_image_sources_without_dockerfile_or_cmd_are_refused(tmp_path):
 
 
 def test_synth_metadata_lists_the_images_to_push_before_apply(synth, tmp_path):
+    from lib.app import CiMetadata
     from lib.app import synth as synth_app
     from lib.config import resolve_target
-    from lib.stacks.base import CiMetadata
 
     target = resolve_target("pr", "pr7")
     synth_app(target, CiMetadata(), tmp_path, only="transaction_images,transaction_pipeline")
