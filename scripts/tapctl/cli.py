@@ -176,6 +176,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p = add("plan", "plan every stack in parallel; saves tfplan, plan.json and plan.txt per stack")
     p.add_argument("--destroy", action="store_true", help="plan a destroy instead")
+    p.add_argument(
+        "--speculative",
+        action="store_true",
+        help="for review only (pull requests): no state lock (-lock=false) and no saved plan, so "
+        "`apply` refuses it; plan.json, plan.txt and the summary `comment` reads are still written",
+    )
     add("apply", "apply the saved plans exactly (fails if a plan is stale)")
     add("converge", "plan again with -detailed-exitcode; fails if any stack still has changes")
     add("outputs", "write cfn-outputs/flat-outputs.json and all-outputs.json from every stack")
@@ -393,7 +399,7 @@ def _outputs(session: commands.Session) -> None:
 
 #: Commands that act on a synthesized environment through Terraform.
 SESSION_COMMANDS: dict[str, Callable[[argparse.Namespace, commands.Session], object]] = {
-    "plan": lambda a, s: _print_plan(commands.plan(s, destroy=a.destroy)),
+    "plan": lambda a, s: _print_plan(commands.plan(s, destroy=a.destroy, speculative=a.speculative)),
     "apply": lambda a, s: commands.apply(s),
     "converge": lambda a, s: _converge(s),
     "outputs": lambda a, s: _outputs(s),

@@ -25,6 +25,10 @@ from scripts.tapctl.terraform import LOCK_TIMEOUT, Terraform, check_version, fin
 SYNTH_METADATA = "tap-synth.json"  # written by lib.app.synth
 PLAN_FILE = "tfplan"
 PLAN_SUMMARY = "plan-summary.json"
+#: A speculative plan's own file: read for plan.json/plan.txt, then deleted.
+SPECULATIVE_PLAN_FILE = "speculative.tfplan"
+#: Present in cdktf.out after `plan --speculative`: `apply` refuses to run.
+SPECULATIVE_MARKER = "plan-speculative.json"
 
 
 @dataclass
@@ -172,14 +176,24 @@ def _boto_kwargs(cloud: Cloud) -> dict[str, Any]:
 # -- plan / apply / converge -----------------------------------------------------
 
 
-def plan(session: Session, *, destroy: bool = False) -> dict[str, PlanSummary]:
+def plan(session: Session, *, destroy: bool = False, speculative: bool = False) -> dict[str, PlanSummary]:
+    """Plan every stack: ``tfplan`` for ``apply``, plus ``plan.json``, ``plan.txt`` and the summary.
+
+    ``speculative`` (pull requests): no state lock (``-lock=false``) and no saved plan
+    left behind, so it never makes an apply wait and can never be applied."""
+    _mark_speculative(session.outdir, speculative)
+
     def one(stack: str) -> PlanSummary:
         tf = session.tf(stack)
         tf.init()
-        tf.plan(PLAN_FILE, destroy=destroy)
-        raw = tf.show_json(PLAN_FILE)
-        (session.stack_dir(stack) / "plan.json").write_text(raw)
-        (session.stack_dir(stack) / "plan.txt").write_text(tf.show_text(PLAN_FILE))
+        stack_dir = session.stack_dir(stack)
+        plan_file = SPECULATIVE_PLAN_FILE if speculative else PLAN_FILE
+        tf.plan(plan_file, destroy=destroy, lock=not speculative)
+        raw = tf.show_json(plan_file)
+        (stack_dir / "plan.json").write_text(raw)
+        (stack_dir / "plan.txt").write_text(tf.show_text(plan_file))
+        if speculative:
+            (stack_dir / plan_file).unlink(missing_ok=True)
         return summarize(stack, raw)
 
     results = run_stacks(
@@ -198,7 +212,24 @@ def plan(session: Session, *, destroy: bool = False) -> dict[str, PlanSummary]:
     return summaries
 
 
+def _mark_speculative(outdir: Path, speculative: bool) -> None:
+    """Record what kind of plan ``outdir`` holds; a speculative one drops any saved plan."""
+    marker = outdir / SPECULATIVE_MARKER
+    if not speculative:
+        marker.unlink(missing_ok=True)
+        return
+    for saved in outdir.glob(f"stacks/*/{PLAN_FILE}"):
+        saved.unlink()
+    marker.write_text(json.dumps({"speculative": True, "lock": False}) + "\n", encoding="utf-8")
+
+
 def apply(session: Session) -> dict[str, StackResult[None]]:
+    if (session.outdir / SPECULATIVE_MARKER).exists():
+        raise TapError(
+            f"the plans in {session.outdir} are speculative (`scripts/tap plan --speculative`: made "
+            "without the state lock, for review only) and cannot be applied; run `scripts/tap plan` "
+            "and apply that plan"
+        )
     missing = [s for s in session.stacks if not (session.stack_dir(s) / PLAN_FILE).exists()]
     if missing:
         raise TapError(f"no saved plan for {', '.join(missing)}: run `scripts/tap plan` first")

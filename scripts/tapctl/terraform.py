@@ -248,13 +248,16 @@ class Terraform:
             self.run(["init", "-input=false", "-no-color"], stage="init")
         marker.touch()
 
-    def plan(self, plan_file: str, *, destroy: bool = False, detailed: bool = False) -> bool:
-        """Save a plan; with ``detailed`` return whether it has changes."""
+    def plan(
+        self, plan_file: str, *, destroy: bool = False, detailed: bool = False, lock: bool = True
+    ) -> bool:
+        """Save a plan; with ``detailed`` return whether it has changes. ``lock=False``
+        (a speculative plan) reads the state without taking its lock."""
         args = [
             "plan",
             "-input=false",
             "-no-color",
-            f"-lock-timeout={self.lock_timeout}",
+            f"-lock-timeout={self.lock_timeout}" if lock else "-lock=false",
             f"-out={plan_file}",
         ]
         if destroy:
