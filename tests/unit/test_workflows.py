@@ -11,9 +11,20 @@ import pytest
 import yaml
 
 from lib.config import load_all
-from scripts.tapctl.simulate import WORKFLOW_JOBS
 
 WORKFLOWS = Path(__file__).resolve().parents[2] / ".github" / "workflows"
+SETUP = WORKFLOWS.parent / "actions" / "setup" / "action.yml"
+#: Workflow file -> its jobs, in the order they are written.
+WORKFLOW_JOBS = {
+    "pull-request.yml": (
+        "context", "promotion", "lint", "unit", "synth", "plan", "comment", "deploy", "integration", "report",
+    ),
+    "deploy.yml": ("context", "synth", "scan", "plan", "apply", "summary"),
+    "pr-closed.yml": ("context", "destroy"),
+    "destroy.yml": ("validate", "destroy"),
+    "drift.yml": ("environments", "drift", "report"),
+    "janitor.yml": ("context", "janitor"),
+}  # fmt: skip
 
 #: /work/shared/actions-pins.md: the only SHAs allowed (tag in a trailing comment).
 PINS = {
@@ -61,13 +72,12 @@ def env_branches() -> set[str]:
 
 
 def test_the_expected_workflows_exist():
-    assert all_workflows() == sorted(wf for wf, _ in WORKFLOW_JOBS.values())
+    assert all_workflows() == sorted(WORKFLOW_JOBS)
 
 
-@pytest.mark.parametrize("name", [wf for wf, _ in WORKFLOW_JOBS.values()])
-def test_job_ids_match_the_simulated_sequence(name):
-    expected = next(jobs for wf, jobs in WORKFLOW_JOBS.values() if wf == name)
-    assert tuple(load(name)["jobs"]) == expected
+@pytest.mark.parametrize("name", sorted(WORKFLOW_JOBS))
+def test_job_ids(name):
+    assert tuple(load(name)["jobs"]) == WORKFLOW_JOBS[name]
 
 
 # -- triggers --------------------------------------------------------------------------
@@ -76,8 +86,14 @@ def test_job_ids_match_the_simulated_sequence(name):
 def test_pull_request_triggers_on_environment_branches():
     on = triggers(load("pull-request.yml"))
     assert set(on) == {"pull_request"}, "never pull_request_target: a fork must not get secrets"
-    assert on["pull_request"]["types"] == ["opened", "synchronize", "reopened"]
+    assert on["pull_request"]["types"] == ["opened", "synchronize", "reopened", "edited"], (
+        "edited: a PR retargeted to another base re-runs its promotion check and plan"
+    )
     assert set(on["pull_request"]["branches"]) == env_branches()
+    gate = load("pull-request.yml")["jobs"]["context"]["if"]
+    assert gate == "github.event.action != 'edited' || github.event.changes.base.ref.from != ''"
+    for job_id, job in load("pull-request.yml")["jobs"].items():
+        assert job_id == "context" or "context" in job["needs"], f"{job_id} must follow the edit gate"
 
 
 def test_pr_closed_triggers_on_close_only():
@@ -125,6 +141,8 @@ def test_every_job_declares_minimal_permissions(name):
         assert all(v in ("read", "write") for v in perms.values())
         writes = {k for k, v in perms.items() if v == "write"}
         assert writes <= {"id-token", "pull-requests", "issues"}, f"{name}:{job_id} writes {writes}"
+        if "pull-requests" in writes or "issues" in writes:
+            assert "id-token" not in perms, f"{name}:{job_id}: a job that posts never holds cloud credentials"
 
 
 @pytest.mark.parametrize("name", all_workflows())
@@ -178,21 +196,27 @@ def _apply_jobs() -> list[tuple[str, str, dict[str, Any]]]:
     ]
 
 
-def test_apply_and_destroy_jobs_queue_per_environment_never_cancelled():
-    jobs = _apply_jobs()
-    assert {(n, j) for n, j, _ in jobs} >= {
-        ("deploy.yml", "apply"),
-        ("destroy.yml", "destroy"),
-        ("pr-closed.yml", "destroy"),
-        ("pull-request.yml", "deploy"),
-    }
-    for name, job_id, job in jobs:
-        if name == "janitor.yml":
-            assert load(name)["concurrency"] == {"group": "janitor", "cancel-in-progress": False}
-            continue
-        conc = job["concurrency"]
-        assert conc["cancel-in-progress"] is False, f"{name}:{job_id}"
-        assert re.fullmatch(r"apply-\$\{\{ needs\.\w+\.outputs\.(pr_)?suffix \}\}", conc["group"]), conc
+#: Concurrency groups of the jobs that change an environment. GitHub keeps ONE pending job
+#: per group, so a destroy never shares a group with a deploy: a newer run's pending deploy
+#: would replace (cancel) a pending destroy and orphan the environment. The state lock
+#: serializes a destroy and an apply that do run at the same time.
+APPLY_GROUPS = {
+    ("deploy.yml", "apply"): "apply-${{ needs.context.outputs.suffix }}",
+    ("destroy.yml", "destroy"): "destroy-${{ needs.validate.outputs.suffix }}",
+    ("pr-closed.yml", "destroy"): "ephemeral-${{ needs.context.outputs.suffix }}-destroy",
+    ("pull-request.yml", "deploy"): "ephemeral-${{ needs.context.outputs.pr_suffix }}-apply",
+}
+
+
+def test_apply_and_destroy_jobs_are_never_cancelled_and_never_share_a_group():
+    jobs = {(n, j): job for n, j, job in _apply_jobs() if n != "janitor.yml"}
+    assert set(APPLY_GROUPS) <= set(jobs)
+    for key, group in APPLY_GROUPS.items():
+        assert jobs[key]["concurrency"] == {"group": group, "cancel-in-progress": False}, key
+    destroys = {g for (n, j), g in APPLY_GROUPS.items() if j == "destroy"}
+    applies = {g for (n, j), g in APPLY_GROUPS.items() if j != "destroy"}
+    assert not destroys & applies
+    assert load("janitor.yml")["concurrency"] == {"group": "janitor", "cancel-in-progress": False}
 
 
 def test_pr_plan_is_per_pr_and_superseded_plans_are_cancelled():
@@ -237,7 +261,7 @@ def test_no_template_expansion_in_scripts(name):
             assert "${{" not in script
 
 
-@pytest.mark.parametrize("name", all_workflows())
+@pytest.mark.parametrize("name", [*all_workflows(), "../actions/setup/action.yml"])
 def test_actions_are_pinned_to_known_shas(name):
     text = (WORKFLOWS / name).read_text()
     refs = re.findall(r"uses:\s*([\w.-]+/[\w.-]+)@(\S+)(?:\s*#\s*(\S+))?", text)
@@ -266,7 +290,8 @@ def test_workflows_target_real_aws_explicitly():
                 assert job["env"]["TAP_CLOUD"] == "aws", f"{name}:{job_id}"
 
 
-def test_sticky_comment_is_keyed_per_target_environment():
+def test_one_sticky_comment_per_pr_whatever_its_base():
+    """Retargeting dev -> main replaces the dev plan comment instead of leaving it beside."""
     jobs = load("pull-request.yml")["jobs"]
     headers = [
         s["with"]["header"]
@@ -274,7 +299,91 @@ def test_sticky_comment_is_keyed_per_target_environment():
         for s in steps(jobs[j])
         if uses(s) == "marocchino/sticky-pull-request-comment"
     ]
-    assert headers == ["tap-plan-${{ needs.context.outputs.environment }}"] * 2
+    assert headers == ["tap-plan"] * 2
+
+
+def test_nothing_is_planned_or_deployed_before_promotion_lint_and_unit_pass():
+    jobs = load("pull-request.yml")["jobs"]
+    assert {"promotion", "lint", "unit", "synth"} <= set(jobs["plan"]["needs"])
+    assert "plan" in jobs["deploy"]["needs"]
+    assert "${{ !cancelled() }}" not in str(jobs["plan"].get("if", "")), "plan must not run after a failure"
+
+
+def test_pr_plans_are_speculative_and_secret_scanned_before_anything_leaves_the_job():
+    plan_steps = steps(load("pull-request.yml")["jobs"]["plan"])
+    runs = [s.get("run", "") for s in plan_steps]
+    assert "scripts/tap plan --speculative" in runs, "a PR plan must not take the live state lock"
+    scan = next(i for i, r in enumerate(runs) if r.startswith("scripts/tap secrets-scan"))
+    upload = next(i for i, s in enumerate(plan_steps) if uses(s) == "actions/upload-artifact")
+    assert scan < upload
+    assert "build/comment/" in runs[scan]
+    report_runs = [s.get("run", "") for s in steps(load("pull-request.yml")["jobs"]["report"])]
+    assert "scripts/tap secrets-scan build/comment/" in report_runs
+
+
+def test_push_runs_checkov_before_anything_is_applied():
+    jobs = load("deploy.yml")["jobs"]
+    assert 'scripts/tap scan "$ENVIRONMENT"' in [s.get("run") for s in steps(jobs["scan"])]
+    assert "scan" in jobs["apply"]["needs"]
+
+
+def test_deploy_summary_only_after_a_plan_that_uploaded_its_artifact():
+    assert load("deploy.yml")["jobs"]["summary"]["if"] == "${{ !cancelled() && needs.plan.result == 'success' }}"
+
+
+def test_no_ci_context_reaches_the_synthesized_configuration():
+    """Commit author, SHA or repository in tags made every resource churn between runs."""
+    for name in all_workflows():
+        for job_id, job in load(name)["jobs"].items():
+            envs = [job.get("env", {}), *(s.get("env", {}) for s in steps(job))]
+            for env in envs:
+                assert not {"COMMIT_AUTHOR", "COMMIT_SHA", "REPOSITORY"} & set(env) or job_id in (
+                    "promotion", "janitor", "report", "context",
+                ), f"{name}:{job_id}"  # fmt: skip
+                if "synth" in job_id:
+                    assert not {"COMMIT_AUTHOR", "COMMIT_SHA", "REPOSITORY"} & set(env), f"{name}:{job_id}"
+
+
+# -- toolchain: one cached setup ---------------------------------------------------------
+
+
+LIGHT_JOBS = {
+    ("pull-request.yml", "context"), ("pull-request.yml", "promotion"), ("deploy.yml", "context"),
+    ("pr-closed.yml", "context"), ("destroy.yml", "validate"), ("drift.yml", "environments"),
+    ("drift.yml", "report"), ("janitor.yml", "context"),
+}  # fmt: skip
+
+
+def test_every_job_that_runs_the_cli_uses_the_cached_setup_and_reading_jobs_stay_light():
+    for name in all_workflows():
+        for job_id, job in load(name)["jobs"].items():
+            if not any("run" in s for s in steps(job)):
+                continue
+            setup = [s for s in steps(job) if s.get("uses") == "./.github/actions/setup"]
+            assert len(setup) == 1, f"{name}:{job_id}"
+            assert not any(uses(s) in ("actions/setup-python", "hashicorp/setup-terraform") for s in steps(job))
+            light = setup[0]["with"].get("toolchain") == "light"
+            assert light == ((name, job_id) in LIGHT_JOBS), f"{name}:{job_id}"
+
+
+def test_setup_caches_the_venv_pip_and_plugins_keyed_by_lock_and_python():
+    action = yaml.safe_load(SETUP.read_text())
+    caches = [s for s in action["runs"]["steps"] if uses(s) == "actions/cache"]
+    full = next(c for c in caches if c["if"] == "inputs.toolchain == 'full'")
+    assert {"~/.cache/tap/venv", "~/.cache/tap/terraform-plugins", "~/.cache/pip"} <= set(full["with"]["path"].split())
+    assert "hashFiles('requirements.lock'" in full["with"]["key"]
+    assert "py${{ inputs.python-version }}" in full["with"]["key"]
+    light = next(c for c in caches if c["if"] == "inputs.toolchain == 'light'")
+    assert "hashFiles('requirements-light.lock')" in light["with"]["key"]
+    tf = next(s for s in action["runs"]["steps"] if uses(s) == "hashicorp/setup-terraform")
+    assert tf["with"]["terraform_wrapper"] is False
+
+
+def test_dependabot_updates_actions_and_pip():
+    config = yaml.safe_load((WORKFLOWS.parent / "dependabot.yml").read_text())
+    ecosystems = {u["package-ecosystem"]: u for u in config["updates"]}
+    assert set(ecosystems) == {"github-actions", "pip"}
+    assert set(ecosystems["github-actions"]["directories"]) == {"/", "/.github/actions/setup"}
 
 
 def test_deploy_applies_the_saved_plan_from_the_plan_job():
@@ -312,9 +421,9 @@ def test_saved_plans_leave_the_plan_job_only_sealed():
                     assert not step["with"]["path"].strip().endswith("cdktf.out/"), name
 
 
-def test_drift_posts_only_what_the_cli_rendered():
+def test_drift_issues_are_posted_by_the_cli_not_by_inline_javascript():
     report = load("drift.yml")["jobs"]["report"]
-    script = next(s for s in steps(report) if uses(s) == "actions/github-script")["with"]["script"]
-    for field in ("meta.title", "meta.marker", "meta.open_issue", "meta.resolved"):
-        assert field in script
-    assert report["permissions"] == {"issues": "write"}
+    assert not any(uses(s) == "actions/github-script" for s in steps(report))
+    runs = [s["run"] for s in steps(report) if "run" in s]
+    assert runs == ['scripts/tap drift-issues --dir build/drift --repository "$REPOSITORY"']
+    assert report["permissions"] == {"contents": "read", "issues": "write"}
