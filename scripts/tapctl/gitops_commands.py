@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from lib.config import Target, resolve_target
-from scripts.tapctl import commands, comment, github, janitor, paths, promotion, ui
+from scripts.tapctl import commands, comment, commits, github, janitor, paths, promotion, ui
 from scripts.tapctl.errors import StageFailed, TapError
 
 ArgAdder = Callable[[argparse.ArgumentParser], None]
@@ -124,6 +124,12 @@ def _register_operations(
     env_args(p)
     cloud_args(p)
     p.add_argument("--report", type=Path, required=True, help="write the Markdown report here")
+    p.add_argument(
+        "--commit",
+        default=None,
+        help="the commit the report names (default: the checked-out work tree's HEAD, "
+        "then $GITHUB_SHA if git fails)",
+    )
     p.set_defaults(handler=cmd_drift)
 
     p = add(
@@ -347,7 +353,9 @@ def cmd_drift(args: argparse.Namespace) -> int:
     target = resolve(args)
     _preflight()
     commands.read_synth_metadata(target)
-    drift_run(_session(args, target), report=args.report, commit=os.environ.get("GITHUB_SHA"))
+    # The job checks out the environment's branch; $GITHUB_SHA is the workflow's (main's).
+    commit = args.commit or commits.checked_out()
+    drift_run(_session(args, target), report=args.report, commit=commit)
     return 0
 
 

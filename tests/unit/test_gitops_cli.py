@@ -26,6 +26,7 @@ from scripts.tapctl import (
     bootstrap_oidc,
     cli,
     commands,
+    commits,
     drift,
     github,
     gitops_commands,
@@ -181,14 +182,15 @@ def test_drift_command_without_drift(isolated, monkeypatch, capsys):
         return FakeSession(tgt, {"file_processing": False}, isolated / "o")
 
     monkeypatch.setattr(cli, "_session", session)
-    monkeypatch.setenv("GITHUB_SHA", "ab" * 20)
+    monkeypatch.setenv("GITHUB_SHA", "ab" * 20)  # the workflow's (main's): not what drift checked
+    monkeypatch.setattr(commits, "checkout_head", lambda cwd=None: "cd" * 20)
     report = isolated / "drift-dev.md"
     assert cli.main(["drift", "-e", "dev", "--cloud", "aws", "--report", str(report)]) == 0
     assert sessions == [("aws", "dev")]
     text = report.read_text()
     assert "Drift check" in text
     assert "Drift detected" not in text
-    assert "commit `abababababab`" in text
+    assert "commit `cdcdcdcdcdcd`" in text, "the checked-out branch's commit"
     meta = json.loads(report.with_suffix(".json").read_text())
     assert meta["open_issue"] is False
     assert gh_outputs(isolated) == {"drifted": "false", "failed": "false"}
