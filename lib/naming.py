@@ -145,7 +145,7 @@ class Namer:
     def name(self, service: str, kind: NameKind = NameKind.GENERIC) -> str:
         """The name of ``service`` (e.g. ``"ingest"``) as a resource of ``kind``."""
         _check_service(service)
-        return _check_length(f"{self.env}-{region_code(self.region)}-{service}-{self.suffix}", service, kind)
+        return _check_length(name_pattern(self.env, self.region, service, self.suffix), service, kind)
 
     def bucket(self, service: str) -> str:
         """S3 bucket names are global: the account id makes them unique."""
@@ -161,6 +161,12 @@ class Namer:
         for part in parts:
             _check_service(part)
         return "/" + "/".join((self.project, self.suffix, *parts))
+
+
+def name_pattern(env: str, region: str, service: str, suffix: str) -> str:
+    """``{env}-{region code}-{service}-{suffix}``; with a glob as ``suffix`` (``pr*``), the
+    pattern of every instance's name (IAM policies of the CI roles)."""
+    return f"{env}-{region_code(region)}-{service}-{suffix}"
 
 
 def _check_service(service: str) -> None:

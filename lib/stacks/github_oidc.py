@@ -34,6 +34,7 @@ from lib.config.settings.github_oidc import (
     apigateway_regions,
     apigateway_trust_policy,
     ci_roles,
+    decrypt_policy,
     iam_policy,
     managed_policy,
     state_policy,
@@ -119,22 +120,20 @@ class GithubOidcStack(TerraformStack):
             max_session_duration=3600,
         )
         IamRolePolicyAttachment(self, f"managed-{rid}", role=resource.name, policy_arn=managed_policy(role))
-        IamRolePolicy(
-            self,
-            f"state-{rid}",
-            name="terraform-state",
-            role=resource.id,
-            policy=json.dumps(state_policy(role), separators=(",", ":")),
-        )
-        extra = iam_policy(role, envs)
-        if extra is not None:
-            IamRolePolicy(
-                self,
-                f"iam-{rid}",
-                name="environment-iam",
-                role=resource.id,
-                policy=json.dumps(extra, separators=(",", ":")),
-            )
+        inline = {  # construct id prefix -> (policy name, document or None)
+            "state": ("terraform-state", state_policy(role)),
+            "iam": ("environment-iam", iam_policy(role, envs)),
+            "decrypt": ("secure-parameters", decrypt_policy(role, envs)),
+        }
+        for prefix, (name, document) in inline.items():
+            if document is not None:
+                IamRolePolicy(
+                    self,
+                    f"{prefix}-{rid}",
+                    name=name,
+                    role=resource.id,
+                    policy=json.dumps(document, separators=(",", ":")),
+                )
         TerraformOutput(self, f"{role.kind}-{rid}-arn", value=resource.arn)
 
 

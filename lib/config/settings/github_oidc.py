@@ -12,6 +12,10 @@ Trust (``sub`` claims, matched with ``StringEquals``, never a wildcard):
   branch (the scheduled drift check runs there). Read-only permissions.
 - apply role: only ``repo:ORG/REPO:environment:<name>`` -- a job must run in
   the GitHub environment of that name (where approvals are enforced).
+
+Plan roles are ``ReadOnlyAccess`` plus exactly ``kms:Decrypt`` of the stack keys that
+encrypt SecureString parameters: the AWS provider refreshes ``aws_ssm_parameter`` with
+``GetParameter(WithDecryption=true)``, which ``ReadOnlyAccess`` alone cannot do.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from pydantic import Field
 
 from lib.config.model import Environment
 from lib.config.settings.base import StrictModel
+from lib.naming import name_pattern
 
 GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com"
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
@@ -240,6 +245,49 @@ def iam_policy(role: CiRole, envs: dict[str, Environment]) -> dict[str, Any] | N
             }
         ],
     }
+
+
+#: Stacks with SecureString parameters encrypted by the stack's own key, which a plan
+#: refreshes with decryption: stack -> (the key alias's service name, the parameters'
+#: folder under ``/<project>/<suffix>/``). Tested against the synthesized stacks.
+SECURE_PARAMETERS: dict[str, tuple[str, str]] = {"iot_pipeline": ("iot", "iot-pipeline")}
+
+
+def _suffix_glob(env: Environment) -> str:
+    return "pr*" if env.is_ephemeral else env.name
+
+
+def decrypt_policy(role: CiRole, envs: dict[str, Environment]) -> dict[str, Any] | None:
+    """Plan roles: ``kms:Decrypt`` only through SSM, only with the stack keys (by alias),
+    only for those stacks' parameters (SSM's encryption context names the parameter)."""
+    if role.kind != "plan":
+        return None
+    regions, aliases, parameters = set(), set(), set()
+    for name in role.environments:
+        env = envs[name]
+        for stack, (service, folder) in SECURE_PARAMETERS.items():
+            if stack not in env.stacks:
+                continue
+            region, suffix = env.region_for(stack), _suffix_glob(env)
+            regions.add(region)
+            aliases.add(f"alias/{name_pattern(env.name, region, service, suffix)}")
+            parameters.add(
+                f"arn:aws:ssm:{region}:{role.account_id}:parameter/{env.project}/{suffix}/{folder}/*"
+            )
+    if not aliases:
+        return None
+    statement = {
+        "Sid": "DecryptSecureParametersOnRefresh",
+        "Effect": "Allow",
+        "Action": "kms:Decrypt",
+        "Resource": [f"arn:aws:kms:{r}:{role.account_id}:key/*" for r in sorted(regions)],
+        "Condition": {
+            "StringEquals": {"kms:ViaService": [f"ssm.{r}.amazonaws.com" for r in sorted(regions)]},
+            "ForAnyValue:StringLike": {"kms:ResourceAliases": sorted(aliases)},
+            "StringLike": {"kms:EncryptionContext:PARAMETER_ARN": sorted(parameters)},
+        },
+    }
+    return {"Version": "2012-10-17", "Statement": [statement]}
 
 
 def managed_policy(role: CiRole) -> str:
