@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -18,24 +19,51 @@ from pathlib import Path
 
 from scripts.tapctl.errors import TapError
 
-_MULTILINE_DELIMITER = "TAP_EOF_7f3a"
 _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+_OUTPUT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
+def output_block(key: str, value: str, delimiter: str | None = None) -> str:
+    """One ``$GITHUB_OUTPUT`` entry, always ``key<<DELIM\nvalue\nDELIM`` with a fresh random
+    delimiter, so no value (a branch name, a PR title) can end it early and inject outputs."""
+    if not _OUTPUT_NAME.fullmatch(key):
+        raise TapError(f"step output name {key!r}: use letters, digits, '_' and '-'")
+    delimiter = delimiter or f"ghadelimiter_{secrets.token_hex(16)}"
+    if delimiter in value or delimiter in key:
+        raise TapError(f"step output {key!r}: the value contains its delimiter; refusing to write it")
+    return f"{key}<<{delimiter}\n{value}\n{delimiter}\n"
 
 
 def write_outputs(values: Mapping[str, str], environ: Mapping[str, str] = os.environ) -> str:
-    """Append ``key=value`` lines to ``$GITHUB_OUTPUT`` (if set); return the text."""
-    lines = []
-    for key, value in values.items():
-        if "\n" in value:
-            lines.append(f"{key}<<{_MULTILINE_DELIMITER}\n{value}\n{_MULTILINE_DELIMITER}")
-        else:
-            lines.append(f"{key}={value}")
-    text = "\n".join(lines) + "\n"
+    """Append each value to ``$GITHUB_OUTPUT`` (if set) in the delimited form; return
+    ``key=value`` lines for people to read."""
+    blocks = "".join(output_block(key, value) for key, value in values.items())
     target = environ.get("GITHUB_OUTPUT")
     if target:
         with Path(target).open("a", encoding="utf-8") as fh:
-            fh.write(text)
-    return text
+            fh.write(blocks)
+    return "".join(f"{key}={value}\n" for key, value in values.items())
+
+
+def read_outputs(path: Path) -> dict[str, str]:
+    """Parse a ``$GITHUB_OUTPUT`` file (``key=value`` and ``key<<DELIM`` entries), as the runner does."""
+    lines = path.read_text(encoding="utf-8").split("\n")
+    values: dict[str, str] = {}
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        i += 1
+        if not line:
+            continue
+        key, sep, delimiter = line.partition("<<")
+        if not sep or "=" in key:
+            key, _, value = line.partition("=")
+            values[key] = value
+            continue
+        end = lines.index(delimiter, i)  # ValueError: an unterminated entry
+        values[key] = "\n".join(lines[i:end])
+        i = end + 1
+    return values
 
 
 def append_step_summary(markdown: str, environ: Mapping[str, str] = os.environ) -> Path | None:

@@ -61,7 +61,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def gh_outputs(root: Path) -> dict[str, str]:
-    return dict(line.split("=", 1) for line in (root / "github_output").read_text().splitlines())
+    return github.read_outputs(root / "github_output")
 
 
 # -- outdirs ---------------------------------------------------------------------------

@@ -22,7 +22,7 @@ def gh_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def outputs(path: Path) -> dict[str, str]:
-    return dict(line.split("=", 1) for line in path.read_text().splitlines())
+    return github.read_outputs(path)
 
 
 def test_branches_map_to_environments_from_the_env_files():
@@ -165,8 +165,8 @@ def test_destroy_check_accepts_a_confirmed_ephemeral_or_dev(gh_output):
 def test_write_outputs_handles_multiline_values(tmp_path):
     target = tmp_path / "out"
     text = github.write_outputs({"a": "1", "b": "x\ny"}, environ={"GITHUB_OUTPUT": str(target)})
-    assert target.read_text() == text
-    assert text.startswith("a=1\nb<<TAP_EOF_")
+    assert text == "a=1\nb=x\ny\n", "what people read"
+    assert github.read_outputs(target) == {"a": "1", "b": "x\ny"}
     assert github.run_url({}) is None
     env = {"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "a/b", "GITHUB_RUN_ID": "9"}
     assert github.run_url(env) == "https://github.com/a/b/actions/runs/9"
