@@ -26,7 +26,7 @@ from scripts.tapctl import (
     locks,
     paths,
     scan,
-    seal,
+    seal_cli,
     secrets,
     terraform,
     ui,
@@ -121,20 +121,6 @@ def _cloud_args(p: argparse.ArgumentParser) -> None:
         help="how long Terraform waits for a state lock another run holds, 0s-1h "
         "(default: %(default)s; $TAP_LOCK_TIMEOUT)",
     )
-
-
-def _seal(args: argparse.Namespace) -> int:
-    folder = args.folder or paths.outdir()
-    size = seal.seal(folder, args.out, seal.key_from_env())
-    ui.info(f"sealed {folder} into {args.out} ({size / 1e6:.1f} MB, AES-256-GCM)")
-    return 0
-
-
-def _unseal(args: argparse.Namespace) -> int:
-    into = args.into or paths.outdir()
-    names = seal.unseal(args.sealed, into, seal.key_from_env())
-    ui.info(f"unsealed {len(names)} file(s) from {args.sealed} into {into}")
-    return 0
 
 
 def _secrets_scan(args: argparse.Namespace) -> int:
@@ -237,24 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", type=Path, help="files or folders (default: cdktf.out, logs, outputs)")
     p.set_defaults(handler=_secrets_scan)
 
-    p = sub.add_parser(
-        "seal",
-        help="encrypt the saved plans (cdktf.out, without .terraform/) with $TAP_PLAN_KEY for the apply job",
-        description="saved plans hold the prior state, secrets included: the deploy workflow uploads "
-        "them only sealed (AES-256-GCM, key derived from $TAP_PLAN_KEY)",
-    )
-    p.add_argument("--out", type=Path, required=True, help="the sealed file to write")
-    p.add_argument("folder", nargs="?", type=Path, default=None, help="what to seal (default: cdktf.out)")
-    p.set_defaults(handler=_seal)
-
-    p = sub.add_parser(
-        "unseal",
-        help="authenticate, decrypt and extract a file written by `seal` (needs the same $TAP_PLAN_KEY)",
-        description="refuses a wrong key or a changed file before writing anything",
-    )
-    p.add_argument("sealed", type=Path, help="the file `seal` wrote")
-    p.add_argument("--into", type=Path, default=None, help="where to extract (default: cdktf.out)")
-    p.set_defaults(handler=_unseal)
+    seal_cli.register(sub, env_args=_env_args)
 
     check.register(sub)
 

@@ -8,29 +8,61 @@ to the repository can download. So the plan job seals ``cdktf.out/`` into one fi
 with a key only the workflow has (``$TAP_PLAN_KEY``, a GitHub secret), and the apply
 job unseals it before applying exactly those plans.
 
-Format: ``TAPSEAL1`` | 16-byte scrypt salt | 12-byte nonce | AES-256-GCM ciphertext
-of a ``tar.gz`` (the magic is authenticated too). A wrong key or a changed byte is
-refused; nothing is written until the whole file has been authenticated, and the
-archive is extracted with the ``data`` filter (no absolute paths, no ``..``, no
-links out of the target).
+Format: ``TAPSEAL2`` | 2-byte length | binding (JSON: environment, suffix, commit) |
+16-byte scrypt salt | 12-byte nonce | AES-256-GCM ciphertext of a ``tar.gz``. The
+magic, length and binding are the associated data: a file sealed for one
+environment instance and commit cannot be replayed into another environment or
+run (``unseal`` names the binding that differs, and an edited binding fails
+authentication). A wrong key or a changed byte is refused; nothing is written
+until the whole file has been authenticated, and the archive is extracted with
+the ``data`` filter (no absolute paths, no ``..``, no links out of the target).
 """
 
 from __future__ import annotations
 
 import io
+import json
 import os
 import secrets
 import tarfile
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from scripts.tapctl.errors import TapError
 
 KEY_ENV = "TAP_PLAN_KEY"
-MAGIC = b"TAPSEAL1"
+MAGIC = b"TAPSEAL2"
 MIN_KEY_LENGTH = 32
 #: Provider binaries (hundreds of MB) are fetched again by ``terraform init``.
 SKIPPED_DIRS = frozenset({".terraform"})
-_SALT, _NONCE = 16, 12
+_SALT, _NONCE, _LENGTH = 16, 12, 2
+
+
+@dataclass(frozen=True)
+class Binding:
+    """What a sealed file is for: one environment instance at one commit."""
+
+    environment: str
+    suffix: str
+    commit: str
+
+    def encode(self) -> bytes:
+        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":")).encode()
+
+    @classmethod
+    def decode(cls, raw: bytes) -> Binding:
+        data = json.loads(raw)
+        if not isinstance(data, dict) or set(data) != {f.name for f in fields(cls)}:
+            raise ValueError("not a binding")
+        return cls(**{k: str(v) for k, v in data.items()})
+
+    def differences(self, other: Binding) -> list[str]:
+        """``name sealed-value != expected-value`` for each field that differs."""
+        return [
+            f"{f.name} {getattr(self, f.name)!r} (expected {getattr(other, f.name)!r})"
+            for f in fields(self)
+            if getattr(self, f.name) != getattr(other, f.name)
+        ]
 
 
 def key_from_env(env: dict[str, str] | os._Environ[str] = os.environ) -> str:
@@ -65,12 +97,23 @@ def _archive(folder: Path) -> bytes:
     return buf.getvalue()
 
 
-def seal(folder: Path, out: Path, passphrase: str) -> int:
+def _header(binding: Binding) -> bytes:
+    raw = binding.encode()
+    return MAGIC + len(raw).to_bytes(_LENGTH, "big") + raw
+
+
+def seal_bytes(data: bytes, passphrase: str, binding: Binding) -> bytes:
+    """``data`` encrypted, with the header (magic and binding) as associated data."""
+    salt, nonce = secrets.token_bytes(_SALT), secrets.token_bytes(_NONCE)
+    header = _header(binding)
+    return header + salt + nonce + _aes(passphrase, salt).encrypt(nonce, data, header)
+
+
+def seal(folder: Path, out: Path, passphrase: str, *, binding: Binding) -> int:
     """Encrypt ``folder`` (without ``.terraform/``) into ``out``; return its size in bytes."""
     if not folder.is_dir():
         raise TapError(f"seal: {folder} is not a directory (run `scripts/tap plan` first)")
-    salt, nonce = secrets.token_bytes(_SALT), secrets.token_bytes(_NONCE)
-    sealed = MAGIC + salt + nonce + _aes(passphrase, salt).encrypt(nonce, _archive(folder), MAGIC)
+    sealed = seal_bytes(_archive(folder), passphrase, binding)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_bytes(sealed)
@@ -78,25 +121,55 @@ def seal(folder: Path, out: Path, passphrase: str) -> int:
     return len(sealed)
 
 
-def unseal(sealed: Path, into: Path, passphrase: str) -> list[str]:
-    """Authenticate and decrypt ``sealed``, then extract it into ``into``; return the members."""
+def _split(blob: bytes, sealed: Path) -> tuple[Binding, bytes, bytes]:
+    """The binding, the header (associated data) and the rest of a sealed file."""
+    start = len(MAGIC) + _LENGTH
+    if blob.startswith(b"TAPSEAL1"):
+        raise TapError(
+            f"unseal: {sealed} was sealed without a binding (an older format): seal the plans again"
+        )
+    if not blob.startswith(MAGIC) or len(blob) <= start:
+        raise TapError(f"unseal: {sealed} is not a file written by `scripts/tap seal`")
+    end = start + int.from_bytes(blob[len(MAGIC) : start], "big")
+    try:
+        binding = Binding.decode(blob[start:end])
+    except (ValueError, TypeError):
+        raise TapError(f"unseal: {sealed} has no readable binding: it was changed") from None
+    if len(blob) <= end + _SALT + _NONCE:
+        raise TapError(f"unseal: {sealed} is truncated")
+    return binding, blob[:end], blob[end:]
+
+
+def open_sealed(blob: bytes, passphrase: str, expected: Binding, sealed: Path) -> bytes:
+    """Check the binding, then authenticate and decrypt; the plaintext of a sealed file."""
     from cryptography.exceptions import InvalidTag
 
+    binding, header, rest = _split(blob, sealed)
+    differs = binding.differences(expected)
+    if differs:
+        raise TapError(
+            f"unseal: {sealed} was sealed for another target or commit: {'; '.join(differs)}. "
+            "A sealed plan is applied only to the environment instance and commit it was made for; "
+            "nothing was extracted"
+        )
+    salt, nonce, ciphertext = rest[:_SALT], rest[_SALT : _SALT + _NONCE], rest[_SALT + _NONCE :]
     try:
-        blob = sealed.read_bytes()
-    except FileNotFoundError:
-        raise TapError(f"unseal: {sealed} does not exist (was the plan artifact downloaded?)") from None
-    header = len(MAGIC) + _SALT + _NONCE
-    if len(blob) <= header or not blob.startswith(MAGIC):
-        raise TapError(f"unseal: {sealed} is not a file written by `scripts/tap seal`")
-    salt, nonce = blob[len(MAGIC) : len(MAGIC) + _SALT], blob[len(MAGIC) + _SALT : header]
-    try:
-        data = _aes(passphrase, salt).decrypt(nonce, blob[header:], MAGIC)
+        return _aes(passphrase, salt).decrypt(nonce, ciphertext, header)
     except InvalidTag:
         raise TapError(
             f"unseal: {sealed} cannot be authenticated: ${KEY_ENV} differs from the plan job's, "
             "or the file was changed; nothing was extracted"
         ) from None
+
+
+def unseal(sealed: Path, into: Path, passphrase: str, *, binding: Binding) -> list[str]:
+    """Check ``sealed`` is for ``binding``, authenticate and decrypt it, then extract it into
+    ``into``; return the members."""
+    try:
+        blob = sealed.read_bytes()
+    except FileNotFoundError:
+        raise TapError(f"unseal: {sealed} does not exist (was the plan artifact downloaded?)") from None
+    data = open_sealed(blob, passphrase, binding, sealed)
     into.mkdir(parents=True, exist_ok=True)
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
         members = tar.getmembers()

@@ -13,6 +13,7 @@ from scripts.tapctl import cli, seal
 from scripts.tapctl.errors import TapError
 
 KEY = "k" * 40
+BOUND = seal.Binding(environment="staging", suffix="staging", commit="c0ffee" * 6 + "abcd")
 
 
 def _plans(root: Path) -> Path:
@@ -34,12 +35,12 @@ def _files(folder: Path) -> dict[str, bytes]:
 def test_round_trip_restores_the_plans_without_provider_binaries(tmp_path):
     out = _plans(tmp_path)
     sealed = tmp_path / "plan.sealed"
-    seal.seal(out, sealed, KEY)
+    seal.seal(out, sealed, KEY, binding=BOUND)
     blob = sealed.read_bytes()
     assert blob.startswith(seal.MAGIC)
     assert b"api-key-in-clear" not in blob
     assert b"prior_state" not in blob
-    names = seal.unseal(sealed, tmp_path / "restored", KEY)
+    names = seal.unseal(sealed, tmp_path / "restored", KEY, binding=BOUND)
     restored = _files(tmp_path / "restored")
     expected = {k: v for k, v in _files(out).items() if "/.terraform/" not in f"/{k}"}
     assert restored == expected
@@ -49,27 +50,31 @@ def test_round_trip_restores_the_plans_without_provider_binaries(tmp_path):
 
 def test_each_seal_is_different_even_for_the_same_input(tmp_path):
     out = _plans(tmp_path)
-    seal.seal(out, tmp_path / "a", KEY)
-    seal.seal(out, tmp_path / "b", KEY)
-    assert (tmp_path / "a").read_bytes()[8:36] != (tmp_path / "b").read_bytes()[8:36], "fresh salt and nonce"
+    seal.seal(out, tmp_path / "a", KEY, binding=BOUND)
+    seal.seal(out, tmp_path / "b", KEY, binding=BOUND)
+    h = len(seal.MAGIC) + 2 + len(BOUND.encode())  # magic, length, binding
+    assert (tmp_path / "a").read_bytes()[:h] == (tmp_path / "b").read_bytes()[:h]
+    assert (tmp_path / "a").read_bytes()[h : h + 28] != (tmp_path / "b").read_bytes()[h : h + 28], (
+        "fresh salt, nonce"
+    )
 
 
 def test_wrong_key_is_refused_and_nothing_is_extracted(tmp_path):
     sealed = tmp_path / "plan.sealed"
-    seal.seal(_plans(tmp_path), sealed, KEY)
+    seal.seal(_plans(tmp_path), sealed, KEY, binding=BOUND)
     with pytest.raises(TapError, match=r"cannot be authenticated: \$TAP_PLAN_KEY differs"):
-        seal.unseal(sealed, tmp_path / "x", "w" * 40)
+        seal.unseal(sealed, tmp_path / "x", "w" * 40, binding=BOUND)
     assert not (tmp_path / "x").exists()
 
 
 def test_a_changed_byte_is_refused(tmp_path):
     sealed = tmp_path / "plan.sealed"
-    seal.seal(_plans(tmp_path), sealed, KEY)
+    seal.seal(_plans(tmp_path), sealed, KEY, binding=BOUND)
     blob = bytearray(sealed.read_bytes())
     blob[-20] ^= 1
     sealed.write_bytes(bytes(blob))
     with pytest.raises(TapError, match="or the file was changed; nothing was extracted"):
-        seal.unseal(sealed, tmp_path / "x", KEY)
+        seal.unseal(sealed, tmp_path / "x", KEY, binding=BOUND)
     assert not (tmp_path / "x").exists()
 
 
@@ -77,11 +82,11 @@ def test_not_a_sealed_file_and_missing_file(tmp_path):
     other = tmp_path / "plain.tar.gz"
     other.write_bytes(b"\x1f\x8b" + b"0" * 100)
     with pytest.raises(TapError, match="is not a file written by `scripts/tap seal`"):
-        seal.unseal(other, tmp_path / "x", KEY)
+        seal.unseal(other, tmp_path / "x", KEY, binding=BOUND)
     with pytest.raises(TapError, match="does not exist"):
-        seal.unseal(tmp_path / "nope", tmp_path / "x", KEY)
+        seal.unseal(tmp_path / "nope", tmp_path / "x", KEY, binding=BOUND)
     with pytest.raises(TapError, match="is not a directory"):
-        seal.seal(tmp_path / "nope", tmp_path / "s", KEY)
+        seal.seal(tmp_path / "nope", tmp_path / "s", KEY, binding=BOUND)
 
 
 def test_a_member_outside_the_target_is_refused_before_writing(tmp_path):
@@ -91,13 +96,10 @@ def test_a_member_outside_the_target_is_refused_before_writing(tmp_path):
             info = tarfile.TarInfo(name)
             info.size = 2
             tar.addfile(info, io.BytesIO(b"hi"))
-    salt, nonce = b"s" * 16, b"n" * 12
     sealed = tmp_path / "evil.sealed"
-    sealed.write_bytes(
-        seal.MAGIC + salt + nonce + seal._aes(KEY, salt).encrypt(nonce, buf.getvalue(), seal.MAGIC)
-    )
+    sealed.write_bytes(seal.seal_bytes(buf.getvalue(), KEY, BOUND))
     with pytest.raises(TapError, match="would land outside"):
-        seal.unseal(sealed, tmp_path / "into", KEY)
+        seal.unseal(sealed, tmp_path / "into", KEY, binding=BOUND)
     assert not (tmp_path / "escaped.txt").exists()
     assert not (tmp_path / "into" / "ok.txt").exists(), "nothing written when one member is bad"
 
@@ -117,6 +119,8 @@ def test_cli_seal_and_unseal(tmp_path, monkeypatch, capsys):
     out = _plans(tmp_path)
     monkeypatch.setenv("CDKTF_OUTDIR", str(tmp_path / "restored"))
     monkeypatch.setenv("TAP_PLAN_KEY", KEY)
+    monkeypatch.setenv("ENVIRONMENT", "staging")
+    monkeypatch.setenv("TAP_COMMIT", BOUND.commit)
     assert cli.main(["seal", str(out), "--out", str(tmp_path / "p.sealed")]) == 0
     assert cli.main(["unseal", str(tmp_path / "p.sealed")]) == 0  # into $CDKTF_OUTDIR
     assert (tmp_path / "restored" / "stacks" / "platform" / "tfplan").read_bytes() == (
