@@ -60,3 +60,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Works
         yield ws
     finally:
         emulator.stop()  # never leave a process behind, whatever the test did
+
+
+# The workflow event suites share one emulator per module (tests/e2e/events.py).
+from tests.e2e.events import events  # noqa: E402, F401

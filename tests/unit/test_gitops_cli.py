@@ -1,8 +1,7 @@
 """The GitOps commands end to end in-process, without Terraform or a cloud:
 drift (issue text and outputs), the janitor against S3 (moto, in-process),
-the GitHub API through a real HTTP server on 127.0.0.1, the OIDC bootstrap with
-a recording Terraform, and every simulated event's job sequence with the
-pipeline stages replaced by fakes that keep their state in (moto) S3."""
+the GitHub API through a real HTTP server on 127.0.0.1, and the OIDC bootstrap with
+a recording Terraform. (The workflow events themselves run through act in tests/e2e.)"""
 
 from __future__ import annotations
 
@@ -11,7 +10,7 @@ import os
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
@@ -34,10 +33,8 @@ from scripts.tapctl import (
     outdirs,
     paths,
     promotion,
-    simulate,
 )
 from scripts.tapctl.errors import StageFailed, TapError
-from scripts.tapctl.plans import PlanSummary, summarize
 from scripts.tapctl.targets import Cloud
 
 AWS = Cloud("aws", {})
@@ -295,7 +292,6 @@ def test_outputs_and_summary_outside_actions(tmp_path):
         (["janitor", "--open-prs", "7,x"], "'x' is not a pull request number"),
         (["janitor", "--open-prs", "", "--now", "yesterday"], "'yesterday' is not an ISO 8601 time"),
         (["janitor", "--open-prs", "", "--now", "2026-01-01T00:00:00"], "has no time zone: add +00:00 or Z"),
-        (["simulate", "push", "--cloud", "aws"], "simulate runs on the embedded AWS only"),
         (["simulate", "pull_request", "--pr", "3"], "simulate pull_request needs --base"),
         (["simulate", "destroy", "--suffix", "pr3"], "simulate destroy needs --confirm"),
         (["simulate", "close", "--stacks", "nope"], "simulate close needs --pr"),
@@ -550,269 +546,3 @@ def test_bootstrap_oidc_on_the_emulator_creates_the_state_bucket(isolated, recor
     assert result.stack_dir == isolated / "b" / "stacks" / "github-oidc"
     assert any("repo:acme/tap:environment:dev" in r for r in result.roles)
     assert any("repo:acme/tap:pull_request" in r for r in result.roles)
-
-
-# -- simulated events with fake stages (state kept in moto S3) ---------------------------
-
-
-class FakeStages:
-    """Stand-ins for the pipeline stages: deploys write state objects, destroys remove them."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.calls: list[tuple[str, str]] = []
-        self.fail: set[tuple[str, str]] = set()
-        self.test_failures = 0
-        for name in ("synth", "plan", "apply", "collect_outputs", "integration_tests", "destroy"):
-            monkeypatch.setattr(commands, name, getattr(self, name))
-        monkeypatch.setattr(simulate, "connect", lambda kind, account: AWS)
-        monkeypatch.setattr(simulate, "_commit", lambda: "5ca1ab1e" * 5)
-
-    def _record(self, stage: str, suffix: str) -> None:
-        self.calls.append((stage, suffix))
-        if (stage, suffix) in self.fail:
-            raise StageFailed(f"{stage} failed for {suffix}")
-
-    @staticmethod
-    def _s3() -> Any:
-        return boto3.client("s3", region_name="us-east-1")
-
-    def synth(self, target, only=None):
-        self._record("synth", target.suffix)
-        out = paths.outdir()
-        out.mkdir(parents=True, exist_ok=True)
-        stacks = (only or "file_processing").split(",")
-        meta = {"environment": target.env.name, "suffix": target.suffix, "stacks": {s: {} for s in stacks}}
-        (out / commands.SYNTH_METADATA).write_text(json.dumps(meta))
-        return meta
-
-    def plan(self, session):
-        self._record("plan", session.target.suffix)
-        state = session.target.env.state
-        summaries = {}
-        for stack in session.stacks:
-            key = f"{session.target.suffix}/{stack}.tfstate"
-            deployed = commands._object_exists(self._s3(), state.bucket, key)
-            raw = {
-                "resource_changes": []
-                if deployed
-                else [{"address": "aws_s3_bucket.b", "change": {"actions": ["create"]}}]
-            }
-            summaries[stack] = summarize(stack, raw)
-            session.stack_dir(stack).mkdir(parents=True, exist_ok=True)
-            (session.stack_dir(stack) / "plan.txt").write_text("No changes." if deployed else "+ bucket")
-            (session.stack_dir(stack) / commands.PLAN_FILE).write_bytes(b"saved plan of " + key.encode())
-        (session.outdir / commands.PLAN_SUMMARY).write_text(
-            json.dumps({s: p.to_dict() for s, p in summaries.items()})
-        )
-        return summaries
-
-    def apply(self, session):
-        self._record("apply", session.target.suffix)
-        for stack in session.stacks:
-            saved = session.stack_dir(stack) / commands.PLAN_FILE  # `terraform apply tfplan` needs it
-            assert saved.read_bytes().startswith(b"saved plan of "), f"no saved plan for {stack}"
-            key = f"{session.target.suffix}/{stack}.tfstate"
-            self._s3().put_object(Bucket=session.target.env.state.bucket, Key=key, Body=b"{}")
-        return {}
-
-    def collect_outputs(self, session):
-        self._record("outputs", session.target.suffix)
-        out = paths.outputs_dir()
-        out.mkdir(parents=True, exist_ok=True)
-        flat = out / "flat-outputs.json"
-        flat.write_text(json.dumps({"file_processing.bucket": f"{session.target.suffix}-bucket"}))
-        return flat, out / "outputs.json"
-
-    def integration_tests(self, session, **kwargs):
-        junit = paths.outputs_dir() / "integration-junit.xml"
-        failures = self.test_failures
-        junit.write_text(f'<testsuite tests="5" failures="{failures}" errors="0" skipped="0"/>')
-        self._record("test", session.target.suffix)
-        if failures:
-            raise StageFailed("integration tests failed")
-
-    def destroy(self, session):
-        self._record("destroy", session.target.suffix)
-        for stack in session.stacks:
-            key = f"{session.target.suffix}/{stack}.tfstate"
-            self._s3().delete_object(Bucket=session.target.env.state.bucket, Key=key)
-        return {s: SimpleNamespace(value="destroyed") for s in session.stacks}
-
-
-@pytest.fixture
-def stages(s3_world, monkeypatch) -> FakeStages:
-    for name in ("dev", "staging", "prod"):  # the admin-created state buckets
-        put_state(s3_world, name, "README")
-    return FakeStages(monkeypatch)
-
-
-def make_sim(root: Path, event: str) -> simulate.Simulator:
-    return simulate.Simulator(event=event, out=root / "sim", parallelism=1, stacks="file_processing")
-
-
-def jobs(sim: simulate.Simulator) -> list[tuple[str, str]]:
-    return [(j, st) for j, _, st in sim.timer.rows]
-
-
-def test_simulated_pull_request_deploys_the_baseline_then_the_pr(stages, isolated, capsys):
-    sim = make_sim(isolated, "pull_request")
-    simulate.pull_request(sim, pr=7, base="dev", head="feature/x")
-    sim.finish()
-    assert [c for c in stages.calls if c[0] != "synth"] == [
-        ("plan", "dev"), ("apply", "dev"), ("outputs", "dev"),  # the baseline, as its branch would
-        ("plan", "dev"),  # the PR's plan against it
-        ("plan", "pr7"), ("apply", "pr7"), ("outputs", "pr7"), ("test", "pr7"),
-    ]  # fmt: skip
-    assert [j for j, _ in jobs(sim)] == list(simulate.WORKFLOW_JOBS["pull_request"][1])
-    text = (isolated / "sim" / "comment-dev.md").read_text()
-    assert text.startswith("<!-- tap-plan:dev -->")
-    assert "**No changes.**" in text
-    assert "| integration tests | ✅ success | 5 passed, 0 failed |" in text
-    summary = (isolated / "sim" / "step-summary-pull_request.md").read_text()
-    assert "**Promotion check:**" in summary
-    assert "**Integration tests `pr7`:** 5 passed, 0 failed" in summary
-    timings = json.loads((isolated / "sim" / "timings-pull_request.json").read_text())
-    assert timings[2] == {
-        "job": "lint",
-        "seconds": 0.0,
-        "status": "skipped locally (run `scripts/tap check -e lint`)",
-    }
-    assert "PR comment (dev):" in capsys.readouterr().out
-
-
-def test_simulated_pull_request_refused_promotion_and_failed_tests(stages, isolated):
-    put_state(boto3.client("s3", region_name="us-east-1"), "prod", "prod/file_processing.tfstate")
-    stages.test_failures = 2
-    sim = make_sim(isolated, "pull_request")
-    simulate.pull_request(sim, pr=8, base="main", head="feature/y")
-    with pytest.raises(StageFailed) as err:
-        sim.finish()
-    assert str(err.value).startswith("simulated pull_request failed: promotion: ")
-    assert "integration: integration tests failed" in str(err.value)
-    assert ("apply", "prod") not in stages.calls, "prod was deployed: no baseline deploy"
-    assert dict(jobs(sim))["report"] == "ok", "the report runs after a failure"
-    text = (isolated / "sim" / "comment-prod.md").read_text()
-    assert "| integration tests | ❌ failure | 3 passed, 2 failed |" in text
-
-
-def test_simulated_pull_request_with_an_unknown_base_stops_early(stages, isolated):
-    sim = make_sim(isolated, "pull_request")
-    simulate.pull_request(sim, pr=9, base="docs", head="x")
-    assert jobs(sim)[0] == ("context", "FAILED")
-    assert dict(jobs(sim))["deploy"] == "skipped (a needed job failed)"
-    assert "report" not in dict(jobs(sim))
-    assert stages.calls == []
-
-
-def test_simulated_push_to_main_passes_the_gate_and_tests(stages, isolated):
-    sim = make_sim(isolated, "push")
-    simulate.push(sim, branch="main")
-    sim.finish()
-    assert [c for c in stages.calls if c[0] != "synth"] == [
-        ("plan", "prod"), ("apply", "prod"), ("outputs", "prod"), ("test", "prod"),
-    ]  # fmt: skip
-    summary = (isolated / "sim" / "step-summary-push.md").read_text()
-    assert "**approval gate: environment `prod` requires approval" in summary
-    assert "| apply, outputs and integration tests | ✅ success |" in summary
-    assert (isolated / "sim" / "plan-prod.md").read_text().startswith("<!-- tap-plan:prod -->")
-    sealed = (isolated / "sim" / "plans.sealed").read_bytes()
-    assert sealed.startswith(b"TAPSEAL1"), "the plan job hands over sealed plans only"
-    assert b"saved plan of" not in sealed
-
-
-def test_simulated_push_failure_still_writes_the_summary(stages, isolated):
-    stages.fail.add(("apply", "dev"))
-    sim = make_sim(isolated, "push")
-    simulate.push(sim, branch="dev")
-    with pytest.raises(StageFailed, match="apply: apply failed for dev"):
-        sim.finish()
-    assert "| apply, outputs and integration tests | ❌ failure |" in sim.summary_path.read_text()
-
-
-def test_simulated_close_destroy_drift_and_janitor(stages, isolated, monkeypatch):
-    s3 = boto3.client("s3", region_name="us-east-1")
-    for key in ("pr3/file_processing.tfstate", "pr4/file_processing.tfstate"):
-        put_state(s3, "pr", key)
-    bucket = load_all()["pr"].state.bucket
-
-    sim = make_sim(isolated, "close")
-    simulate.close(sim, pr=3)
-    sim.finish()
-    assert ("destroy", "pr3") in stages.calls
-    assert "Destroyed `pr3` and its state (PR #3 closed)." in sim.summary_path.read_text()
-
-    sim = make_sim(isolated, "destroy")
-    simulate.destroy_dispatch(sim, suffix="prod", confirm="prod")
-    with pytest.raises(StageFailed, match=r"validate: .*prod"):
-        sim.finish()
-    sim = make_sim(isolated, "destroy")
-    simulate.destroy_dispatch(sim, suffix="pr4", confirm="pr4")
-    sim.finish()
-    assert "Destroyed `pr4` (workflow_dispatch, confirmed)." in sim.summary_path.read_text()
-    assert not commands._object_exists(s3, bucket, "pr4/file_processing.tfstate")
-
-    put_state(s3, "dev", "dev/file_processing.tfstate")
-    monkeypatch.setattr(
-        drift,
-        "detect",
-        lambda session: drift.DriftResult({"file_processing": PlanSummary("file_processing", change=1)}, {}),
-    )
-    sim = make_sim(isolated, "drift")
-    simulate.drift_check(sim, env_names=["dev", "staging"])
-    sim.finish()
-    assert (isolated / "sim" / "drift-dev.md").read_text().startswith("<!-- tap-drift:dev -->")
-    assert not (isolated / "sim" / "drift-staging.md").exists(), "staging is not deployed"
-    assert "Drift reports: dev, staging" in sim.summary_path.read_text()
-
-    put_state(s3, "pr", "pr5/file_processing.tfstate")
-    sim = make_sim(isolated, "janitor")
-    simulate.janitor_sweep(sim, open_prs={5}, now=datetime.now(UTC) + timedelta(days=4))
-    sim.finish()
-    assert (
-        "- `pr5`: destroyed (last deployed 96.0 h ago, over the 72 h TTL)"
-        in (isolated / "sim" / "janitor.md").read_text()
-    )
-    assert ("destroy", "pr5") in stages.calls
-    simulate.clean(isolated / "sim")
-    assert not (isolated / "sim" / "work").exists()
-
-
-def test_nothing_is_deployed_without_a_state_bucket(s3_world, isolated, monkeypatch):
-    monkeypatch.setattr(simulate, "connect", lambda kind, account: AWS)
-    monkeypatch.setattr(commands, "synth", FakeStages.synth.__get__(SimpleNamespace(_record=lambda *a: None)))
-    sim = make_sim(isolated, "drift")
-    target = resolve_target("staging", None)
-    sim.synth(target)
-    assert sim.deployed(target) is False
-
-
-def test_commit_is_the_checkout_head(monkeypatch):
-    head = simulate._commit()
-    assert head is not None
-    assert len(head) == 40
-    assert int(head, 16) >= 0
-
-    def no_git(*args, **kwargs):
-        raise FileNotFoundError("git")
-
-    monkeypatch.setattr(simulate.subprocess, "run", no_git)
-    assert simulate._commit() is None
-
-
-def test_simulate_command_dispatches_each_event(stages, isolated, monkeypatch, capsys):
-    import contextlib
-
-    monkeypatch.setattr(cli, "_preflight", lambda: "terraform")
-    monkeypatch.setattr(commands, "own_emulator", lambda port=None: contextlib.nullcontext())
-    out = isolated / "cmd"
-    common = ["--stacks", "file_processing", "--out", str(out)]
-    assert cli.main(["simulate", "push", "--branch", "dev", *common]) == 0
-    assert cli.main(["simulate", "pull_request", "--pr", "4", "--base", "dev", *common]) == 0
-    assert cli.main(["simulate", "close", "--pr", "4", *common]) == 0
-    assert cli.main(["simulate", "destroy", "--suffix", "dev", "--confirm", "dev", *common]) == 0
-    assert cli.main(["simulate", "drift", "--env", "dev", *common]) == 0
-    assert cli.main(["simulate", "janitor", "--open-prs", "", *common]) == 0
-    err = capsys.readouterr().err
-    assert "simulating push (deploy.yml)" in err
-    assert "drift: dev is not deployed; nothing to compare" in err, "dev was destroyed by the dispatch"
-    assert (out / "timings-janitor.json").exists()

@@ -16,7 +16,9 @@ from scripts.tapctl.act.runner import REPOSITORY, Run
 
 
 def head_sha() -> str:
-    out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=paths.ROOT, capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=paths.ROOT, capture_output=True, text=True, check=False
+    )
     return out.stdout.strip() or "0" * 40
 
 
@@ -70,7 +72,11 @@ def push(out: Path, *, branch: str) -> Run:
 
 
 def destroy(out: Path, *, suffix: str, confirm: str, ref: str = "main") -> Run:
-    payload = {"ref": f"refs/heads/{ref}", "inputs": {"suffix": suffix, "confirm": confirm}, "repository": _repo(REPOSITORY)}
+    payload = {
+        "ref": f"refs/heads/{ref}",
+        "inputs": {"suffix": suffix, "confirm": confirm},
+        "repository": _repo(REPOSITORY),
+    }
     return Run(f"destroy-{suffix}", "destroy.yml", "workflow_dispatch", payload, out)
 
 

@@ -200,8 +200,10 @@ class Client:
 
     @classmethod
     def from_env(cls, token: str | None = None) -> Client:
-        return cls(os.environ.get("GITHUB_API_URL", "https://api.github.com").rstrip("/"),
-                   token or os.environ.get("GITHUB_TOKEN", ""))
+        return cls(
+            os.environ.get("GITHUB_API_URL", "https://api.github.com").rstrip("/"),
+            token or os.environ.get("GITHUB_TOKEN", ""),
+        )
 
     def request(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
@@ -209,14 +211,19 @@ class Client:
             self.root + path,
             data=data,
             method=method,
-            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json",
-                     "Accept": "application/vnd.github+json"},
+            headers={
+                "Authorization": f"Bearer {self.token}",
+                "Content-Type": "application/json",
+                "Accept": "application/vnd.github+json",
+            },
         )
         try:
             with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310
                 text = resp.read().decode()
         except urllib.error.HTTPError as exc:
-            raise RuntimeError(f"GitHub API {method} {path}: HTTP {exc.code} {exc.read().decode()[:200]}") from None
+            raise RuntimeError(
+                f"GitHub API {method} {path}: HTTP {exc.code} {exc.read().decode()[:200]}"
+            ) from None
         return json.loads(text) if text else None
 
     def get(self, path: str) -> list[Any]:

@@ -54,13 +54,17 @@ def find_role(role_arn: str, repository: str, default_branch: str) -> CiRole:
     accounts = {env.account_id for env in envs.values()}
     for account in sorted(accounts):
         try:
-            roles = ci_roles(envs, account, GithubOidcSettings(repository=repository, default_branch=default_branch))
+            roles = ci_roles(
+                envs, account, GithubOidcSettings(repository=repository, default_branch=default_branch)
+            )
         except OidcConfigError:
             continue
         for role in roles:
             if role.arn == role_arn:
                 return role
-    raise Refused(f"{role_arn or '(empty role-to-assume)'} is not a role `scripts/tap bootstrap-oidc` creates")
+    raise Refused(
+        f"{role_arn or '(empty role-to-assume)'} is not a role `scripts/tap bootstrap-oidc` creates"
+    )
 
 
 def decide(role: CiRole, *, event_name: str, event: dict[str, Any], ref: str, repository: str) -> str:
@@ -78,7 +82,9 @@ def decide(role: CiRole, *, event_name: str, event: dict[str, Any], ref: str, re
     envs = load_all()
     (name,) = role.environments[:1] or ("",)
     if event_name.startswith("pull_request") and not all(envs[e].is_ephemeral for e in role.environments):
-        raise Refused(f"{role.arn} deploys {', '.join(role.environments)}: a pull request job may not assume it")
+        raise Refused(
+            f"{role.arn} deploys {', '.join(role.environments)}: a pull request job may not assume it"
+        )
     approved = {e.strip() for e in os.environ.get("TAP_ACT_APPROVALS", "").split(",") if e.strip()}
     for env_name in role.environments:
         if envs[env_name].protection.approval_required and env_name not in approved:

@@ -57,7 +57,9 @@ def pinned_actions(workflows: Path = WORKFLOWS) -> dict[str, str]:
         for action, sha in _USES.findall(path.read_text(encoding="utf-8")):
             folder = STAND_INS / action
             if not (folder / "action.yml").is_file():
-                raise TapError(f"{path.name}: {action} has no local stand-in in {STAND_INS.relative_to(paths.ROOT)}")
+                raise TapError(
+                    f"{path.name}: {action} has no local stand-in in {STAND_INS.relative_to(paths.ROOT)}"
+                )
             pins[f"{action}@{sha}"] = str(folder)
     return pins
 
@@ -129,38 +131,47 @@ def bootstrap_state_buckets() -> None:
 
     for name, env in sorted(load_all().items()):
         target = resolve_target(name, "pr0" if env.is_ephemeral else None)
-        commands.bootstrap(commands.Session(target=target, cloud=connect("emulator", env.account_id), parallelism=1))
+        commands.bootstrap(
+            commands.Session(target=target, cloud=connect("emulator", env.account_id), parallelism=1)
+        )
 
 
 #: Raw output lines kept per job, shown when one of its steps fails.
 TAIL_LINES = 25
 
 
-def _parse(line: str, started: dict[str, float], results: list[JobResult], tails: dict[str, list[str]] | None = None) -> str | None:
+def _parse(
+    line: str, started: dict[str, float], results: list[JobResult], tails: dict[str, list[str]] | None = None
+) -> str | None:
     """Fold one act JSON log line into the results; return a line worth showing, if any."""
     try:
         rec = json.loads(line)
     except ValueError:
         return line.rstrip() or None
     job = rec.get("jobID") or rec.get("job") or "?"
-    stamp = datetime.fromisoformat(rec["time"].replace("Z", "+00:00")).timestamp() if "time" in rec else time.time()
+    stamp = (
+        datetime.fromisoformat(rec["time"].replace("Z", "+00:00")).timestamp()
+        if "time" in rec
+        else time.time()
+    )
     started.setdefault(job, stamp)
     msg = str(rec.get("msg", "")).rstrip()
     tail = (tails if tails is not None else {}).setdefault(job, [])
+    shown: str | None = None
     if rec.get("raw_output"):
         tail[:] = [*tail, *msg.splitlines()][-TAIL_LINES:]
-        return None
-    if "jobResult" in rec:
+    elif "jobResult" in rec:
         results.append(JobResult(job, rec["jobResult"], round(stamp - started[job], 1)))
-        return f"== job {job}: {rec['jobResult']} ({stamp - started[job]:.0f}s)"
-    if rec.get("stepResult") == "failure":
-        shown = "\n".join(f"   [{job}] | {t}" for t in tail)
+        shown = f"== job {job}: {rec['jobResult']} ({stamp - started[job]:.0f}s)"
+    elif rec.get("level") == "error" and "exit status" not in msg:
+        shown = f"   [{job}] error: {msg.strip()[:400]}"
+    elif rec.get("stepResult") == "failure":
+        shown = "\n".join([*(f"   [{job}] | {t}" for t in tail), f"   [{job}] {msg.strip()}"])
         tail.clear()
-        return f"{shown}\n   [{job}] {msg.strip()}" if shown else f"   [{job}] {msg.strip()}"
-    if msg.startswith("⭐ Run Main") and "scripts.tapctl.act.standins" not in msg:
+    elif msg.startswith("⭐ Run Main") and "scripts.tapctl.act.standins" not in msg:
         tail.clear()
-        return f"   [{job}] {msg[len('⭐ Run Main ') :][:110]}"
-    return None
+        shown = f"   [{job}] {msg[len('⭐ Run Main ') :][:110]}"
+    return shown
 
 
 def execute(run: Run, *, stacks: str | None, actor: str = "octocat") -> Run:

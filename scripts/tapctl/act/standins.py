@@ -81,7 +81,9 @@ def artifacts_root() -> Path:
 def _version_matches(asked: str, found: str) -> bool:
     """``3.11`` matches 3.11.7; ``1.11.4`` matches only 1.11.4; ``3.x``/``>=`` forms are refused."""
     if not re.fullmatch(r"[0-9]+(\.[0-9]+){0,2}", asked):
-        raise StandInError(f"version {asked!r}: the local stand-in understands only exact versions (3.11, 1.11.4)")
+        raise StandInError(
+            f"version {asked!r}: the local stand-in understands only exact versions (3.11, 1.11.4)"
+        )
     return found == asked or found.startswith(asked + ".")
 
 
@@ -89,8 +91,12 @@ def setup_python() -> None:
     asked = _input("python-version")
     found = ".".join(str(p) for p in sys.version_info[:3])
     host = shutil.which("python3") or sys.executable
-    out = subprocess.run([host, "-c", "import sys; print('.'.join(map(str, sys.version_info[:3])))"],
-                         capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        [host, "-c", "import sys; print('.'.join(map(str, sys.version_info[:3])))"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     found = out.stdout.strip() or found
     if asked and not _version_matches(asked, found):
         raise StandInError(f"python-version {asked} was asked for; this host's python3 is {found}")
@@ -115,6 +121,47 @@ def setup_terraform() -> None:
     print(f"setup-terraform (local): using the host's Terraform {found} ({binary})")
 
 
+# -- checkout: act copies the work tree itself, except for a checkout with `ref:` --------------
+
+
+def checkout() -> None:
+    """Fill an empty workspace with the branch ``ref`` of the repository, if it exists
+    locally (``git archive``), else with the work tree (tracked and untracked, not ignored)."""
+    ws, root = workspace(), Path(os.environ["TAP_ACT_ROOT"])
+    if any(ws.iterdir()):
+        print("checkout (local): act copied the work tree into the workspace")
+        return
+    ref = _input("ref")
+    git = ["git", "-C", str(root)]
+    if (
+        ref
+        and subprocess.run(
+            [*git, "rev-parse", "--verify", "--quiet", f"refs/heads/{ref}"], capture_output=True, check=False
+        ).returncode
+        == 0
+    ):
+        archive = subprocess.run([*git, "archive", f"refs/heads/{ref}"], capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(ws)], input=archive.stdout, check=True)
+        print(f"checkout (local): branch {ref} of {root}")
+        return
+    listed = (
+        subprocess.run(
+            [*git, "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
+    for name in filter(None, listed):
+        source = root / name
+        if source.is_file():
+            (ws / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, ws / name)
+    note = f" (no local branch {ref!r}: the work tree as it is)" if ref else ""
+    print(f"checkout (local): the work tree of {root}{note}")
+
+
 # -- cache: a self-hosted runner keeps its files ------------------------------------------------
 
 
@@ -124,7 +171,9 @@ def cache() -> None:
     if not paths or not key:
         raise StandInError("cache needs `path` and `key`")
     hit = all(p.exists() for p in paths)
-    print(f"cache (local): key {key}; the host keeps {', '.join(map(str, paths))}: {'hit' if hit else 'miss'}")
+    print(
+        f"cache (local): key {key}; the host keeps {', '.join(map(str, paths))}: {'hit' if hit else 'miss'}"
+    )
     set_outputs(**{"cache-hit": "true" if hit else "false"})
 
 
@@ -175,7 +224,8 @@ def upload_artifact() -> None:
     files -= {f for p in exclude for f in _glob(base, p, True)}
     if not files:
         mode = _input("if-no-files-found", "warn")
-        message = f"No files were found with the provided path: {' '.join(patterns)}. No artifacts will be uploaded."
+        found = " ".join(patterns)
+        message = f"No files were found with the provided path: {found}. No artifacts will be uploaded."
         if mode == "error":
             raise StandInError(message)
         print(f"::warning::{message}" if mode == "warn" else message)
@@ -184,7 +234,8 @@ def upload_artifact() -> None:
     if target.exists():
         if not _flag("overwrite"):
             raise StandInError(
-                f"Failed to CreateArtifact: an artifact with this name already exists on the workflow run: {name}"
+                "Failed to CreateArtifact: an artifact with this name already exists on the workflow run: "
+                + name
             )
         shutil.rmtree(target)
     root = _search_root(include, base)
@@ -266,6 +317,7 @@ def configure_aws_credentials() -> None:
 
 
 VERBS: dict[str, Callable[[], None]] = {
+    "checkout": checkout,
     "setup-python": setup_python,
     "setup-terraform": setup_terraform,
     "cache": cache,

@@ -1,0 +1,75 @@
+"""deploy.yml, drift.yml and destroy.yml, run as GitHub would run them (act on the host,
+the embedded AWS, a fake GitHub API), on one emulator: push to dev, staging and main
+(prod behind its approval), a clean drift check, drift made out of band, and the manual
+destroy (prod refused, dev allowed from main)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lib.config import load_all
+
+pytestmark = pytest.mark.emulator
+
+DEPLOY_JOBS = {"context", "synth", "scan", "plan", "apply", "summary"}
+
+
+@pytest.mark.parametrize(("branch", "env_name"), [("dev", "dev"), ("staging", "staging"), ("main", "prod")])
+def test_push_applies_the_saved_plan_and_keeps_the_outputs(events, branch, env_name):
+    ev = events
+    approve = ["--approve", env_name] if load_all()[env_name].protection.approval_required else []
+    assert ev.simulate(f"push {branch}", "push", "--branch", branch, *approve, skip="") == 0
+    assert ev.jobs() == dict.fromkeys(DEPLOY_JOBS, "success")
+    assert ev.state_keys(env_name, f"{env_name}/") == ev.expected_keys(env_name)
+    flat = json.loads((ev.run_dir() / "artifacts" / f"outputs-{env_name}" / "flat-outputs.json").read_text())
+    assert flat
+    sealed = ev.run_dir() / "artifacts" / "plan" / "sealed" / "plans.sealed"
+    assert sealed.read_bytes().startswith(b"TAPSEAL"), "saved plans crossed jobs sealed"
+    subjects = {g["job"]: g["subject"] for g in ev.credentials()}
+    assert subjects == {
+        "plan": f"repo:acme/tap:ref:refs/heads/{branch}",
+        "apply": f"repo:acme/tap:environment:{env_name}",
+    }
+
+
+def test_drift_with_no_change_is_green_and_opens_no_issue(events):
+    ev = events
+    assert ev.simulate("drift (clean)", "drift", skip="") == 0
+    assert set(ev.jobs().values()) == {"success"}
+    assert ev.issues() == []
+
+
+def test_drift_made_out_of_band_opens_one_issue_and_a_second_run_no_other(events):
+    ev = events
+    flat = json.loads(
+        (ev.run_dir("push-main") / "artifacts" / "outputs-prod" / "flat-outputs.json").read_text()
+    )
+    bucket = next(v for k, v in flat.items() if k.endswith("BucketName") and isinstance(v, str))
+    ev.client("s3", "prod").put_bucket_tagging(
+        Bucket=bucket, Tagging={"TagSet": [{"Key": "Environment", "Value": "tampered"}]}
+    )
+    assert ev.simulate("drift (drifted)", "drift", skip="") == 0
+    (issue,) = ev.issues()
+    assert issue["title"] == "Drift detected in prod"
+    assert issue["state"] == "open"
+    assert issue["body"].startswith("<!-- tap-drift:prod -->")
+    assert ev.simulate("drift (again)", "drift", skip="") == 0
+    assert [i["number"] for i in ev.issues()] == [issue["number"]], "updated, not opened twice"
+
+
+def test_destroy_dispatch_refuses_prod_and_destroys_dev_from_main(events):
+    ev = events
+    code = ev.simulate("destroy prod", "destroy", "--suffix", "prod", "--confirm", "prod", skip="")
+    assert code == 1
+    assert ev.jobs() == {"validate": "failure", "destroy": "skipped"}
+    log = (ev.run_dir() / "act.log").read_text()
+    assert "environment 'prod' is protected" in log
+    assert ev.state_keys("prod", "prod/") == ev.expected_keys("prod")
+    assert (
+        ev.simulate("destroy dev", "destroy", "--suffix", "dev", "--confirm", "dev", "--ref", "main", skip="")
+        == 0
+    )
+    assert ev.jobs() == {"validate": "success", "destroy": "success"}
+    assert ev.state_keys("dev", "dev/") == []
