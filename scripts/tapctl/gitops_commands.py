@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from lib.config import Target, resolve_target
-from scripts.tapctl import commands, comment, commits, github, janitor, paths, promotion, ui
+from scripts.tapctl import commands, comment, commits, github, janitor, paths, promotion
 from scripts.tapctl.errors import StageFailed, TapError
 
 ArgAdder = Callable[[argparse.ArgumentParser], None]
@@ -295,7 +295,9 @@ def cmd_comment(args: argparse.Namespace) -> int:
 
     target = resolve(args)
     if args.not_planned is not None:
-        report = comment.PlanReport(target.env.name, target.suffix, {}, commit=args.commit, run_url=github.run_url())
+        report = comment.PlanReport(
+            target.env.name, target.suffix, {}, commit=args.commit, run_url=github.run_url()
+        )
         report.title = args.title
         report.results = parse_results(args.result, None)
         report.results_title = args.results_title

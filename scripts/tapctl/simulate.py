@@ -22,7 +22,12 @@ from scripts.tapctl.errors import TapError
 EVENTS = ("pull_request", "close", "push", "destroy", "drift", "janitor")
 PR_ACTIONS = ("opened", "synchronize", "reopened", "edited")
 #: What each event needs on the command line.
-REQUIRED = {"pull_request": ("pr", "base"), "close": ("pr",), "push": ("branch",), "destroy": ("suffix", "confirm")}
+REQUIRED = {
+    "pull_request": ("pr", "base"),
+    "close": ("pr",),
+    "push": ("branch",),
+    "destroy": ("suffix", "confirm"),
+}
 
 
 def register(add, cloud_args) -> None:
@@ -38,11 +43,22 @@ def register(add, cloud_args) -> None:
     p.add_argument("--suffix", help="the suffix to destroy (destroy)")
     p.add_argument("--confirm", help="the suffix again (destroy)")
     p.add_argument("--ref", default="main", help="destroy: the branch the dispatch runs on (default: main)")
-    p.add_argument("--approve", action="append", default=[], metavar="ENV",
-                   help="a reviewer approves jobs of this GitHub environment (repeatable)")
-    p.add_argument("--skip-jobs", default="", metavar="JOB,...",
-                   help="replace these jobs' steps by a no-op (shown as such); e.g. lint,unit already run")
-    p.add_argument("--stacks", default=None, help="comma-separated stack subset (as $TAP_STACKS in every job)")
+    p.add_argument(
+        "--approve",
+        action="append",
+        default=[],
+        metavar="ENV",
+        help="a reviewer approves jobs of this GitHub environment (repeatable)",
+    )
+    p.add_argument(
+        "--skip-jobs",
+        default="",
+        metavar="JOB,...",
+        help="replace these jobs' steps by a no-op (shown as such); e.g. lint,unit already run",
+    )
+    p.add_argument(
+        "--stacks", default=None, help="comma-separated stack subset (as $TAP_STACKS in every job)"
+    )
     p.add_argument("--out", type=Path, default=None, help="where runs, artifacts and the fake GitHub live")
     p.add_argument("--port", type=int, default=None, help="emulator port if one is started")
     p.set_defaults(handler=cmd_simulate)
@@ -59,9 +75,8 @@ def _validate(args: argparse.Namespace) -> None:
     if missing:
         raise TapError(f"simulate {args.event} needs {', '.join(missing)}")
     if args.stacks:
-        from lib.config import load_all
+        from lib.config import load_all, resolve_target
         from lib.stacks import select_stacks
-        from lib.config import resolve_target
 
         for name, env in load_all().items():
             try:
@@ -103,7 +118,9 @@ def stub_jobs(run: runner.Run, jobs: list[str]) -> None:
     """Write a copy of the workflow whose ``jobs`` only echo that they were skipped here."""
     source = runner.WORKFLOWS / run.workflow
     # YAML 1.1 reads a bare `on` as True: give the trigger its name back before writing.
-    doc = {("on" if k is True else k): v for k, v in yaml.safe_load(source.read_text(encoding="utf-8")).items()}
+    doc = {
+        ("on" if k is True else k): v for k, v in yaml.safe_load(source.read_text(encoding="utf-8")).items()
+    }
     unknown = [j for j in jobs if j not in doc["jobs"]]
     if unknown:
         raise TapError(f"--skip-jobs: {', '.join(unknown)} is not a job of {run.workflow}")
@@ -131,6 +148,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     failed = [j.job for j in run.jobs if j.result == "failure"]
     (out / "last-run.json").write_text(json.dumps({"label": run.label, "failed": failed}), encoding="utf-8")
     if run.returncode != 0 or failed:
-        print(f"error: {run.workflow} failed: job(s) {', '.join(failed) or '?'} (log: {run.folder / 'act.log'})")
+        print(
+            f"error: {run.workflow} failed: job(s) {', '.join(failed) or '?'} (log: {run.folder / 'act.log'})"
+        )
         return 1
     return 0

@@ -39,10 +39,10 @@ import io
 import json
 import logging
 import os
-import urllib.parse
 import sys
 import tempfile
 import traceback
+import urllib.parse
 import uuid
 import zipfile
 from collections.abc import Iterator, Mapping

@@ -34,17 +34,30 @@ def write(path: Path, text: str = "x") -> None:
     path.write_text(text)
 
 
-def test_upload_keeps_paths_below_the_least_common_ancestor_and_download_restores_them(job, monkeypatch, tmp_path):
+def test_upload_keeps_paths_below_the_least_common_ancestor_and_download_restores_them(
+    job, monkeypatch, tmp_path
+):
     write(job / "build/comment/comment.md", "hello")
     write(job / "build/base/cdktf.out/plan-summary.json", "{}")
     write(job / "build/base/cdktf.out/stacks/a/plan.txt", "plan a")
     write(job / "build/base/cdktf.out/stacks/a/tfplan", "binary")
-    inputs(monkeypatch, name="plan", if_no_files_found="error",
-           path="build/comment/\nbuild/base/cdktf.out/plan-summary.json\nbuild/base/cdktf.out/stacks/*/plan.txt")
+    inputs(
+        monkeypatch,
+        name="plan",
+        if_no_files_found="error",
+        path="build/comment/\nbuild/base/cdktf.out/plan-summary.json\nbuild/base/cdktf.out/stacks/*/plan.txt",
+    )
     standins.upload_artifact()
-    stored = sorted(str(p.relative_to(tmp_path / "artifacts/plan")) for p in (tmp_path / "artifacts/plan").rglob("*")
-                    if p.is_file())
-    assert stored == ["base/cdktf.out/plan-summary.json", "base/cdktf.out/stacks/a/plan.txt", "comment/comment.md"]
+    stored = sorted(
+        str(p.relative_to(tmp_path / "artifacts/plan"))
+        for p in (tmp_path / "artifacts/plan").rglob("*")
+        if p.is_file()
+    )
+    assert stored == [
+        "base/cdktf.out/plan-summary.json",
+        "base/cdktf.out/stacks/a/plan.txt",
+        "comment/comment.md",
+    ]
     other = tmp_path / "other"
     other.mkdir()
     monkeypatch.setenv("GITHUB_WORKSPACE", str(other))

@@ -328,7 +328,9 @@ def test_push_runs_checkov_before_anything_is_applied():
 
 
 def test_deploy_summary_only_after_a_plan_that_uploaded_its_artifact():
-    assert load("deploy.yml")["jobs"]["summary"]["if"] == "${{ !cancelled() && needs.plan.result == 'success' }}"
+    assert (
+        load("deploy.yml")["jobs"]["summary"]["if"] == "${{ !cancelled() && needs.plan.result == 'success' }}"
+    )
 
 
 def test_no_ci_context_reaches_the_synthesized_configuration():
@@ -361,7 +363,9 @@ def test_every_job_that_runs_the_cli_uses_the_cached_setup_and_reading_jobs_stay
                 continue
             setup = [s for s in steps(job) if s.get("uses") == "./.github/actions/setup"]
             assert len(setup) == 1, f"{name}:{job_id}"
-            assert not any(uses(s) in ("actions/setup-python", "hashicorp/setup-terraform") for s in steps(job))
+            assert not any(
+                uses(s) in ("actions/setup-python", "hashicorp/setup-terraform") for s in steps(job)
+            )
             light = setup[0]["with"].get("toolchain") == "light"
             assert light == ((name, job_id) in LIGHT_JOBS), f"{name}:{job_id}"
 
@@ -370,7 +374,9 @@ def test_setup_caches_the_venv_pip_and_plugins_keyed_by_lock_and_python():
     action = yaml.safe_load(SETUP.read_text())
     caches = [s for s in action["runs"]["steps"] if uses(s) == "actions/cache"]
     full = next(c for c in caches if c["if"] == "inputs.toolchain == 'full'")
-    assert {"~/.cache/tap/venv", "~/.cache/tap/terraform-plugins", "~/.cache/pip"} <= set(full["with"]["path"].split())
+    assert {"~/.cache/tap/venv", "~/.cache/tap/terraform-plugins", "~/.cache/pip"} <= set(
+        full["with"]["path"].split()
+    )
     assert "hashFiles('requirements.lock'" in full["with"]["key"]
     assert "py${{ inputs.python-version }}" in full["with"]["key"]
     light = next(c for c in caches if c["if"] == "inputs.toolchain == 'light'")
