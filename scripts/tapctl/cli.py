@@ -21,6 +21,7 @@ from lib.stacks import select_stacks
 from scripts.tapctl import (
     check,
     commands,
+    drift_issues,
     emulator,
     gitops_commands,
     locks,
@@ -226,6 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     seal_cli.register(sub, env_args=_env_args)
 
     check.register(sub)
+    drift_issues.register(sub)
 
     p = sub.add_parser(
         "emulator",

@@ -11,11 +11,13 @@ import json
 import os
 import re
 import secrets
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from scripts.tapctl.errors import TapError
 
@@ -136,6 +138,49 @@ def environment_protection_rules(
     except (urllib.error.URLError, OSError, ValueError) as exc:
         raise TapError(f"cannot read GitHub environment {environment!r} of {repository}: {exc}") from None
     return [str(rule.get("type")) for rule in data.get("protection_rules", [])]
+
+
+def api_request(
+    method: str, path: str, *, token: str | None, body: object = None, api_root: str | None = None
+) -> Any:
+    """One REST call (``path`` from the API root, e.g. ``/repos/o/r/issues``); the decoded JSON.
+
+    A GET is tried up to three times on a network error or a 5xx; a write is tried once
+    (a repeated POST could open a second issue)."""
+    url = f"{api_root or api_url()}{path}"
+    data = None if body is None else json.dumps(body).encode()
+    headers = _headers(token) | ({"Content-Type": "application/json"} if data is not None else {})
+    attempts = 3 if method == "GET" else 1
+    for attempt in range(1, attempts + 1):
+        request = urllib.request.Request(url, data=data, headers=headers, method=method)  # noqa: S310
+        try:
+            with urllib.request.urlopen(request, timeout=30.0) as resp:  # noqa: S310 - the API root
+                text = resp.read().decode()
+            return json.loads(text) if text.strip() else None
+        except urllib.error.HTTPError as exc:
+            if exc.code < 500 or attempt == attempts:
+                detail = exc.read().decode(errors="replace")[:200]
+                raise TapError(f"GitHub API {method} {path}: HTTP {exc.code} {detail}") from None
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            if attempt == attempts:
+                raise TapError(f"GitHub API {method} {path}: {exc}") from None
+        time.sleep(0.5 * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def paginate(path: str, *, token: str | None, api_root: str | None = None) -> list[Any]:
+    """Every item of a list endpoint, 100 per page (``path`` may carry a query already)."""
+    items: list[Any] = []
+    sep = "&" if "?" in path else "?"
+    page = 1
+    while True:
+        batch = api_request("GET", f"{path}{sep}per_page=100&page={page}", token=token, api_root=api_root)
+        if not isinstance(batch, list):
+            raise TapError(f"GitHub API GET {path}: expected a list, got {type(batch).__name__}")
+        items += batch
+        if len(batch) < 100:
+            return items
+        page += 1
 
 
 def _headers(token: str | None) -> dict[str, str]:
