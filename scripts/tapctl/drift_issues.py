@@ -106,6 +106,9 @@ def cmd_drift_issues(args: argparse.Namespace) -> int:
     if not token:
         raise TapError("drift-issues needs $GITHUB_TOKEN (a token with issues: write)")
     metas = load(args.dir)
+    if not metas:
+        print(f"no drift reports in {args.dir}: nothing to post")
+        return 0
     root = github.api_url()
 
     def request(method: str, path: str, *, body: object = None) -> Any:
@@ -116,6 +119,4 @@ def cmd_drift_issues(args: argparse.Namespace) -> int:
 
     for line in post(repository, metas, request, paginate):
         print(line)
-    if not metas:
-        print(f"no drift reports in {args.dir}")
     return 0
