@@ -460,7 +460,12 @@ def cmd_janitor(args: argparse.Namespace) -> int:
 
 
 def cmd_bootstrap_oidc(args: argparse.Namespace) -> int:
-    from lib.config.settings.github_oidc import GithubOidcSettings, OidcConfigError
+    from lib.config import load_all
+    from lib.config.settings.github_oidc import (
+        GithubOidcSettings,
+        OidcConfigError,
+        github_environment_settings,
+    )
     from scripts.tapctl import bootstrap_oidc
     from scripts.tapctl.cli import _preflight, _session, resolve
 
@@ -478,6 +483,8 @@ def cmd_bootstrap_oidc(args: argparse.Namespace) -> int:
     except OidcConfigError as exc:
         raise TapError(str(exc)) from None
     for line in result.roles:
+        print(line)
+    for line in github_environment_settings(load_all(), target.env.account_id, settings):
         print(line)
     print(f"plan: {result.plan.counts()} ({result.stack_dir})")
     print("applied" if result.applied else "not applied: re-run with --apply to create the roles")

@@ -290,6 +290,44 @@ def decrypt_policy(role: CiRole, envs: dict[str, Environment]) -> dict[str, Any]
     return {"Version": "2012-10-17", "Statement": [statement]}
 
 
+# -- GitHub environments (settings made once in the repository, not by Terraform) ---------
+
+
+def deployment_branches(env: Environment, default_branch: str) -> tuple[str, ...] | None:
+    """The branches the GitHub environment ``env.name`` must accept deployments from
+    (``None``: all branches).
+
+    The apply role trusts only ``environment:<name>``, whatever the branch, and the CLI
+    (``destroy-check``) decides destroys by ``protection.destroy_allowed`` alone. What
+    still looks at the branch is GitHub itself: it refuses to start a job in an
+    environment from a branch the environment's deployment-branch policy does not list
+    (the "branch rule"). Deploys run on the environment's own branch; a
+    ``workflow_dispatch`` (destroy) runs on the default branch, so an environment that
+    may be destroyed also accepts the default branch. Pull-request environments run on
+    ``pull_request`` refs: all branches."""
+    if env.is_ephemeral or env.branch is None:
+        return None
+    branches = [env.branch]
+    if env.protection.destroy_allowed:
+        branches.append(default_branch)
+    return tuple(dict.fromkeys(branches))
+
+
+def github_environment_settings(
+    envs: dict[str, Environment], account_id: str, settings: GithubOidcSettings
+) -> list[str]:
+    """One line per GitHub environment whose roles live in ``account_id``: what to set once."""
+    lines = []
+    for name, env in sorted(envs.items()):
+        if env.account_id != account_id:
+            continue
+        branches = deployment_branches(env, settings.default_branch)
+        allowed = "all branches" if branches is None else ", ".join(branches)
+        reviewers = "required reviewers" if env.protection.approval_required else "no reviewers"
+        lines.append(f"GitHub environment {name}: deployment branches {allowed}; {reviewers}")
+    return lines
+
+
 def managed_policy(role: CiRole) -> str:
     return READ_ONLY_POLICY if role.kind == "plan" else POWER_USER_POLICY
 
