@@ -9,7 +9,8 @@ import json
 
 import pytest
 
-from tests.e2e.events import FULL
+from scripts.tapctl import cli
+from tests.e2e.events import FULL, STACKS
 
 pytestmark = pytest.mark.emulator
 
@@ -126,11 +127,28 @@ def test_retargeting_dev_to_main_reruns_promotion_and_replaces_the_green_comment
     assert "**Not planned:**" in after["body"]
 
 
-def test_janitor_keeps_the_environment_of_an_open_pr(events):
+def orphan(ev, pr: int) -> None:
+    """pr<N> deployed, its PR closed on GitHub, its close-time destroy lost (the janitor's case)."""
+    suffix = f"pr{pr}"
+    for argv in (["synth"], ["plan"], ["apply"]):
+        assert (
+            cli.main([*argv, "-e", "pr", "-s", suffix, *(["--stacks", STACKS] if argv == ["synth"] else [])])
+            == 0
+        )
+    path = ev.out / "github.json"
+    data = json.loads(path.read_text())
+    data["pulls"][str(pr)] = {"number": pr, "state": "closed", "base": "dev"}
+    path.write_text(json.dumps(data))
+
+
+def test_janitor_destroys_an_orphan_and_keeps_the_environment_of_an_open_pr(events):
     ev = events
+    orphan(ev, 11)
+    assert ev.state_keys("pr", "pr11/") == ev.expected_keys("pr11")
     assert ev.simulate("janitor", "janitor", skip="") == 0
     assert ev.jobs() == {"context": "success", "janitor": "success"}
-    assert ev.state_keys("pr", "pr7/") == ev.expected_keys("pr7")
+    assert ev.state_keys("pr", "pr11/") == [], "PR 11 is closed: its environment is swept"
+    assert ev.state_keys("pr", "pr7/") == ev.expected_keys("pr7"), "PR 7 is open: kept"
 
 
 def test_closed_destroys_pr7_and_its_state(events):
