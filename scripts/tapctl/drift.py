@@ -42,7 +42,8 @@ def detect(session: commands.Session) -> DriftResult:
     def one(stack: str) -> PlanSummary:
         tf = session.tf(stack)
         tf.init()
-        changed = tf.plan(DRIFT_PLAN, detailed=True)
+        # A scheduled check never holds the live state lock (an approved apply must not wait).
+        changed = tf.plan(DRIFT_PLAN, detailed=True, lock=False)
         if not changed:
             return PlanSummary(stack)
         raw = tf.show_json(DRIFT_PLAN)

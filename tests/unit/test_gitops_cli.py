@@ -92,8 +92,9 @@ class FakeTerraform:
     def init(self) -> None:
         return None
 
-    def plan(self, plan_file: str, *, destroy: bool = False, detailed: bool = False) -> bool:
+    def plan(self, plan_file: str, *, destroy: bool = False, detailed: bool = False, lock: bool = True) -> bool:
         assert detailed, "drift plans with -detailed-exitcode"
+        assert lock is False, "a scheduled drift check never takes the live state lock"
         if isinstance(self.outcome, Exception):
             raise self.outcome
         return self.outcome is not False
