@@ -12,6 +12,7 @@ import pytest
 from lib.config import load_all
 
 pytestmark = pytest.mark.emulator
+TITLE = "Push, drift and destroy events through act: dev, staging, prod (approved), drift, destroy"
 
 DEPLOY_JOBS = {"context", "synth", "scan", "plan", "apply", "summary"}
 
@@ -52,6 +53,7 @@ def test_drift_made_out_of_band_opens_one_issue_and_a_second_run_no_other(events
     )
     assert ev.simulate("drift (drifted)", "drift", skip="") == 0
     (issue,) = ev.issues()
+    ev.samples["The drift issue opened for prod"] = issue["body"]
     assert issue["title"] == "Drift detected in prod"
     assert issue["state"] == "open"
     assert issue["body"].startswith("<!-- tap-drift:prod -->")

@@ -13,6 +13,7 @@ from scripts.tapctl import cli
 from tests.e2e.events import FULL, STACKS
 
 pytestmark = pytest.mark.emulator
+TITLE = "Pull request events through act: opened, synchronize, fork, refused, retargeted, janitor, closed"
 
 MARKER = "<!-- Sticky Pull Request Comment" + "tap-plan -->"
 
@@ -33,6 +34,7 @@ def test_opened_into_dev_plans_deploys_tests_and_comments_once(events):
     }  # fmt: skip
     (comment,) = plan_comments(ev, 7)
     body = comment["body"]
+    ev.samples["The PR comment after `pr7 opened` (as posted to the fake GitHub)"] = body
     assert body.startswith("<!-- tap-plan:dev -->\n### Terraform plan · `dev`")
     assert "#### Ephemeral environment pr7" in body
     assert "| deploy | ✅ success |" in body
@@ -97,6 +99,7 @@ def test_feature_into_main_is_refused_and_nothing_is_planned(events):
     (comment,) = plan_comments(ev, 9)
     assert "**Not planned:**" in comment["body"]
     assert "| promotion | ❌ failure |" in comment["body"]
+    ev.samples["The PR comment of a refused PR (`pr9 feature->main`)"] = comment["body"]
     assert ev.credentials() == []
     assert ev.state_keys("pr", "pr9/") == []
 
