@@ -10,6 +10,7 @@ import json
 import pytest
 
 from scripts.tapctl import cli
+from scripts.tapctl.act.github_fake import Store
 from tests.e2e.events import FULL, STACKS
 
 pytestmark = pytest.mark.emulator
@@ -133,15 +134,15 @@ def test_retargeting_dev_to_main_reruns_promotion_and_replaces_the_green_comment
 def orphan(ev, pr: int) -> None:
     """pr<N> deployed, its PR closed on GitHub, its close-time destroy lost (the janitor's case)."""
     suffix = f"pr{pr}"
-    for argv in (["synth"], ["plan"], ["apply"]):
+    for argv in (["synth"], ["bootstrap"], ["plan"], ["apply"]):
         assert (
             cli.main([*argv, "-e", "pr", "-s", suffix, *(["--stacks", STACKS] if argv == ["synth"] else [])])
             == 0
         )
-    path = ev.out / "github.json"
-    data = json.loads(path.read_text())
+    store = Store(ev.out / "github.json")
+    data = store.load()
     data["pulls"][str(pr)] = {"number": pr, "state": "closed", "base": "dev"}
-    path.write_text(json.dumps(data))
+    store.save(data)
 
 
 def test_janitor_destroys_an_orphan_and_keeps_the_environment_of_an_open_pr(events):
