@@ -5,6 +5,7 @@ OIDC decision taken from the bootstrap's trust data."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -210,3 +211,14 @@ def test_act_log_lines_become_job_results():
     shown = [runner._parse(json.dumps(line), started, results) for line in lines]
     assert shown[-1] == "== job plan: failure (31s)"
     assert results == [runner.JobResult("plan", "failure", 31.0)]
+
+
+def test_jobs_get_a_runner_environment_not_this_shell_s(monkeypatch):
+    monkeypatch.setenv("CDKTF_OUTDIR", "/tmp/shared")
+    monkeypatch.setenv("TAP_WORKDIR", "/tmp/w")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
+    monkeypatch.setenv("PIP_INDEX_URL", "https://pypi.example/simple")
+    env = runner.runner_environment()
+    assert not {"CDKTF_OUTDIR", "TAP_WORKDIR", "AWS_ACCESS_KEY_ID"} & set(env)
+    assert env["PATH"] == os.environ["PATH"]
+    assert env["PIP_INDEX_URL"] == "https://pypi.example/simple"

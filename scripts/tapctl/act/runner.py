@@ -123,6 +123,38 @@ def seed_repository(store: Store) -> None:
         store.save(state)
 
 
+#: This shell's pipeline settings never reach the jobs: a runner has none of them, and
+#: inherited they would make jobs share folders (CDKTF_OUTDIR, TAP_WORKDIR) or identities.
+_NOT_FOR_JOBS = (
+    "GITHUB_",
+    "ACT",
+    "TAP_",
+    "CDKTF_",
+    "AWS_",
+    "TF_",
+    "COV_CORE",
+    "COVERAGE_",
+    "PYTEST_",
+    "VIRTUAL_ENV",
+)
+_NOT_FOR_JOBS_EXACT = {
+    "ENVIRONMENT",
+    "ENVIRONMENT_SUFFIX",
+    "PYTHONPATH",
+    "REPOSITORY",
+    "COMMIT_SHA",
+    "COMMIT_AUTHOR",
+}
+
+
+def runner_environment() -> dict[str, str]:
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(_NOT_FOR_JOBS) and k not in _NOT_FOR_JOBS_EXACT
+    }
+
+
 def bootstrap_state_buckets() -> None:
     """What an administrator does once per account before any workflow runs: the state buckets."""
     from lib.config import resolve_target
@@ -234,7 +266,7 @@ def execute(run: Run, *, stacks: str | None, actor: str = "octocat") -> Run:
         with (folder / "act.log").open("w", encoding="utf-8") as log:
             proc = subprocess.Popen(
                 cmd, cwd=paths.ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                env={k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "ACT"))},
+                env=runner_environment(),
             )  # fmt: skip
             assert proc.stdout is not None
             for line in proc.stdout:
