@@ -21,7 +21,7 @@ from typing import Any
 
 from scripts.tapctl.errors import TapError
 
-_REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+REPOSITORY_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _OUTPUT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 
@@ -88,7 +88,7 @@ def run_url(environ: Mapping[str, str] = os.environ) -> str | None:
 
 
 def validate_repository(repository: str) -> str:
-    if not _REPOSITORY.fullmatch(repository):
+    if not REPOSITORY_PATTERN.fullmatch(repository):
         raise TapError(f"--repository {repository!r} is not OWNER/REPO (e.g. acme/infra)")
     return repository
 

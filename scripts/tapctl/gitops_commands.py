@@ -60,7 +60,9 @@ def register(sub: argparse._SubParsersAction, *, env_args: ArgAdder, cloud_args:
 
     _register_checks(add)
     _register_operations(add, env_args=env_args, cloud_args=cloud_args)
-    _register_simulate(add, cloud_args=cloud_args)
+    from scripts.tapctl import simulate  # (imports the act runner only when registering)
+
+    simulate.register(add)
 
 
 def _register_checks(add: Callable[[str, str], argparse.ArgumentParser]) -> None:
@@ -158,12 +160,6 @@ def _register_operations(
     p.add_argument("--existing-provider", action="store_true", help="the account already has the provider")
     p.add_argument("--apply", action="store_true", help="apply the plan (default: plan only)")
     p.set_defaults(handler=cmd_bootstrap_oidc)
-
-
-def _register_simulate(add: Callable[[str, str], argparse.ArgumentParser], *, cloud_args: ArgAdder) -> None:
-    from scripts.tapctl import simulate
-
-    simulate.register(add, cloud_args)
 
 
 # -- argument types -----------------------------------------------------------------

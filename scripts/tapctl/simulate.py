@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
 
-from scripts.tapctl import commands, paths, ui
+from scripts.tapctl import commands, github, paths, ui
 from scripts.tapctl.act import events, runner
 from scripts.tapctl.act.github_fake import Store
 from scripts.tapctl.errors import TapError
@@ -30,7 +31,8 @@ REQUIRED = {
 }
 
 
-def register(add, cloud_args) -> None:
+def register(add: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    """Add ``simulate`` (the embedded AWS only: the workflows themselves say --cloud aws)."""
     p = add("simulate", "run the workflow file of a GitHub event through act, locally, on the embedded AWS")
     p.add_argument("event", choices=EVENTS)
     p.add_argument("--pr", type=_pr_number, help="pull request number (pull_request, close)")
@@ -74,10 +76,17 @@ def _validate(args: argparse.Namespace) -> None:
     missing = [f"--{n}" for n in REQUIRED.get(args.event, ()) if getattr(args, n) is None]
     if missing:
         raise TapError(f"simulate {args.event} needs {', '.join(missing)}")
-    if args.stacks:
-        from lib.config import load_all, resolve_target
-        from lib.stacks import select_stacks
+    from lib.config import load_all, resolve_target
+    from lib.stacks import select_stacks
 
+    unknown = sorted(set(args.approve) - set(load_all()))
+    if unknown:
+        raise TapError(
+            f"--approve {', '.join(unknown)}: not an environment (known: {', '.join(sorted(load_all()))})"
+        )
+    if args.fork and not github.REPOSITORY_PATTERN.fullmatch(args.fork):
+        raise TapError(f"--fork {args.fork!r} is not OWNER/REPO (e.g. mallory/tap)")
+    if args.stacks:
         for name, env in load_all().items():
             try:
                 select_stacks(resolve_target(name, "pr0" if env.is_ephemeral else None), args.stacks)

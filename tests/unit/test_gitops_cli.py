@@ -92,7 +92,9 @@ class FakeTerraform:
     def init(self) -> None:
         return None
 
-    def plan(self, plan_file: str, *, destroy: bool = False, detailed: bool = False, lock: bool = True) -> bool:
+    def plan(
+        self, plan_file: str, *, destroy: bool = False, detailed: bool = False, lock: bool = True
+    ) -> bool:
         assert detailed, "drift plans with -detailed-exitcode"
         assert lock is False, "a scheduled drift check never takes the live state lock"
         if isinstance(self.outcome, Exception):
@@ -297,6 +299,11 @@ def test_outputs_and_summary_outside_actions(tmp_path):
         (["simulate", "destroy", "--suffix", "pr3"], "simulate destroy needs --confirm"),
         (["simulate", "close", "--stacks", "nope"], "simulate close needs --pr"),
         (["simulate", "drift", "--stacks", "nope"], "--stacks:"),
+        (["simulate", "push", "--branch", "main", "--approve", "qa"], "--approve qa: not an environment"),
+        (
+            ["simulate", "pull_request", "--pr", "3", "--base", "dev", "--fork", "x"],
+            "--fork 'x' is not OWNER/REPO",
+        ),
     ],
 )
 def test_bad_gitops_arguments(isolated, capsys, argv, message):
