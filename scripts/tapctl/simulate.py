@@ -111,7 +111,7 @@ def build(args: argparse.Namespace, out: Path) -> runner.Run:
         _record_pull(out, args, "open")
         return events.pull_request(
             out, pr=args.pr, base=args.base, head=args.head, action=args.action,
-            head_repository=args.fork or runner.REPOSITORY, previous_base=args.previous_base,
+            head_repository=args.fork, previous_base=args.previous_base,
         )  # fmt: skip
     if args.event == "close":
         base = _record_pull(out, args, "closed")

@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 from scripts.tapctl import paths
-from scripts.tapctl.act.runner import REPOSITORY, Run
+from scripts.tapctl.act.runner import Run, repository
 
 
 def head_sha() -> str:
@@ -34,23 +34,24 @@ def pull_request(
     base: str,
     head: str,
     action: str = "opened",
-    head_repository: str = REPOSITORY,
+    head_repository: str | None = None,
     previous_base: str | None = None,
     author: str = "octocat",
 ) -> Run:
     """``opened``/``synchronize``/``reopened``/``edited`` run pull-request.yml; ``closed`` pr-closed.yml."""
     sha = head_sha()
+    repo = repository()
     payload: dict[str, object] = {
         "action": action,
         "number": pr,
-        "repository": _repo(REPOSITORY),
+        "repository": _repo(repository()),
         "pull_request": {
             "number": pr,
             "state": "closed" if action == "closed" else "open",
             "merged": False,
             "user": {"login": author},
-            "base": {"ref": base, "sha": sha, "repo": _repo(REPOSITORY)},
-            "head": {"ref": head, "sha": sha, "repo": _repo(head_repository)},
+            "base": {"ref": base, "sha": sha, "repo": _repo(repo)},
+            "head": {"ref": head, "sha": sha, "repo": _repo(head_repository or repo)},
         },
     }
     if action == "edited" and previous_base:
@@ -65,7 +66,7 @@ def push(out: Path, *, branch: str) -> Run:
         "ref": f"refs/heads/{branch}",
         "before": "0" * 40,
         "after": sha,
-        "repository": _repo(REPOSITORY),
+        "repository": _repo(repository()),
         "head_commit": {"id": sha},
     }
     return Run(f"push-{branch}", "deploy.yml", "push", payload, out)
@@ -75,11 +76,11 @@ def destroy(out: Path, *, suffix: str, confirm: str, ref: str = "main") -> Run:
     payload = {
         "ref": f"refs/heads/{ref}",
         "inputs": {"suffix": suffix, "confirm": confirm},
-        "repository": _repo(REPOSITORY),
+        "repository": _repo(repository()),
     }
     return Run(f"destroy-{suffix}", "destroy.yml", "workflow_dispatch", payload, out)
 
 
 def scheduled(out: Path, *, workflow: str, label: str) -> Run:
-    payload = {"schedule": "simulated", "ref": "refs/heads/main", "repository": _repo(REPOSITORY)}
+    payload = {"schedule": "simulated", "ref": "refs/heads/main", "repository": _repo(repository())}
     return Run(label, workflow, "schedule", payload, out)

@@ -36,7 +36,14 @@ from scripts.tapctl.errors import TapError
 WORKFLOWS = paths.ROOT / ".github" / "workflows"
 STAND_INS = paths.ROOT / "tools" / "act" / "stand-ins"
 PLATFORM = "ubuntu-24.04=-self-hosted"
-REPOSITORY = "acme/tap"
+
+
+def repository() -> str:
+    """OWNER/REPO as environments/defaults.yaml names it (`repository:`): the simulated runs'
+    ``github.repository``, and the subject the OIDC trust is checked against."""
+    return next(iter(load_all().values())).repository
+
+
 _USES = re.compile(r"^\s*(?:-\s*)?uses:\s*([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)@([0-9a-f]{40})\b", re.M)
 
 
@@ -230,7 +237,7 @@ def execute(run: Run, *, stacks: str | None, actor: str = "octocat") -> Run:
     with FakeGithub(store_path, secret_values["GITHUB_TOKEN"]) as gh:
         seed_repository(gh.store)
         env = {
-            "GITHUB_REPOSITORY": REPOSITORY,
+            "GITHUB_REPOSITORY": repository(),
             "GITHUB_API_URL": gh.url,
             "TAP_ACT_ROOT": str(paths.ROOT),
             "TAP_ACT_PYTHON": sys.executable,
