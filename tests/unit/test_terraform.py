@@ -18,6 +18,7 @@ def test_cli_config_with_mirror(tmp_path, monkeypatch):
     mirror = tmp_path / "mirror"
     mirror.mkdir()
     monkeypatch.setenv("TAP_PROVIDER_MIRROR", str(mirror))
+    monkeypatch.delenv("TF_PLUGIN_CACHE_DIR", raising=False)
     text = write_cli_config(tmp_path).read_text()
     assert f'plugin_cache_dir = "{tmp_path / "plugin-cache"}"' in text
     assert f'path    = "{mirror}"' in text
@@ -43,3 +44,11 @@ def test_error_summary_prefers_error_lines():
     assert error_summary(out) == "creating S3 Bucket (x): BucketAlreadyExists"
     assert error_summary("just\nlast line\n") == "last line"
     assert error_summary("") == "(no output)"
+
+
+def test_plugin_cache_kept_between_ci_jobs(tmp_path, monkeypatch):
+    """The workflows' setup action points TF_PLUGIN_CACHE_DIR at a cached folder."""
+    monkeypatch.setenv("TF_PLUGIN_CACHE_DIR", str(tmp_path / "kept"))
+    text = write_cli_config(tmp_path).read_text()
+    assert f'plugin_cache_dir = "{tmp_path / "kept"}"' in text
+    assert (tmp_path / "kept").is_dir()
