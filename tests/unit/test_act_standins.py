@@ -222,3 +222,85 @@ def test_jobs_get_a_runner_environment_not_this_shell_s(monkeypatch):
     assert not {"CDKTF_OUTDIR", "TAP_WORKDIR", "AWS_ACCESS_KEY_ID"} & set(env)
     assert env["PATH"] == os.environ["PATH"]
     assert env["PIP_INDEX_URL"] == "https://pypi.example/simple"
+
+
+def test_main_turns_a_refusal_into_an_error_line_and_exit_1(job, monkeypatch, capsys):
+    inputs(monkeypatch, name="nope", path="x")
+    assert standins.main(["download-artifact"]) == 1
+    assert "::error::Unable to download artifact(s)" in capsys.readouterr().out
+    assert standins.main(["no-such-verb"]) == 2
+
+
+def test_outputs_use_a_fresh_random_delimiter_per_value(job, monkeypatch, tmp_path):
+    standins.set_outputs(a="1", b="two\nlines")
+    text = (tmp_path / "output").read_text().splitlines()
+    delimiters = {line.split("<<", 1)[1] for line in text if "<<" in line}
+    assert len(delimiters) == 2
+    assert text[0].startswith("a<<ghadelimiter_")
+    assert text[1:3] == ["1", text[0].split("<<", 1)[1]]
+
+
+def test_setup_python_checks_the_host_version(job, monkeypatch, tmp_path):
+    import sys
+
+    inputs(monkeypatch, python_version=f"{sys.version_info.major}.{sys.version_info.minor}")
+    monkeypatch.setattr(standins.shutil, "which", lambda name: sys.executable)
+    standins.setup_python()
+    assert "python-version<<" in (tmp_path / "output").read_text()
+    inputs(monkeypatch, python_version="2.7")
+    with pytest.raises(standins.StandInError, match=r"2\.7 was asked for"):
+        standins.setup_python()
+    inputs(monkeypatch, python_version="3.x")
+    with pytest.raises(standins.StandInError, match="only exact versions"):
+        standins.setup_python()
+
+
+def test_cache_hits_only_when_every_path_exists(job, monkeypatch, tmp_path):
+    (tmp_path / "kept").mkdir()
+    inputs(monkeypatch, path=f"{tmp_path / 'kept'}\n{tmp_path / 'missing'}", key="k")
+    standins.cache()
+    assert "false" in (tmp_path / "output").read_text()
+    (tmp_path / "missing").mkdir()
+    standins.cache()
+    assert (tmp_path / "output").read_text().rstrip().splitlines()[-2] == "true"
+
+
+def test_checkout_with_ref_copies_the_work_tree_without_ignored_files(job, monkeypatch, tmp_path):
+    import subprocess
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    write(repo / "tracked.txt", "t")
+    write(repo / ".gitignore", "ignored/\n")
+    write(repo / "ignored/secret.txt", "s")
+    monkeypatch.setenv("TAP_ACT_ROOT", str(repo))
+    inputs(monkeypatch, ref="dev")
+    standins.checkout()
+    assert (job / "tracked.txt").read_text() == "t"
+    assert not (job / "ignored").exists()
+    standins.checkout()  # a workspace that already has files is left as it is
+
+
+def test_configure_aws_credentials_exports_the_granted_environment(job, monkeypatch, tmp_path):
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps(PR_EVENT))
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(event))
+    monkeypatch.setenv("GITHUB_EVENT_NAME", "pull_request")
+    monkeypatch.setenv("GITHUB_REPOSITORY", "acme/tap")
+    monkeypatch.setenv("GITHUB_ENV", str(tmp_path / "env"))
+    monkeypatch.setenv("TAP_ACT_OUT", str(tmp_path))
+    monkeypatch.setattr(oidc, "emulator_environment", lambda account, region: {"AWS_REGION": region})
+    inputs(monkeypatch, role_to_assume="arn:aws:iam::111111111111:role/tap-dev-plan", aws_region="us-east-1")
+    standins.configure_aws_credentials()
+    assert "AWS_REGION<<" in (tmp_path / "env").read_text()
+    (grant,) = [json.loads(line) for line in (tmp_path / "credentials.jsonl").read_text().splitlines()]
+    assert grant["granted"] is True
+    inputs(monkeypatch, allowed_account_ids="999999999999")
+    with pytest.raises(standins.StandInError, match="not in allowed-account-ids"):
+        standins.configure_aws_credentials()
+    inputs(monkeypatch, allowed_account_ids="", role_to_assume="arn:aws:iam::111111111111:role/tap-dev-apply")
+    with pytest.raises(oidc.Refused):
+        standins.configure_aws_credentials()
+    refused = json.loads((tmp_path / "credentials.jsonl").read_text().splitlines()[-1])
+    assert refused["granted"] is False
