@@ -262,11 +262,10 @@ def patch_sqs_event_source_push() -> None:
     """moto delivers to an SQS event source mapping *synchronously inside
     SendMessage*: it receives up to a batch of visible messages and runs the
     function in Docker. With no Docker engine every send is a failed poll that
-    counts a receive on every visible message, so after ``maxReceiveCount``
-    unrelated sends healthy messages move to the dead-letter queue. Real
-    Lambda polls asynchronously; here queues keep their messages until a
-    consumer (a test through ``tests/integration/lambda_invoke.py``) receives
-    them. Mappings are still created, listed and deleted normally."""
+    counts a receive on every visible message, and the sender waits for the
+    function. Real Lambda polls asynchronously: so does the emulator's poller
+    (``scripts/tapctl/emulator_triggers.SqsPoller``). Mappings are still created,
+    listed and deleted normally."""
     from moto.sqs.models import Queue
 
     def _no_push(self: Queue) -> dict[str, object]:

@@ -18,6 +18,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     args = parser.parse_args(argv)
 
+    import os
+    from pathlib import Path
+
+    # moto's Step Functions interpreter calls the services it orchestrates over HTTP
+    # on MOTO_PORT: this server.
+    os.environ["MOTO_PORT"] = str(args.port)
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,
         MotoRequestHandler,
@@ -28,7 +34,13 @@ def main(argv: list[str] | None = None) -> int:
     from scripts.tapctl.emulator_patches import apply_all
     from scripts.tapctl.emulator_replay import RetryReplay
 
+    from scripts.tapctl import emulator_lambda, emulator_triggers
+
     applied = apply_all()
+    root = Path(__file__).resolve().parents[2]
+    cache = Path(os.environ.get("TAP_WORKDIR", root / ".tap")) / "lambda-cache"
+    emulator_lambda.install(f"http://{args.host}:{args.port}", cache, root)
+    applied += ["lambda_executor", *emulator_triggers.install()]
     # moto's ThreadedMotoServer, with SDK retries of completed calls answered by replay.
     app = RetryReplay(DomainDispatcherApplication(create_backend_app))
     server = make_server(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
