@@ -33,6 +33,7 @@ from lib.constructs.dynamodb_table import OnDemandTable
 from lib.constructs.iam import Grant, ServiceRole
 from lib.constructs.kms import StackKey
 from lib.constructs.lambda_function import LambdaFunction, LambdaZip, VpcPlacement
+from lib.constructs.object_trigger import ObjectCreatedTrigger
 from lib.constructs.packaging import LAMBDA_ROOT, function_package, layer_package
 from lib.constructs.private_network import PrivateNetwork
 from lib.constructs.secure_bucket import SecureBucket
@@ -45,6 +46,9 @@ RUNTIME = "python3.12"
 LAYER_DIR: Path = LAMBDA_ROOT / SYSTEM / "layer"
 #: The workflow's steps, in order.
 STEPS = ("ingest", "validate", "transform", "load")
+#: Objects created under this prefix start an execution; inline batches are stored elsewhere.
+RAW_PREFIX = "raw/"
+INLINE_PREFIX = "inline/"
 #: Transient errors worth retrying (a PipelineError is a bad batch: retrying it cannot help).
 RETRYABLE_ERRORS = (
     "Lambda.ServiceException",
@@ -65,7 +69,8 @@ def workflow_definition(
     backoff_rate: float,
 ) -> str:
     """Amazon States Language: each step retried with exponential backoff, every
-    failure caught into Notify (SNS) -> DeadLetter (SQS) -> Failed."""
+    failure caught into Notify (SNS) -> DeadLetter (SQS) -> Failed; an input
+    without a batch (Ingest reports ``count: 0``) ends in NoBatch."""
     missing = [s for s in STEPS if s not in function_arns]
     if missing:
         raise ValueError(f"workflow needs a function for step(s) {', '.join(missing)}")
@@ -84,11 +89,27 @@ def workflow_definition(
             ],
             "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Notify"}],
         }
-        if i + 1 < len(STEPS):
+        if step == "ingest":
+            state["Next"] = "HasBatch"
+        elif i + 1 < len(STEPS):
             state["Next"] = STEPS[i + 1].capitalize()
         else:
             state["End"] = True
         states[step.capitalize()] = state
+    states["HasBatch"] = {
+        "Type": "Choice",
+        "Choices": [
+            {
+                "And": [
+                    {"Variable": "$.count", "IsPresent": True},
+                    {"Variable": "$.count", "NumericEquals": 0},
+                ],
+                "Next": "NoBatch",
+            }
+        ],
+        "Default": STEPS[1].capitalize(),
+    }
+    states["NoBatch"] = {"Type": "Succeed", "Comment": "the input carried no records and no key"}
     states["Notify"] = {
         "Type": "Task",
         "Resource": "arn:aws:states:::sns:publish",
@@ -203,10 +224,10 @@ class DataPipelineStack(TapStack):
         self.functions: dict[str, LambdaFunction] = {
             "ingest": self._function(
                 "ingest",
-                description="Store an incoming batch under raw/",
+                description=f"Store an inline batch under {INLINE_PREFIX}",
                 environment=bucket_env,
                 grants=[
-                    Grant(actions=["s3:PutObject"], resources=[self.bucket.objects_arn("raw/")]),
+                    Grant(actions=["s3:PutObject"], resources=[self.bucket.objects_arn(INLINE_PREFIX)]),
                     use_key,
                 ],
             ),
@@ -246,6 +267,17 @@ class DataPipelineStack(TapStack):
 
         # -- workflow -----------------------------------------------------------
         self.state_machine = self._workflow()
+        ObjectCreatedTrigger(
+            self,
+            "raw-trigger",
+            bucket_name=self.bucket.name,
+            bucket_id=self.bucket.id,
+            prefix=RAW_PREFIX,
+            state_machine_arn=self.state_machine.arn,
+            rule_name=namer.name("dpl-raw-object"),
+            role_name=namer.name("dpl-events", NameKind.IAM_ROLE),
+            account_id=namer.account_id,
+        )
 
         # -- monitoring -----------------------------------------------------------
         for step, fn in self.functions.items():

@@ -203,6 +203,15 @@ def credentials_for(state: EmulatorState, account_id: str) -> dict[str, str]:
     iam.meta.events.register("before-sign.iam.*", _account_header)
     with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
         iam.create_user(UserName=EMULATOR_USER)
+    # the account's administrator, as the deploying identity is on AWS (API Gateway's
+    # AWS_IAM methods evaluate this policy for execute-api:Invoke)
+    iam.put_user_policy(
+        UserName=EMULATOR_USER,
+        PolicyName="administrator",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+        ),
+    )
     key = iam.create_access_key(UserName=EMULATOR_USER)["AccessKey"]
     creds = {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
     state.accounts[account_id] = creds

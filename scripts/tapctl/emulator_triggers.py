@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 import threading
 import time
 import uuid
@@ -134,16 +135,44 @@ def target_input(target: dict[str, Any], event: dict[str, Any]) -> str:
                 value = value.get(part) if isinstance(value, dict) else None
         return json.dumps(value)
     if "InputTransformer" in target:
-        from moto.events.models import EventTemplateParser
-
         transformer = target["InputTransformer"]
-        result = EventTemplateParser.parse(
-            input_template=transformer.get("InputTemplate"),
-            input_paths_map=transformer.get("InputPathsMap", {}),
-            event=event,
-        )
-        return result if isinstance(result, str) else json.dumps(result)
+        return render_template(transformer.get("InputTemplate", ""), transformer.get("InputPathsMap", {}), event)
     return json.dumps(event)
+
+
+_PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.-]+)>")
+
+
+def render_template(template: str, paths: dict[str, str], event: dict[str, Any]) -> str:
+    """EventBridge's input transformer: ``<name>`` becomes the value at ``paths[name]``,
+    JSON-encoded where it stands as a JSON value, as raw text inside a string literal."""
+    from jsonpath_ng.ext import parse
+
+    values: dict[str, Any] = {"aws.events.event": event, "aws.events.event.json": event}
+    for name, path in paths.items():
+        found = parse(path).find(event)
+        values[name] = found[0].value if found else None
+    out, in_string, escaped, i = [], False, False, 0
+    while i < len(template):
+        char = template[i]
+        match = _PLACEHOLDER.match(template, i) if char == "<" else None
+        if match and match.group(1) in values:
+            value = values[match.group(1)]
+            if in_string:
+                text = value if isinstance(value, str) else json.dumps(value)
+                out.append(json.dumps(text)[1:-1])
+            else:
+                out.append(json.dumps(value))
+            i = match.end()
+            continue
+        if in_string and not escaped and char == '"':
+            in_string = False
+        elif not in_string and char == '"':
+            in_string = True
+        escaped = in_string and char == "\\" and not escaped
+        out.append(char)
+        i += 1
+    return "".join(out)
 
 
 def start_execution(machine_arn: str, payload: str, name: str | None = None) -> str:
@@ -169,8 +198,13 @@ def patch_eventbridge_targets() -> None:
             rule.__dict__.update(self.__dict__)
             rule.targets = others
             original(rule, original_event, transform_input)
+        event = dict(original_event)
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        if not isinstance(event.get("time"), str):  # moto's S3 events carry epoch seconds
+            event["time"] = now
+        event.setdefault("ingestion-time", now)  # moto's template parser reads it
         for target in ours:
-            payload = target_input(target, original_event)
+            payload = target_input(target, event)
             arn = target["Arn"]
             try:
                 if arn.split(":")[2] == "lambda":

@@ -61,7 +61,7 @@ def error(function: str, event: dict) -> str:
 
 def test_whole_chain_loads_valid_records_into_the_table(aws) -> None:
     raw = run("ingest", {"records": [GOOD, OTHER, {"record_id": "bad"}]})
-    assert raw == {"bucket": BUCKET, "key": "raw/req-1.json", "count": 3}
+    assert raw == {"bucket": BUCKET, "key": "inline/req-1.json", "count": 3}
     validated = run("validate", raw)
     assert validated == {"bucket": BUCKET, "key": "validated/req-1.json", "valid": 2, "invalid": 1}
     transformed = run("transform", validated)
@@ -86,10 +86,15 @@ def test_ingest_passes_an_existing_object_through(aws) -> None:
     assert run("ingest", {"key": "raw/y.json"}) == {"bucket": BUCKET, "key": "raw/y.json"}
 
 
+def test_an_event_without_a_batch_is_an_empty_batch(aws) -> None:
+    """The seed's smoke input: the workflow's Choice ends it in NoBatch."""
+    assert run("ingest", {"test": "data", "bucket": BUCKET}) == {"bucket": BUCKET, "count": 0}
+
+
 @pytest.mark.parametrize(
     ("event", "message"),
     [
-        ({"test": "data"}, "event needs 'records' (a list) or 'key' (an object in the raw bucket)"),
+        ({"key": ""}, "'key' must name an object in the raw bucket"),
         ({"records": "nope"}, "event needs 'records' (a list)"),
         ({"bucket": "elsewhere", "key": "raw/a.json"}, "ingest reads only from the raw bucket raw-bucket"),
     ],

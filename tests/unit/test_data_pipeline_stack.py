@@ -97,7 +97,7 @@ def test_grants_are_explicit_and_scoped(pr: dict[str, Any]) -> None:
     def actions(fn: str) -> dict[str, list[str]]:
         return {a: s["Resource"] for s in policies[fn] for a in s["Action"]}
 
-    assert actions("ingest")["s3:PutObject"] == ["${aws_s3_bucket.raw-bucket_66709A2F.arn}/raw/*"]
+    assert actions("ingest")["s3:PutObject"] == ["${aws_s3_bucket.raw-bucket_66709A2F.arn}/inline/*"]
     assert "s3:GetObject" not in actions("ingest")
     assert actions("validate")["s3:PutObject"] == ["${aws_s3_bucket.raw-bucket_66709A2F.arn}/validated/*"]
     assert actions("load")["dynamodb:BatchWriteItem"] == ["${aws_dynamodb_table.table_43360BC0.arn}"]
@@ -115,7 +115,11 @@ def test_workflow_retries_each_task_with_backoff_and_catches_to_sns_and_dlq(pr: 
     definition = json.loads(machine["definition"])
     states = definition["States"]
     assert definition["StartAt"] == "Ingest"
-    assert [states[s].get("Next") for s in STATE_ORDER] == ["Validate", "Transform", "Load", None]
+    assert [states[s].get("Next") for s in STATE_ORDER] == ["HasBatch", "Transform", "Load", None]
+    # an input without records or key (the seed's smoke test) ends in NoBatch, not in a failure
+    assert states["HasBatch"]["Default"] == "Validate"
+    assert states["HasBatch"]["Choices"][0]["Next"] == "NoBatch"
+    assert states["NoBatch"]["Type"] == "Succeed"
     assert states["Load"]["End"] is True
     for name in STATE_ORDER:
         (retry,) = states[name]["Retry"]
@@ -208,3 +212,22 @@ def test_invalid_settings_are_refused(values: dict[str, Any], message: str) -> N
     with pytest.raises(ValidationError) as err:
         DataPipelineSettings(**values)
     assert message in str(err.value)
+
+
+def test_raw_objects_start_the_workflow_through_eventbridge(pr: dict[str, Any]) -> None:
+    assert only(pr, "aws_s3_bucket_notification")["eventbridge"] is True
+    pattern = json.loads(only(pr, "aws_cloudwatch_event_rule")["event_pattern"])
+    assert pattern["detail-type"] == ["Object Created"]
+    assert pattern["detail"]["object"]["key"] == [{"prefix": "raw/"}]
+    target = only(pr, "aws_cloudwatch_event_target")
+    assert target["arn"] == "${aws_sfn_state_machine.workflow.arn}"
+    assert target["input_transformer"]["input_template"] == '{"bucket": <bucket>, "key": <key>}'
+    # the events role may start this state machine and nothing else
+    role_policies = [
+        json.loads(p["policy"])["Statement"]
+        for p in resources(pr, "aws_iam_role_policy").values()
+        if "raw-trigger" in p["role"]
+    ]
+    assert role_policies == [
+        [{"Effect": "Allow", "Action": ["states:StartExecution"], "Resource": ["${aws_sfn_state_machine.workflow.arn}"]}]
+    ]

@@ -355,3 +355,35 @@ def test_eventbridge_starts_a_state_machine(aws, layer_arn):
     done = _wait("SUCCEEDED", lambda: (d := sfn.describe_execution(executionArn=run))["status"] != "RUNNING" and d)
     assert done["status"] == "SUCCEEDED"
     assert json.loads(done["output"])["event"]["detail"] == {"job": 3}
+
+
+def test_an_uploaded_object_starts_a_state_machine_once_through_eventbridge(aws, layer_arn):
+    sfn = aws("stepfunctions")
+    machine = _machine(aws, layer_arn, "STANDARD", _fn_arn(aws, make_function(aws, layer_arn, "app.echo")))
+    s3 = aws("s3")
+    bucket = f"raw-{uuid.uuid4().hex[:6]}"
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={"EventBridgeConfiguration": {}})
+    pattern = {"source": ["aws.s3"], "detail-type": ["Object Created"],
+               "detail": {"bucket": {"name": [bucket]}, "object": {"key": [{"prefix": "raw/"}]}}}
+    aws("events").put_rule(Name=f"up-{bucket}", EventPattern=json.dumps(pattern))
+    transformer = {"InputPathsMap": {"bucket": "$.detail.bucket.name", "key": "$.detail.object.key"},
+                   "InputTemplate": '{"bucket": <bucket>, "key": <key>, "note": "got <key>"}'}
+    aws("events").put_targets(Rule=f"up-{bucket}", Targets=[{"Id": "sm", "Arn": machine, "RoleArn": ROLE,
+                                                            "InputTransformer": transformer}])
+    s3.put_object(Bucket=bucket, Key="other/skip.json", Body=b"{}")
+    s3.put_object(Bucket=bucket, Key="raw/a b.json", Body=b"{}")
+    run = _wait("an execution", lambda: sfn.list_executions(stateMachineArn=machine)["executions"])[0]["executionArn"]
+    done = _wait("SUCCEEDED", lambda: (d := sfn.describe_execution(executionArn=run))["status"] != "RUNNING" and d)
+    assert json.loads(done["output"])["event"] == {"bucket": bucket, "key": "raw/a b.json", "note": "got raw/a b.json"}
+    time.sleep(1)
+    assert len(sfn.list_executions(stateMachineArn=machine)["executions"]) == 1
+
+
+def test_the_input_transformer_quotes_values_as_eventbridge_does():
+    from scripts.tapctl.emulator_triggers import render_template
+
+    event = {"detail": {"n": 3, "s": 'a"b', "o": {"k": [1]}}}
+    paths = {"n": "$.detail.n", "s": "$.detail.s", "o": "$.detail.o", "missing": "$.detail.none"}
+    rendered = render_template('{"n": <n>, "s": <s>, "o": <o>, "m": <missing>, "text": "<s> and <n>"}', paths, event)
+    assert json.loads(rendered) == {"n": 3, "s": 'a"b', "o": {"k": [1]}, "m": None, "text": 'a"b and 3'}
