@@ -50,7 +50,9 @@ class ObjectCreatedTrigger(Construct):
     ) -> None:
         super().__init__(scope, id_)
         if not prefix or prefix.startswith("/"):
-            raise ValueError(f"trigger prefix {prefix!r} must be a non-empty key prefix without a leading '/'")
+            raise ValueError(
+                f"trigger prefix {prefix!r} must be a non-empty key prefix without a leading '/'"
+            )
         self.notification = S3BucketNotification(self, "eventbridge", bucket=bucket_id, eventbridge=True)
         self.rule = CloudwatchEventRule(
             self,

@@ -21,7 +21,7 @@ from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 from constructs import Construct
 
 from lib.config.settings.file_processing import FileProcessingSettings
-from lib.constructs.alarms import lambda_alarms
+from lib.constructs.alarms import lambda_alarms, metric_alarm
 from lib.constructs.dynamodb_table import Index, OnDemandTable
 from lib.constructs.iam import Grant
 from lib.constructs.kms import StackKey
@@ -294,6 +294,16 @@ class FileProcessingStack(TapStack):
                 function_name=fn.name,
                 topic_arn=topic.arn,
             )
+        metric_alarm(
+            self,
+            "api-5xx-alarm",
+            name=namer.name("files-api-5xx", NameKind.ALARM),
+            description="File API answered with 5xx errors",
+            namespace="AWS/ApiGateway",
+            metric="5XXError",
+            dimensions={"ApiName": api.api.name, "Stage": STAGE},
+            topic_arn=topic.arn,
+        )
 
         outputs = {
             "FileUploadBucketName": bucket.name,

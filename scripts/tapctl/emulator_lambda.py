@@ -317,7 +317,14 @@ class Executor:
             try:
                 code = prepare(fn, self.cache, self.repo_root)
             except Exception as exc:  # code that cannot be prepared fails the invocation, as on AWS
-                return self._finish(fn, stream, request_id, started, "", _error(str(exc), "Runtime.InvalidEntrypoint", request_id))
+                return self._finish(
+                    fn,
+                    stream,
+                    request_id,
+                    started,
+                    "",
+                    _error(str(exc), "Runtime.InvalidEntrypoint", request_id),
+                )
             with tempfile.TemporaryDirectory(prefix="invoke-", dir=self.cache.root) as tmp:
                 result_file = Path(tmp) / "result.json"
                 env = self.environment(fn, request_id, stream, code, result_file)
@@ -338,14 +345,20 @@ class Executor:
                     output, _ = proc.communicate()
                     message = f"Task timed out after {float(fn.timeout):.2f} seconds"
                     log = output.decode("utf-8", "replace") + f"{_stamp()} {request_id} {message}\n"
-                    doc = {"errorType": "Sandbox.Timedout", "errorMessage": f"RequestId: {request_id} Error: {message}"}
+                    doc = {
+                        "errorType": "Sandbox.Timedout",
+                        "errorMessage": f"RequestId: {request_id} Error: {message}",
+                    }
                     return self._finish(fn, stream, request_id, started, log, doc)
                 log = output.decode("utf-8", "replace")
                 try:
                     outcome = json.loads(result_file.read_text())
                 except (OSError, ValueError):
-                    doc = _error(f"RequestId: {request_id} Error: Runtime exited with error: exit status {proc.returncode}",
-                                 "Runtime.ExitError", request_id)
+                    doc = _error(
+                        f"RequestId: {request_id} Error: Runtime exited with error: exit status {proc.returncode}",
+                        "Runtime.ExitError",
+                        request_id,
+                    )
                     return self._finish(fn, stream, request_id, started, log, doc)
             if "error" in outcome:
                 return self._finish(fn, stream, request_id, started, log, outcome["error"])
@@ -378,7 +391,9 @@ class Executor:
 
     # the invoke types ---------------------------------------------------------------------
 
-    def invoke_function(self, fn: Any, body: Any, headers: Mapping[str, str], response_headers: dict[str, Any]) -> bytes:
+    def invoke_function(
+        self, fn: Any, body: Any, headers: Mapping[str, str], response_headers: dict[str, Any]
+    ) -> bytes:
         """moto's ``LambdaFunction.invoke``: what the ``Invoke`` API answers."""
         event = _as_bytes(body)
         kind = _header(headers, "X-Amz-Invocation-Type") or "RequestResponse"
@@ -388,7 +403,9 @@ class Executor:
             if fn.reserved_concurrency is not None and int(fn.reserved_concurrency) == 0:
                 # accepted, then never runs: Lambda keeps retrying throttled events for
                 # MaximumEventAgeInSeconds, then discards or dead-letters them.
-                threading.Thread(target=self._dead_letter, args=(fn, event, _throttle_doc(fn)), daemon=True).start()
+                threading.Thread(
+                    target=self._dead_letter, args=(fn, event, _throttle_doc(fn)), daemon=True
+                ).start()
                 return b""
             self.invoke_async(fn, event)
             return b""
@@ -403,7 +420,9 @@ class Executor:
         return result.payload
 
     def invoke_async(self, fn: Any, event: bytes) -> threading.Thread:
-        thread = threading.Thread(target=self._run_async, args=(fn, event), daemon=True, name=f"async-{fn.function_name}")
+        thread = threading.Thread(
+            target=self._run_async, args=(fn, event), daemon=True, name=f"async-{fn.function_name}"
+        )
         thread.start()
         return thread
 
@@ -438,7 +457,9 @@ class Executor:
         }
         deliver(target, event.decode("utf-8", "replace"), attributes)
 
-    def _destination(self, fn: Any, config: Mapping[str, Any], which: str, event: bytes, result: Result) -> None:
+    def _destination(
+        self, fn: Any, config: Mapping[str, Any], which: str, event: bytes, result: Result
+    ) -> None:
         target = ((config.get("DestinationConfig") or {}).get(which) or {}).get("Destination")
         if not target:
             return
@@ -452,7 +473,11 @@ class Executor:
                 "approximateInvokeCount": 1,
             },
             "requestPayload": json.loads(event or b"{}"),
-            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": result.function_error},
+            "responseContext": {
+                "statusCode": 200,
+                "executedVersion": "$LATEST",
+                "functionError": result.function_error,
+            },
             "responsePayload": result.document(),
         }
         deliver(target, json.dumps(record), {})

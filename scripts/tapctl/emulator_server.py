@@ -31,18 +31,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     from werkzeug.serving import make_server
 
+    from scripts.tapctl import emulator_lambda, emulator_triggers
+    from scripts.tapctl.emulator_apigateway import ApiGatewayInvoke
     from scripts.tapctl.emulator_patches import apply_all
     from scripts.tapctl.emulator_replay import RetryReplay
-
-    from scripts.tapctl import emulator_lambda, emulator_triggers
 
     applied = apply_all()
     root = Path(__file__).resolve().parents[2]
     cache = Path(os.environ.get("TAP_WORKDIR", root / ".tap")) / "lambda-cache"
     emulator_lambda.install(f"http://{args.host}:{args.port}", cache, root)
-    applied += ["lambda_executor", *emulator_triggers.install()]
-    # moto's ThreadedMotoServer, with SDK retries of completed calls answered by replay.
-    app = RetryReplay(DomainDispatcherApplication(create_backend_app))
+    applied += ["lambda_executor", *emulator_triggers.install(), "apigateway_invoke"]
+    # moto's ThreadedMotoServer, with SDK retries of completed calls answered by replay;
+    # invoke-URL requests (API Gateway stages) are answered outside it: never replayed.
+    app = ApiGatewayInvoke(RetryReplay(DomainDispatcherApplication(create_backend_app)))
     server = make_server(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -80,15 +80,28 @@ def patch_sns_lambda() -> None:
     original_publish = Subscription.publish
 
     def publish(self: Subscription, message: str, message_id: str, *args: Any, **kwargs: Any) -> None:
-        _SNS_DELIVERY.current = (self, message_id, kwargs.get("message_attributes") or (args[1] if len(args) > 1 else None))
+        _SNS_DELIVERY.current = (
+            self,
+            message_id,
+            kwargs.get("message_attributes") or (args[1] if len(args) > 1 else None),
+        )
         try:
             return original_publish(self, message, message_id, *args, **kwargs)
         finally:
             _SNS_DELIVERY.current = None
 
-    def send_sns_message(self: LambdaBackend, function_name: str, message: str, subject: str | None = None,
-                         qualifier: str | None = None) -> None:
-        subscription, message_id, attributes = getattr(_SNS_DELIVERY, "current", None) or (None, str(uuid.uuid4()), None)
+    def send_sns_message(
+        self: LambdaBackend,
+        function_name: str,
+        message: str,
+        subject: str | None = None,
+        qualifier: str | None = None,
+    ) -> None:
+        subscription, message_id, attributes = getattr(_SNS_DELIVERY, "current", None) or (
+            None,
+            str(uuid.uuid4()),
+            None,
+        )
         fn = self.get_function(function_name, qualifier)
         event = {
             "Records": [
@@ -104,7 +117,10 @@ def patch_sns_lambda() -> None:
                         "MessageId": message_id,
                         "Message": message,
                         "MessageAttributes": {
-                            k: {"Type": v.get("DataType", "String"), "Value": v.get("StringValue", v.get("BinaryValue"))}
+                            k: {
+                                "Type": v.get("DataType", "String"),
+                                "Value": v.get("StringValue", v.get("BinaryValue")),
+                            }
                             for k, v in (attributes or {}).items()
                         },
                         "Type": "Notification",
@@ -136,7 +152,9 @@ def target_input(target: dict[str, Any], event: dict[str, Any]) -> str:
         return json.dumps(value)
     if "InputTransformer" in target:
         transformer = target["InputTransformer"]
-        return render_template(transformer.get("InputTemplate", ""), transformer.get("InputPathsMap", {}), event)
+        return render_template(
+            transformer.get("InputTemplate", ""), transformer.get("InputPathsMap", {}), event
+        )
     return json.dumps(event)
 
 
@@ -180,7 +198,9 @@ def start_execution(machine_arn: str, payload: str, name: str | None = None) -> 
 
     parts = machine_arn.split(":")
     backend = stepfunctions_parser_backends[parts[4]][parts[3]]
-    return backend.start_execution(machine_arn, name=name or str(uuid.uuid4()), execution_input=payload).execution_arn
+    return backend.start_execution(
+        machine_arn, name=name or str(uuid.uuid4()), execution_input=payload
+    ).execution_arn
 
 
 def patch_eventbridge_targets() -> None:
@@ -256,14 +276,24 @@ def patch_stepfunctions_execution() -> None:
         )
 
     for name, module in list(sys.modules.items()):
-        if name.startswith("moto.stepfunctions.parser") and getattr(module, "boto_client_for", None) is original_client:
+        if (
+            name.startswith("moto.stepfunctions.parser")
+            and getattr(module, "boto_client_for", None) is original_client
+        ):
             module.boto_client_for = boto_client_for  # type: ignore[attr-defined]
 
     original_start = StepFunctionsParserBackend.start_execution
 
-    def start_execution(self: Any, state_machine_arn: str, name: Any = None, execution_input: Any = None,
-                        trace_header: Any = None) -> Any:
-        return original_start(self, state_machine_arn, name or str(uuid.uuid4()), execution_input, trace_header)
+    def start_execution(
+        self: Any,
+        state_machine_arn: str,
+        name: Any = None,
+        execution_input: Any = None,
+        trace_header: Any = None,
+    ) -> Any:
+        return original_start(
+            self, state_machine_arn, name or str(uuid.uuid4()), execution_input, trace_header
+        )
 
     StepFunctionsParserBackend.start_execution = start_execution  # type: ignore[method-assign]
 
@@ -277,7 +307,9 @@ def patch_stepfunctions_execution() -> None:
             from moto.stepfunctions.exceptions import ValidationException
 
             raise ValidationException("This operation is not supported by this type of state machine")
-        execution = backend.start_execution(arn, self._get_param("name"), self._get_param("input", if_none="{}"))
+        execution = backend.start_execution(
+            arn, self._get_param("name"), self._get_param("input", if_none="{}")
+        )
         worker = getattr(execution, "exec_worker", None)
         deadline = time.monotonic() + 300  # EXPRESS runs at most five minutes
         while str(execution.exec_status).upper().endswith("RUNNING") and time.monotonic() < deadline:
@@ -291,7 +323,9 @@ def patch_stepfunctions_execution() -> None:
             "startDate": execution.start_date,
             "stopDate": getattr(described, "stop_date", None) or execution.start_date,
             "status": _status(execution.exec_status),
-            "input": execution.input_data if isinstance(execution.input_data, str) else json.dumps(execution.input_data),
+            "input": execution.input_data
+            if isinstance(execution.input_data, str)
+            else json.dumps(execution.input_data),
         }
         output = getattr(described, "output", None)
         if output is not None:
@@ -450,7 +484,12 @@ _POLLER: SqsPoller | None = None
 
 def install() -> list[str]:
     global _POLLER
-    patches = [patch_s3_lambda_async, patch_sns_lambda, patch_eventbridge_targets, patch_stepfunctions_execution]
+    patches = [
+        patch_s3_lambda_async,
+        patch_sns_lambda,
+        patch_eventbridge_targets,
+        patch_stepfunctions_execution,
+    ]
     for patch in patches:
         patch()
     _POLLER = SqsPoller().start()

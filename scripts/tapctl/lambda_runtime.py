@@ -95,7 +95,9 @@ def main() -> int:
         function = getattr(module, attr)
     except Exception as exc:  # Lambda reports an import failure as Runtime.ImportModuleError
         doc = _error_document(exc)
-        doc["errorType"] = "Runtime.ImportModuleError" if isinstance(exc, ImportError) else "Runtime.HandlerNotFound"
+        doc["errorType"] = (
+            "Runtime.ImportModuleError" if isinstance(exc, ImportError) else "Runtime.HandlerNotFound"
+        )
         doc["errorMessage"] = f"Unable to import module '{module_name}': {exc}"
         print(f"[ERROR] {doc['errorType']}: {doc['errorMessage']}", flush=True)
         return finish({"error": doc})
@@ -103,8 +105,15 @@ def main() -> int:
     try:
         event = json.loads(raw) if raw.strip() else {}
     except ValueError as exc:
-        return finish({"error": {"errorMessage": f"Could not parse request body into json: {exc}",
-                                 "errorType": "Runtime.UnmarshalError", "stackTrace": []}})
+        return finish(
+            {
+                "error": {
+                    "errorMessage": f"Could not parse request body into json: {exc}",
+                    "errorType": "Runtime.UnmarshalError",
+                    "stackTrace": [],
+                }
+            }
+        )
     try:
         result = function(event, LambdaContext(dict(os.environ)))
         payload = json.loads(json.dumps(result))

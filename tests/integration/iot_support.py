@@ -1,15 +1,8 @@
-"""What the IoT pipeline's integration tests share: discovery and a queue lock."""
+"""What the IoT pipeline's integration tests need: the deployed API, tables, queue and key."""
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import hashlib
-import json
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -19,6 +12,10 @@ import boto3
 @dataclass(frozen=True)
 class IotPipeline:
     region: str
+    #: the stage's invoke URL
+    endpoint: str
+    #: the devices' API key (read from its SecureString parameter)
+    api_key: str
     api_id: str
     stage: str
     #: route path ("ingest", "process", "query") -> function ARN, read from the API's integrations
@@ -48,8 +45,15 @@ def discover(outputs: dict[str, Any]) -> IotPipeline:
             )
             # arn:aws:apigateway:<region>:lambda:path/2015-03-31/functions/<function arn>/invocations
             functions[resource["pathPart"]] = integration["uri"].split("/functions/")[1].rsplit("/", 1)[0]
+    ingest = boto3.client("lambda", region_name=region).get_function_configuration(
+        FunctionName=functions["ingest"]
+    )
+    parameter = ingest["Environment"]["Variables"]["CONFIG_PARAMETER"].rsplit("/", 1)[0] + "/api-key"
+    api_key = boto3.client("ssm", region_name=region).get_parameter(Name=parameter, WithDecryption=True)
     return IotPipeline(
         region=region,
+        endpoint=outputs["ApiEndpoint"].rstrip("/"),
+        api_key=api_key["Parameter"]["Value"],
         api_id=api_id,
         stage=stage,
         functions=functions,
@@ -58,56 +62,3 @@ def discover(outputs: dict[str, Any]) -> IotPipeline:
         queue_url=outputs["IngestionQueueUrl"],
         topic_arn=topic,
     )
-
-
-@contextlib.contextmanager
-def exclusive(resource: str) -> Iterator[None]:
-    """Serialize, across pytest-xdist workers, the tests that *consume* one queue.
-
-    Receiving from a shared queue would hide (and count a receive of) another
-    test's messages; tests that only send need no lock.
-    """
-    digest = hashlib.sha256(resource.encode()).hexdigest()[:16]
-    path = Path(tempfile.gettempdir()) / f"tap-it-{digest}.lock"
-    with path.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def api_event(
-    method: str, path: str, *, body: Any = None, query: dict[str, str] | None = None
-) -> dict[str, Any]:
-    """An API Gateway proxy event as the REST API sends it to the function."""
-    return {
-        "resource": f"/{path}",
-        "path": f"/{path}",
-        "httpMethod": method,
-        "headers": {"Content-Type": "application/json"},
-        "queryStringParameters": query,
-        "body": None if body is None else (body if isinstance(body, str) else json.dumps(body)),
-        "isBase64Encoded": False,
-        "requestContext": {"resourcePath": f"/{path}", "httpMethod": method, "stage": "test"},
-    }
-
-
-def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
-    """The event an SQS event source mapping delivers for received ``messages``."""
-    return {
-        "Records": [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": m.get("Attributes", {}),
-                "messageAttributes": {},
-                "md5OfBody": m["MD5OfBody"],
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": region,
-            }
-            for m in messages
-        ]
-    }

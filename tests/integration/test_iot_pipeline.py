@@ -1,23 +1,25 @@
-"""The deployed IoT pipeline: configuration, and readings flowing API -> SQS -> DynamoDB.
+"""The deployed IoT pipeline: configuration, and readings flowing through it as devices send them.
 
-Functions run through ``lambda_invoke.invoke`` (``lambda:Invoke`` on AWS; the
-deployed package in-process on the emulator). The SQS event source mapping
-is played by the tests that consume the ingestion queue, under a lock so
-parallel workers never receive each other's messages.
+A reading is a SigV4-signed ``POST /ingest`` with the API key; the ingest function
+stores it and queues it; the SQS event source mapping runs the processor, which
+writes the daily record; a signed ``GET /query`` reads it back. A malformed
+message is retried by the mapping and lands in the dead-letter queue after
+``maxReceiveCount`` receives. The same calls run on AWS and on the embedded AWS.
 """
 
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
-from tests.integration.iot_support import IotPipeline, api_event, discover, exclusive, sqs_event
-from tests.integration.lambda_invoke import invoke
+from tests.integration.http_api import Response, call
+from tests.integration.iot_support import IotPipeline, discover
+from tests.integration.waiting import eventually
 
 OUTPUT_KEYS = (
     "ApiEndpoint",
@@ -44,12 +46,6 @@ def today() -> str:
     return datetime.now(tz=UTC).date().isoformat()
 
 
-def queue_arn(iot: IotPipeline, url: str) -> str:
-    return iot.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-
-
 def dlq_url(iot: IotPipeline) -> str:
     policy = json.loads(
         iot.client("sqs").get_queue_attributes(QueueUrl=iot.queue_url, AttributeNames=["RedrivePolicy"])[
@@ -60,24 +56,12 @@ def dlq_url(iot: IotPipeline) -> str:
     return iot.client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
 
 
-def receive_own(iot: IotPipeline, url: str, marker: str, want: int, *, visibility: int = 30) -> list[dict]:
-    """Receive until ``want`` messages containing ``marker`` are held; release any others."""
-    sqs, mine = iot.client("sqs"), []
-    for _ in range(20):
-        resp = sqs.receive_message(
-            QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=visibility, AttributeNames=["All"]
-        )
-        for message in resp.get("Messages", []):
-            if marker in message["Body"]:
-                mine.append(message)
-            else:  # a leftover of an earlier run: make it visible again at once
-                sqs.change_message_visibility(
-                    QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-                )
-        if len(mine) >= want:
-            return mine
-        time.sleep(0.2)
-    raise AssertionError(f"only {len(mine)} of {want} messages with {marker} arrived in {url}")
+def api(
+    iot: IotPipeline, method: str, route: str, *, sign: bool = True, key: bool = True, **kwargs: Any
+) -> Response:
+    """A device's request: signed with the caller's credentials, with the devices' API key."""
+    headers = {"x-api-key": iot.api_key} if key else {}
+    return call(method, f"{iot.endpoint}/{route}", headers=headers, sign=sign, region=iot.region, **kwargs)
 
 
 # -- deployed configuration ---------------------------------------------------------
@@ -105,7 +89,8 @@ def test_queue_redrives_to_an_encrypted_dlq(iot):
     attrs = sqs.get_queue_attributes(QueueUrl=iot.queue_url, AttributeNames=["All"])["Attributes"]
     policy = json.loads(attrs["RedrivePolicy"])
     assert policy["maxReceiveCount"] == 3
-    assert int(attrs["VisibilityTimeout"]) >= 60
+    processor = iot.client("lambda").get_function_configuration(FunctionName=iot.functions["process"])
+    assert int(attrs["VisibilityTimeout"]) >= processor["Timeout"]  # Lambda's rule for an SQS source
     assert attrs["KmsMasterKeyId"].startswith("arn:aws:kms:")
     dlq = sqs.get_queue_attributes(QueueUrl=dlq_url(iot), AttributeNames=["All"])["Attributes"]
     assert dlq["MessageRetentionPeriod"] == str(14 * 24 * 3600)
@@ -183,93 +168,71 @@ def test_config_and_api_key_parameters(iot):
 # -- data flows ---------------------------------------------------------------------
 
 
-def test_ingest_then_processor_then_query(iot):
-    dev, now = device(), time.time()
-    sqs = iot.client("sqs")
-    with exclusive(iot.queue_url):
-        for offset, celsius in ((0, 20.0), (1, 30.0)):
-            result = invoke(
-                iot.functions["ingest"],
-                api_event(
-                    "POST",
-                    "ingest",
-                    body={
-                        "device_id": dev,
-                        "timestamp": now + offset,
-                        "sensor_data": {"temperature": celsius},
-                    },
-                ),
-                region=iot.region,
-            )
-            assert result.ok, result.payload
-            assert result.payload["statusCode"] == 202, result.payload
-        raw = iot.client("dynamodb").query(
-            TableName=iot.raw_table,
-            KeyConditionExpression="device_id = :d",
-            ExpressionAttributeValues={":d": {"S": dev}},
+def test_a_reading_flows_from_the_api_through_the_queue_to_the_daily_record(iot):
+    dev, now = device(), datetime.now(tz=UTC).timestamp()
+    for offset, celsius in ((0, 20.0), (1, 30.0)):
+        resp = api(
+            iot,
+            "POST",
+            "ingest",
+            body={"device_id": dev, "timestamp": now + offset, "sensor_data": {"temperature": celsius}},
         )
-        assert raw["Count"] == 2
-        messages = receive_own(iot, iot.queue_url, dev, 2)
-        batch = invoke(
-            iot.functions["process"],
-            sqs_event(messages, queue_arn(iot, iot.queue_url), iot.region),
-            region=iot.region,
-        )
-        assert batch.ok, batch.payload
-        assert batch.payload == {"batchItemFailures": []}
-        for m in messages:  # what the event source mapping does after a successful batch
-            sqs.delete_message(QueueUrl=iot.queue_url, ReceiptHandle=m["ReceiptHandle"])
-    day = datetime.fromtimestamp(now, tz=UTC).date().isoformat()
-    item = iot.client("dynamodb").get_item(
-        TableName=iot.processed_table, Key={"device_id": {"S": dev}, "event_date": {"S": day}}
-    )["Item"]
-    assert item["reading_count"] == {"N": "2"}
-    assert Decimal(item["temperature_fahrenheit_sum"]["N"]) == Decimal("68") + Decimal("86")
-    query = invoke(
-        iot.functions["query"],
-        api_event("GET", "query", query={"device_id": dev, "start_date": day, "end_date": day}),
-        region=iot.region,
+        assert resp.status == 202, resp.body
+    raw = iot.client("dynamodb").query(
+        TableName=iot.raw_table,
+        KeyConditionExpression="device_id = :d",
+        ExpressionAttributeValues={":d": {"S": dev}},
     )
-    assert query.payload["statusCode"] == 200
-    body = query.body()
+    assert raw["Count"] == 2
+    day = datetime.fromtimestamp(now, tz=UTC).date().isoformat()
+
+    def processed() -> dict[str, Any] | None:
+        item = (
+            iot.client("dynamodb")
+            .get_item(TableName=iot.processed_table, Key={"device_id": {"S": dev}, "event_date": {"S": day}})
+            .get("Item")
+        )
+        return item if item and item["reading_count"] == {"N": "2"} else None
+
+    item = eventually("the processor's daily record of both readings", processed)
+    assert Decimal(item["temperature_fahrenheit_sum"]["N"]) == Decimal("68") + Decimal("86")
+    query = api(iot, "GET", "query", query={"device_id": dev, "start_date": day, "end_date": day})
+    assert query.status == 200, query.body
+    body = query.json()
     assert body["count"] == 1
     assert body["items"][0]["average_temperature_fahrenheit"] == 77.0
 
 
-def test_poison_message_moves_to_the_dlq_after_three_receives(iot):
+def test_a_poison_message_lands_in_the_dlq_after_three_receives(iot):
     marker = device()
-    sqs = iot.client("sqs")
-    arn = queue_arn(iot, iot.queue_url)
-    with exclusive(iot.queue_url):
-        sqs.send_message(
-            QueueUrl=iot.queue_url, MessageBody=json.dumps({"device_id": marker, "sensor_data": "oops"})
+    iot.client("sqs").send_message(
+        QueueUrl=iot.queue_url, MessageBody=json.dumps({"device_id": marker, "sensor_data": "oops"})
+    )
+    dlq = dlq_url(iot)
+
+    def moved() -> list[dict[str, Any]]:
+        resp = iot.client("sqs").receive_message(
+            QueueUrl=dlq, MaxNumberOfMessages=10, VisibilityTimeout=5, AttributeNames=["All"]
         )
-        receives = 0
-        for _ in range(6):
-            resp = sqs.receive_message(
-                QueueUrl=iot.queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0, AttributeNames=["All"]
-            )
-            mine = [m for m in resp.get("Messages", []) if marker in m["Body"]]
-            if not mine:
-                break
-            receives += 1
-            result = invoke(iot.functions["process"], sqs_event(mine, arn, iot.region), region=iot.region)
-            assert result.payload == {"batchItemFailures": [{"itemIdentifier": mine[0]["MessageId"]}]}
-        assert receives == 3
-    moved = receive_own(iot, dlq_url(iot), marker, 1)
-    assert json.loads(moved[0]["Body"])["device_id"] == marker
-    sqs.delete_message(QueueUrl=dlq_url(iot), ReceiptHandle=moved[0]["ReceiptHandle"])
+        return [m for m in resp.get("Messages", []) if marker in m["Body"]]
+
+    message = eventually("the poison message in the dead-letter queue", moved, timeout=120)[0]
+    assert json.loads(message["Body"])["device_id"] == marker
+    assert int(message["Attributes"]["ApproximateReceiveCount"]) >= 3
+    iot.client("sqs").delete_message(QueueUrl=dlq, ReceiptHandle=message["ReceiptHandle"])
+
+
+def test_the_api_refuses_unsigned_and_keyless_requests(iot):
+    reading = {"device_id": device(), "sensor_data": {"temperature": 1}}
+    assert api(iot, "POST", "ingest", body=reading, sign=False).status == 403
+    assert api(iot, "POST", "ingest", body=reading, key=False).status == 403
 
 
 def test_ingest_rejects_a_malformed_reading(iot):
     dev = device()
-    result = invoke(
-        iot.functions["ingest"],
-        api_event("POST", "ingest", body={"device_id": dev, "sensor_data": {"temperature": "warm"}}),
-        region=iot.region,
-    )
-    assert result.payload["statusCode"] == 400
-    assert result.body() == {"message": "sensor_data.temperature must be a number"}
+    resp = api(iot, "POST", "ingest", body={"device_id": dev, "sensor_data": {"temperature": "warm"}})
+    assert resp.status == 400
+    assert resp.json() == {"message": "sensor_data.temperature must be a number"}
     raw = iot.client("dynamodb").query(
         TableName=iot.raw_table,
         KeyConditionExpression="device_id = :d",
@@ -280,15 +243,11 @@ def test_ingest_rejects_a_malformed_reading(iot):
 
 def test_process_endpoint_writes_the_daily_record(iot):
     dev = device()
-    result = invoke(
-        iot.functions["process"],
-        api_event(
-            "POST", "process", body={"device_id": dev, "sensor_data": {"temperature": 100, "humidity": 55}}
-        ),
-        region=iot.region,
+    resp = api(
+        iot, "POST", "process", body={"device_id": dev, "sensor_data": {"temperature": 100, "humidity": 55}}
     )
-    assert result.payload["statusCode"] == 200
-    assert result.body()["metrics"] == {"temperature_fahrenheit": 212, "humidity": 55}
+    assert resp.status == 200, resp.body
+    assert resp.json()["metrics"] == {"temperature_fahrenheit": 212, "humidity": 55}
     item = iot.client("dynamodb").get_item(
         TableName=iot.processed_table, Key={"device_id": {"S": dev}, "event_date": {"S": today()}}
     )["Item"]
@@ -297,14 +256,11 @@ def test_process_endpoint_writes_the_daily_record(iot):
 
 
 def test_query_rejects_a_reversed_range(iot):
-    result = invoke(
-        iot.functions["query"],
-        api_event(
-            "GET",
-            "query",
-            query={"device_id": device(), "start_date": "2024-05-02", "end_date": "2024-05-01"},
-        ),
-        region=iot.region,
+    resp = api(
+        iot,
+        "GET",
+        "query",
+        query={"device_id": device(), "start_date": "2024-05-02", "end_date": "2024-05-01"},
     )
-    assert result.payload["statusCode"] == 400
-    assert result.body() == {"message": "start_date must not be after end_date"}
+    assert resp.status == 400
+    assert resp.json() == {"message": "start_date must not be after end_date"}

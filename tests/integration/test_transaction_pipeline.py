@@ -1,11 +1,12 @@
 """The deployed transaction pipeline (seed 002): images in ECR, the EXPRESS workflow,
-the validated upload API, and a CSV flowing validation -> transactions table.
+the validated upload API, and a CSV flowing API -> S3 -> EventBridge -> workflow -> tables.
 
-Functions run through ``lambda_invoke.invoke`` (``lambda:Invoke`` on AWS; on the
-emulator the image's build context, found through the manifest annotation the
-image step registered, runs in-process). The test plays the workflow's steps in
-order with the payloads the state machine passes: on AWS the S3 event also starts
-the real workflow, whose writes are the same (idempotent by key).
+A CSV is posted to ``POST /upload`` with the API key, as a client posts it; the
+validator stores it under ``validated/``, the upload starts the EXPRESS workflow
+(validate -> transform -> notify) and the tests wait for its effects: rows in the
+transactions table, the upload's status COMPLETED. A file that fails inside the
+workflow lands in the dead-letter queue and is announced on the alert topic.
+(EXPRESS executions cannot be described on AWS: the tests read their effects.)
 """
 
 from __future__ import annotations
@@ -13,15 +14,18 @@ from __future__ import annotations
 import json
 import uuid
 from decimal import Decimal
-from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
 
-from tests.integration.lambda_invoke import ROOT, invoke, on_emulator
+from tests.integration.http_api import Response, call
+from tests.integration.waiting import eventually
 
 OUTPUT_KEYS = (
     "TransactionApiId",
+    "TransactionApiEndpoint",
+    "TransactionApiKeyId",
     "TransactionUploadBucketName",
     "TransactionsTableName",
     "TransactionStatusTableName",
@@ -35,7 +39,7 @@ FUNCTIONS = {
     "data_transformer": "TransactionDataTransformerFunctionName",
     "notification_sender": "TransactionNotificationSenderFunctionName",
 }
-SOURCE_ANNOTATION = "org.opencontainers.image.source"
+HEADER = "transaction_id,account_id,amount,currency,timestamp\n"
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +48,13 @@ def txn(outputs, region):
     if missing:
         pytest.skip(f"transaction_pipeline is not deployed (no {', '.join(missing)})")
     return outputs
+
+
+@pytest.fixture(scope="module")
+def api_key(txn, region) -> str:
+    return boto3.client("apigateway", region_name=region).get_api_key(
+        apiKey=txn["TransactionApiKeyId"], includeValue=True
+    )["value"]
 
 
 def _image(function_name: str, region: str) -> tuple[str, str, str]:
@@ -55,35 +66,24 @@ def _image(function_name: str, region: str) -> tuple[str, str, str]:
     return repository, tag, uri
 
 
-def _image_source(function_name: str, region: str) -> Path | None:
-    """The build context of the deployed image (the emulator runs it in-process)."""
-    if not on_emulator():
-        return None
-    repository, tag, _ = _image(function_name, region)
-    image = boto3.client("ecr", region_name=region).batch_get_image(
-        repositoryName=repository, imageIds=[{"imageTag": tag}]
-    )["images"][0]
-    return ROOT / json.loads(image["imageManifest"])["annotations"][SOURCE_ANNOTATION]
+def post_upload(txn, region: str, key: str | None, body: Any) -> Response:
+    headers = {"x-api-key": key} if key else {}
+    return call("POST", txn["TransactionApiEndpoint"], body=body, headers=headers, region=region)
 
 
-def _run(txn, region: str, function: str, event: dict):
-    name = txn[FUNCTIONS[function]]
-    return invoke(name, event, region=region, image_source=_image_source(name, region))
+def status_of(txn, region: str, upload_id: str, want: str, timeout: float = 90) -> dict[str, Any]:
+    table = boto3.resource("dynamodb", region_name=region).Table(txn["TransactionStatusTableName"])
 
+    def reached() -> dict[str, Any] | None:
+        item = table.get_item(Key={"upload_id": upload_id}).get("Item")
+        return item if item and item["status"] == want else None
 
-def _upload_event(file_name: str, content: str) -> dict:
-    return {
-        "httpMethod": "POST",
-        "resource": "/upload",
-        "path": "/upload",
-        "headers": {"Content-Type": "application/json"},
-        "body": json.dumps({"file_name": file_name, "content": content}),
-    }
+    return eventually(f"upload {upload_id} to be {want}", reached, timeout=timeout)
 
 
 def test_functions_run_immutable_scanned_images_from_their_repositories(txn, region):
     ecr = boto3.client("ecr", region_name=region)
-    for function, key in FUNCTIONS.items():
+    for key in FUNCTIONS.values():
         config = boto3.client("lambda", region_name=region).get_function(FunctionName=txn[key])
         assert config["Configuration"]["PackageType"] == "Image"
         assert config["Configuration"]["Architectures"] == ["arm64"]
@@ -98,8 +98,6 @@ def test_functions_run_immutable_scanned_images_from_their_repositories(txn, reg
         assert detail["imageDigest"].startswith("sha256:")
         policy = json.loads(ecr.get_lifecycle_policy(repositoryName=repository)["lifecyclePolicyText"])
         assert policy["rules"][0]["selection"]["countType"] == "imageCountMoreThan"
-        if on_emulator():
-            assert _image_source(txn[key], region) == ROOT / "lib/lambda/transaction_pipeline" / function
 
 
 def test_workflow_is_express_logged_and_wired_to_the_functions(txn, region):
@@ -150,19 +148,24 @@ def test_upload_api_requires_a_key_and_validates_the_body(txn, region):
     assert [k["id"] for k in keys] == [txn["TransactionApiKeyId"]]
 
 
-def test_a_csv_flows_through_validation_to_the_transactions_table(txn, region):
+def test_the_upload_api_refuses_a_missing_key_and_an_invalid_body(txn, region, api_key):
+    good = {"file_name": "a.csv", "content": HEADER}
+    assert post_upload(txn, region, None, good).status == 403
+    refused = post_upload(txn, region, api_key, {"file_name": "a.csv"})
+    assert (refused.status, refused.json()) == (400, {"message": "Invalid request body"})
+
+
+def test_a_csv_flows_from_the_api_through_the_workflow_to_the_tables(txn, region, api_key):
     ids = [f"it-{uuid.uuid4().hex[:12]}" for _ in range(2)]
     content = (
-        "transaction_id,account_id,amount,currency,timestamp\n"
-        f"{ids[0]},acct-1,12.50,usd,2026-01-02T03:04:05Z\n"
-        f"{ids[1]},acct-2,-2.25,USD,2026-01-02T04:00:00+01:00\n"
+        HEADER
+        + f"{ids[0]},acct-1,12.50,usd,2026-01-02T03:04:05Z\n"
+        + f"{ids[1]},acct-2,-2.25,USD,2026-01-02T04:00:00+01:00\n"
     )
-    uploaded = _run(txn, region, "csv_validator", _upload_event("batch.csv", content))
-    assert uploaded.ok, uploaded.payload
-    assert uploaded.payload["statusCode"] == 202
-    body = uploaded.body()
-    assert body["status"] == "VALIDATED"
-    assert body["rows"] == 2
+    resp = post_upload(txn, region, api_key, {"file_name": "batch.csv", "content": content})
+    assert resp.status == 202, resp.body
+    body = resp.json()
+    assert (body["status"], body["rows"]) == ("VALIDATED", 2)
     key = body["key"]
     assert key.startswith(f"validated/{body['upload_id']}/")
     head = boto3.client("s3", region_name=region).head_object(
@@ -171,59 +174,90 @@ def test_a_csv_flows_through_validation_to_the_transactions_table(txn, region):
     assert head["Metadata"]["upload-id"] == body["upload_id"]
     assert head["ServerSideEncryption"] == "aws:kms"
 
-    # The workflow's steps, with the payloads the state machine passes.
-    step = {"bucket": txn["TransactionUploadBucketName"], "key": key}
-    validated = _run(txn, region, "csv_validator", step)
-    assert validated.ok, validated.payload
-    assert validated.payload["upload_id"] == body["upload_id"]
-    transformed = _run(txn, region, "data_transformer", {**step, "upload_id": body["upload_id"]})
-    assert transformed.ok, transformed.payload
-    assert transformed.payload["written"] == 2
-    assert transformed.payload["totals"] == {"USD": "10.25"}
-    notified = _run(
-        txn,
-        region,
-        "notification_sender",
-        {"upload_id": body["upload_id"], "key": key, "written": 2, "totals": transformed.payload["totals"]},
+    status = status_of(txn, region, body["upload_id"], "COMPLETED")
+    assert status["message_id"]  # the notification sender published the summary
+    item = (
+        boto3.resource("dynamodb", region_name=region)
+        .Table(txn["TransactionsTableName"])
+        .get_item(Key={"transaction_id": ids[1]})["Item"]
     )
-    assert notified.ok, notified.payload
-
-    dynamodb = boto3.resource("dynamodb", region_name=region)
-    item = dynamodb.Table(txn["TransactionsTableName"]).get_item(Key={"transaction_id": ids[1]})["Item"]
     assert item["amount"] == Decimal("-2.25")
     assert item["timestamp"] == "2026-01-02T03:00:00Z"  # normalized to UTC
     assert item["direction"] == "DEBIT"
-    status = dynamodb.Table(txn["TransactionStatusTableName"]).get_item(Key={"upload_id": body["upload_id"]})[
-        "Item"
-    ]
-    assert status["status"] == "COMPLETED"
-    assert status["message_id"] == notified.payload["message_id"]
 
 
-def test_a_malformed_csv_is_rejected_with_row_errors_and_not_stored(txn, region):
-    content = (
-        "transaction_id,account_id,amount,currency,timestamp\nt1,acct,not-a-number,USD,2026-01-02T03:04:05Z\n"
-    )
-    result = _run(txn, region, "csv_validator", _upload_event("bad.csv", content))
-    assert result.payload["statusCode"] == 422
-    body = result.body()
-    assert body["status"] == "REJECTED"
-    assert body["error_count"] == 1
-    status = (
-        boto3.resource("dynamodb", region_name=region)
-        .Table(txn["TransactionStatusTableName"])
-        .get_item(Key={"upload_id": body["upload_id"]})["Item"]
-    )
-    assert status["status"] == "REJECTED"
+def test_a_malformed_csv_is_rejected_by_the_api_and_not_stored(txn, region, api_key):
+    content = HEADER + "t1,acct,not-a-number,USD,2026-01-02T03:04:05Z\n"
+    resp = post_upload(txn, region, api_key, {"file_name": "bad.csv", "content": content})
+    assert resp.status == 422
+    body = resp.json()
+    assert (body["status"], body["error_count"]) == ("REJECTED", 1)
+    assert status_of(txn, region, body["upload_id"], "REJECTED", timeout=5)
     listed = boto3.client("s3", region_name=region).list_objects_v2(
         Bucket=txn["TransactionUploadBucketName"], Prefix=f"validated/{body['upload_id']}/"
     )
     assert listed.get("KeyCount", 0) == 0
 
 
+def _listen(topic_arn: str, region: str) -> tuple[str, str]:
+    """A temporary queue subscribed to ``topic_arn``: (queue URL, subscription ARN)."""
+    sqs, sns = boto3.client("sqs", region_name=region), boto3.client("sns", region_name=region)
+    url = sqs.create_queue(QueueName=f"it-alerts-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "sns.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}},
+            }
+        ],
+    }
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
+    subscription = sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, ReturnSubscriptionArn=True)
+    return url, subscription["SubscriptionArn"]
+
+
+def test_a_file_failing_inside_the_workflow_goes_to_the_dlq_and_the_alert_topic(txn, region):
+    upload_id = uuid.uuid4().hex
+    key = f"validated/{upload_id}/broken.csv"  # bypasses the API's validation
+    sqs, sns = boto3.client("sqs", region_name=region), boto3.client("sns", region_name=region)
+    alerts, subscription = _listen(txn["TransactionNotificationTopicArn"], region)
+    try:
+        boto3.client("s3", region_name=region).put_object(
+            Bucket=txn["TransactionUploadBucketName"], Key=key, Body=b"not,a\ncsv"
+        )
+        status = status_of(txn, region, upload_id, "FAILED")
+        assert status["error"]
+
+        def dead_lettered() -> list[dict[str, Any]]:
+            got = sqs.receive_message(
+                QueueUrl=txn["TransactionDlqUrl"], MaxNumberOfMessages=10, VisibilityTimeout=5
+            )
+            return [m for m in got.get("Messages", []) if upload_id in m["Body"]]
+
+        message = eventually("the failed upload on the dead-letter queue", dead_lettered)[0]
+        assert json.loads(message["Body"])["key"] == key
+        sqs.delete_message(QueueUrl=txn["TransactionDlqUrl"], ReceiptHandle=message["ReceiptHandle"])
+
+        def alerted() -> list[dict[str, Any]]:
+            got = sqs.receive_message(QueueUrl=alerts, MaxNumberOfMessages=10)
+            return [m for m in got.get("Messages", []) if upload_id in m["Body"]]
+
+        notice = json.loads(eventually("the failure notice on the alert topic", alerted)[0]["Body"])
+        assert notice["Subject"] == "Transaction upload failed"
+    finally:
+        sns.unsubscribe(SubscriptionArn=subscription)
+        sqs.delete_queue(QueueUrl=alerts)
+
+
 def test_the_workflow_step_refuses_a_key_outside_validated(txn, region):
-    result = _run(
-        txn, region, "csv_validator", {"bucket": txn["TransactionUploadBucketName"], "key": "raw/x.csv"}
+    resp = boto3.client("lambda", region_name=region).invoke(
+        FunctionName=txn[FUNCTIONS["csv_validator"]],
+        Payload=json.dumps({"bucket": txn["TransactionUploadBucketName"], "key": "raw/x.csv"}),
     )
-    assert result.function_error == "Unhandled"
-    assert "is not under s3://" in result.payload["errorMessage"]
+    assert resp["FunctionError"] == "Unhandled"
+    assert "is not under s3://" in json.loads(resp["Payload"].read())["errorMessage"]

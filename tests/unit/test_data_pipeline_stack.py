@@ -229,5 +229,19 @@ def test_raw_objects_start_the_workflow_through_eventbridge(pr: dict[str, Any]) 
         if "raw-trigger" in p["role"]
     ]
     assert role_policies == [
-        [{"Effect": "Allow", "Action": ["states:StartExecution"], "Resource": ["${aws_sfn_state_machine.workflow.arn}"]}]
+        [
+            {
+                "Effect": "Allow",
+                "Action": ["states:StartExecution"],
+                "Resource": ["${aws_sfn_state_machine.workflow.arn}"],
+            }
+        ]
     ]
+
+
+@pytest.mark.parametrize(("env", "days"), [("pr", 7), ("prod", 365)])
+def test_log_retention_is_the_seeds_7_days_and_a_year_in_prod(synth: SynthFn, env: str, days: int) -> None:
+    assert DataPipelineSettings().log_retention_days == 7
+    groups = resources(synth(env)["data_pipeline"], "aws_cloudwatch_log_group").values()
+    assert groups
+    assert {g["retention_in_days"] for g in groups} == {days}

@@ -114,7 +114,9 @@ def aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], An
 
 @pytest.fixture(scope="module")
 def layer_arn(aws) -> str:
-    return aws("lambda").publish_layer_version(LayerName="shared", Content={"ZipFile": LAYER})["LayerVersionArn"]
+    return aws("lambda").publish_layer_version(LayerName="shared", Content={"ZipFile": LAYER})[
+        "LayerVersionArn"
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -129,9 +131,10 @@ def table(aws) -> str:
     return name
 
 
-def make_function(aws, layer_arn: str, handler: str, *, timeout: int = 10, env: dict[str, str] | None = None,
-                  **extra: Any) -> str:
-    name = f"{handler.split('.')[-1]}-{uuid.uuid4().hex[:6]}"
+def make_function(
+    aws, layer_arn: str, handler: str, *, timeout: int = 10, env: dict[str, str] | None = None, **extra: Any
+) -> str:
+    name = f"{handler.rsplit('.', maxsplit=1)[-1]}-{uuid.uuid4().hex[:6]}"
     aws("lambda").create_function(
         FunctionName=name,
         Runtime="python3.12",
@@ -180,7 +183,11 @@ def test_an_exception_is_an_unhandled_function_error_and_is_logged(aws, layer_ar
 
     def logged() -> str:
         streams = logs.describe_log_streams(logGroupName=group)["logStreams"]
-        events = [e for s in streams for e in logs.get_log_events(logGroupName=group, logStreamName=s["logStreamName"])["events"]]
+        events = [
+            e
+            for s in streams
+            for e in logs.get_log_events(logGroupName=group, logStreamName=s["logStreamName"])["events"]
+        ]
         return "\n".join(e["message"] for e in events)
 
     text = _wait("the function's log", logged)
@@ -236,7 +243,14 @@ def test_s3_notifications_invoke_matching_functions(aws, layer_arn, table):
                 {
                     "LambdaFunctionArn": arn,
                     "Events": ["s3:ObjectCreated:*"],
-                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "in/"}, {"Name": "suffix", "Value": ".csv"}]}},
+                    "Filter": {
+                        "Key": {
+                            "FilterRules": [
+                                {"Name": "prefix", "Value": "in/"},
+                                {"Name": "suffix", "Value": ".csv"},
+                            ]
+                        }
+                    },
                 }
             ]
         },
@@ -262,7 +276,9 @@ def test_sqs_mapping_consumes_and_a_poison_message_is_redriven(aws, layer_arn, t
             "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2}),
         },
     )["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     name = make_function(aws, layer_arn, "app.picky", timeout=1, env={"TABLE": table, "MARK": "sqs"})
     aws("lambda").create_event_source_mapping(EventSourceArn=queue_arn, FunctionName=name, BatchSize=1)
     sqs.send_message(QueueUrl=queue, MessageBody="good")
@@ -270,7 +286,9 @@ def test_sqs_mapping_consumes_and_a_poison_message_is_redriven(aws, layer_arn, t
     events = _wait("the good message processed", lambda: items(aws, table, "sqs"))
     assert events[0]["Records"][0]["body"] == "good"
     assert events[0]["Records"][0]["eventSource"] == "aws:sqs"
-    moved = _wait("the poison message in the DLQ", lambda: sqs.receive_message(QueueUrl=dlq).get("Messages"), 40)
+    moved = _wait(
+        "the poison message in the DLQ", lambda: sqs.receive_message(QueueUrl=dlq).get("Messages"), 40
+    )
     assert moved[0]["Body"] == "poison"
     left = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages"])
     assert left["Attributes"]["ApproximateNumberOfMessages"] == "0"
@@ -287,10 +305,17 @@ def test_eventbridge_and_sns_deliver_to_functions(aws, layer_arn, table):
     topic = sns.create_topic(Name=f"t-{uuid.uuid4().hex[:6]}")["TopicArn"]
     sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=arn)
     sns.publish(TopicArn=topic, Message="hi", Subject="greeting")
-    got = _wait("both deliveries", lambda: (lambda found: found if len(found) == 2 else None)(items(aws, table, "bus")))
+    got = _wait(
+        "both deliveries",
+        lambda: (lambda found: found if len(found) == 2 else None)(items(aws, table, "bus")),
+    )
     assert {"order": 1} in got
     sns_event = next(e for e in got if "Records" in e)["Records"][0]
-    assert (sns_event["EventSource"], sns_event["Sns"]["Message"], sns_event["Sns"]["TopicArn"]) == ("aws:sns", "hi", topic)
+    assert (sns_event["EventSource"], sns_event["Sns"]["Message"], sns_event["Sns"]["TopicArn"]) == (
+        "aws:sns",
+        "hi",
+        topic,
+    )
 
 
 def _machine(aws, layer_arn, kind: str, task_arn: str, retry: bool = False) -> str:
@@ -300,7 +325,14 @@ def _machine(aws, layer_arn, kind: str, task_arn: str, retry: bool = False) -> s
             "Work": {
                 "Type": "Task",
                 "Resource": task_arn,
-                "Retry": [{"ErrorEquals": ["ValueError"], "IntervalSeconds": 1, "MaxAttempts": 1, "BackoffRate": 2.0}]
+                "Retry": [
+                    {
+                        "ErrorEquals": ["ValueError"],
+                        "IntervalSeconds": 1,
+                        "MaxAttempts": 1,
+                        "BackoffRate": 2.0,
+                    }
+                ]
                 if retry
                 else [],
                 "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Caught"}],
@@ -322,13 +354,19 @@ def test_step_functions_standard_runs_lambda_tasks_retries_and_catches(aws, laye
     sfn = aws("stepfunctions")
     ok = _machine(aws, layer_arn, "STANDARD", _fn_arn(aws, make_function(aws, layer_arn, "app.echo")))
     run = sfn.start_execution(stateMachineArn=ok, input=json.dumps({"k": "v"}))["executionArn"]
-    done = _wait("SUCCEEDED", lambda: (d := sfn.describe_execution(executionArn=run))["status"] != "RUNNING" and d)
+    done = _wait(
+        "SUCCEEDED", lambda: (d := sfn.describe_execution(executionArn=run))["status"] != "RUNNING" and d
+    )
     assert done["status"] == "SUCCEEDED"
     assert json.loads(done["output"])["event"] == {"k": "v"}
 
-    bad = _machine(aws, layer_arn, "STANDARD", _fn_arn(aws, make_function(aws, layer_arn, "app.boom")), retry=True)
+    bad = _machine(
+        aws, layer_arn, "STANDARD", _fn_arn(aws, make_function(aws, layer_arn, "app.boom")), retry=True
+    )
     run = sfn.start_execution(stateMachineArn=bad, input="{}")["executionArn"]
-    done = _wait("FAILED", lambda: (d := sfn.describe_execution(executionArn=run))["status"] != "RUNNING" and d)
+    done = _wait(
+        "FAILED", lambda: (d := sfn.describe_execution(executionArn=run))["status"] != "RUNNING" and d
+    )
     assert (done["status"], done["error"]) == ("FAILED", "Caught")
     history = [e["type"] for e in sfn.get_execution_history(executionArn=run)["events"]]
     assert history.count("LambdaFunctionFailed") == 2  # the first attempt and its one retry
@@ -352,7 +390,9 @@ def test_eventbridge_starts_a_state_machine(aws, layer_arn):
     events.put_events(Entries=[{"Source": "jobs", "DetailType": "go", "Detail": json.dumps({"job": 3})}])
     runs = _wait("an execution", lambda: sfn.list_executions(stateMachineArn=machine)["executions"])
     run = runs[0]["executionArn"]
-    done = _wait("SUCCEEDED", lambda: (d := sfn.describe_execution(executionArn=run))["status"] != "RUNNING" and d)
+    done = _wait(
+        "SUCCEEDED", lambda: (d := sfn.describe_execution(executionArn=run))["status"] != "RUNNING" and d
+    )
     assert done["status"] == "SUCCEEDED"
     assert json.loads(done["output"])["event"]["detail"] == {"job": 3}
 
@@ -363,19 +403,36 @@ def test_an_uploaded_object_starts_a_state_machine_once_through_eventbridge(aws,
     s3 = aws("s3")
     bucket = f"raw-{uuid.uuid4().hex[:6]}"
     s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
-    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={"EventBridgeConfiguration": {}})
-    pattern = {"source": ["aws.s3"], "detail-type": ["Object Created"],
-               "detail": {"bucket": {"name": [bucket]}, "object": {"key": [{"prefix": "raw/"}]}}}
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
+    )
+    pattern = {
+        "source": ["aws.s3"],
+        "detail-type": ["Object Created"],
+        "detail": {"bucket": {"name": [bucket]}, "object": {"key": [{"prefix": "raw/"}]}},
+    }
     aws("events").put_rule(Name=f"up-{bucket}", EventPattern=json.dumps(pattern))
-    transformer = {"InputPathsMap": {"bucket": "$.detail.bucket.name", "key": "$.detail.object.key"},
-                   "InputTemplate": '{"bucket": <bucket>, "key": <key>, "note": "got <key>"}'}
-    aws("events").put_targets(Rule=f"up-{bucket}", Targets=[{"Id": "sm", "Arn": machine, "RoleArn": ROLE,
-                                                            "InputTransformer": transformer}])
+    transformer = {
+        "InputPathsMap": {"bucket": "$.detail.bucket.name", "key": "$.detail.object.key"},
+        "InputTemplate": '{"bucket": <bucket>, "key": <key>, "note": "got <key>"}',
+    }
+    aws("events").put_targets(
+        Rule=f"up-{bucket}",
+        Targets=[{"Id": "sm", "Arn": machine, "RoleArn": ROLE, "InputTransformer": transformer}],
+    )
     s3.put_object(Bucket=bucket, Key="other/skip.json", Body=b"{}")
     s3.put_object(Bucket=bucket, Key="raw/a b.json", Body=b"{}")
-    run = _wait("an execution", lambda: sfn.list_executions(stateMachineArn=machine)["executions"])[0]["executionArn"]
-    done = _wait("SUCCEEDED", lambda: (d := sfn.describe_execution(executionArn=run))["status"] != "RUNNING" and d)
-    assert json.loads(done["output"])["event"] == {"bucket": bucket, "key": "raw/a b.json", "note": "got raw/a b.json"}
+    run = _wait("an execution", lambda: sfn.list_executions(stateMachineArn=machine)["executions"])[0][
+        "executionArn"
+    ]
+    done = _wait(
+        "SUCCEEDED", lambda: (d := sfn.describe_execution(executionArn=run))["status"] != "RUNNING" and d
+    )
+    assert json.loads(done["output"])["event"] == {
+        "bucket": bucket,
+        "key": "raw/a b.json",
+        "note": "got raw/a b.json",
+    }
     time.sleep(1)
     assert len(sfn.list_executions(stateMachineArn=machine)["executions"]) == 1
 
@@ -385,5 +442,7 @@ def test_the_input_transformer_quotes_values_as_eventbridge_does():
 
     event = {"detail": {"n": 3, "s": 'a"b', "o": {"k": [1]}}}
     paths = {"n": "$.detail.n", "s": "$.detail.s", "o": "$.detail.o", "missing": "$.detail.none"}
-    rendered = render_template('{"n": <n>, "s": <s>, "o": <o>, "m": <missing>, "text": "<s> and <n>"}', paths, event)
+    rendered = render_template(
+        '{"n": <n>, "s": <s>, "o": <o>, "m": <missing>, "text": "<s> and <n>"}', paths, event
+    )
     assert json.loads(rendered) == {"n": 3, "s": 'a"b', "o": {"k": [1]}, "m": None, "text": 'a"b and 3'}

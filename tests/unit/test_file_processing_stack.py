@@ -95,7 +95,7 @@ def test_metadata_table_on_demand_with_pitr(synth):
 
 
 def test_functions_log_retention_and_reserved_concurrency_per_environment(synth):
-    for env, retention, processors, api in (("pr", 1, 2, 2), ("dev", 7, 5, 5), ("prod", 30, 50, 20)):
+    for env, retention, processors, api in (("pr", 1, 2, 2), ("dev", 7, 5, 5), ("prod", 365, 50, 20)):
         stack = synth(env)["file_processing"]
         groups = resources(stack, "aws_cloudwatch_log_group").values()
         assert {g["retention_in_days"] for g in groups} == {retention}, env
@@ -115,10 +115,24 @@ def test_default_log_retention_is_seven_days():
     assert FileProcessingSettings().log_retention_days == 7
 
 
-def test_api_throttled_100_200_with_cors_preflights_and_iam_auth(synth):
+def test_resources_carry_the_seed_tags_environment_project_owner(synth):
+    for env in ("pr", "prod"):
+        tags = synth(env)["file_processing"]["provider"]["aws"][0]["default_tags"][0]["tags"]
+        assert {"Environment": env, "Project": "tap", "Owner": "platform"}.items() <= tags.items(), env
+        bucket = only(synth(env)["file_processing"], "aws_s3_bucket")
+        assert {"Environment", "Project", "Owner"} <= set(bucket["tags"]), env
+
+
+def test_api_throttled_100_per_minute_burst_200_with_cors_preflights_and_iam_auth(synth):
     stack = synth("dev")["file_processing"]
     settings = only(stack, "aws_api_gateway_method_settings")["settings"]
-    assert (settings["throttling_rate_limit"], settings["throttling_burst_limit"]) == (100, 200)
+    # the seed's 100 requests per minute, as API Gateway's per-second rate
+    assert (settings["throttling_rate_limit"], settings["throttling_burst_limit"]) == (1.67, 200)
+    alarm = next(
+        a for a in resources(stack, "aws_cloudwatch_metric_alarm").values() if a["metric_name"] == "5XXError"
+    )
+    assert alarm["namespace"] == "AWS/ApiGateway"
+    assert alarm["dimensions"]["Stage"] == "v1"
     methods = list(resources(stack, "aws_api_gateway_method").values())
     assert sorted(m["http_method"] for m in methods) == [
         "GET",
@@ -170,6 +184,7 @@ def test_api_role_reads_metadata_and_signs_urls_only(synth):
 
 
 def test_bedrock_permission_scoped_to_one_model_and_only_when_enabled(synth):
+    # off in pr environments (one per pull request: no billed model calls per PR), on elsewhere
     pr = synth("pr")["file_processing"]
     for function in ("image-processor", "document-processor", "data-processor", "api"):
         assert not [a for a in _actions(pr, function) if a.startswith("bedrock:")]

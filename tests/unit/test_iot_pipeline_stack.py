@@ -94,7 +94,13 @@ def test_queue_redrives_after_three_receives_to_a_14_day_dlq(pr: dict[str, Any])
     assert redrive["deadLetterTargetArn"].startswith("${aws_sqs_queue.ingestion_dlq_")
     # compact JSON: SQS returns it without whitespace (no perpetual diff)
     assert ": " not in queue["redrive_policy"]
-    assert queue["visibility_timeout_seconds"] >= 6 * 60
+    # pr environments: seconds (pr.yaml), so a poison reading reaches the DLQ within a test;
+    # never below the processor's timeout (Lambda's rule for an SQS event source)
+    processor = next(
+        f for f in resources(pr, "aws_lambda_function").values() if "processor" in f["function_name"]
+    )
+    assert queue["visibility_timeout_seconds"] == 5 >= processor["timeout"]
+    assert IotPipelineSettings().queue_visibility_timeout_seconds == 6 * 60
     mapping = only(pr, "aws_lambda_event_source_mapping")
     assert mapping["function_response_types"] == ["ReportBatchItemFailures"]
     assert mapping["batch_size"] == 10
@@ -159,7 +165,7 @@ def test_functions_are_arm64_traced_with_explicit_grants(pr: dict[str, Any]) -> 
 
 @pytest.mark.parametrize(
     ("env", "concurrency", "retention"),
-    [("dev", 5, 30), ("staging", 20, 30), ("prod", 100, 90), ("pr", 2, 7)],
+    [("dev", 5, 30), ("staging", 20, 30), ("prod", 100, 365), ("pr", 2, 7)],
 )
 def test_reserved_concurrency_and_log_retention_per_environment(
     synth: SynthFn, env: str, concurrency: int, retention: int

@@ -26,7 +26,7 @@ class DataPipelineSettings(StackSettings):
     reserved_concurrency: int = Field(default=5, ge=1, le=1000)
     memory_mb: int = Field(default=256, ge=128, le=10240)
     timeout_seconds: int = Field(default=60, ge=1, le=900)
-    log_retention_days: RetentionDays = 14
+    log_retention_days: RetentionDays = 7
 
     # -- storage -------------------------------------------------------------
     #: Raw objects move to S3 Glacier after this many days.

@@ -45,7 +45,8 @@ class FileProcessingSettings(StackSettings):
     max_file_bytes: int = Field(default=10_485_760, ge=1024, le=104_857_600)
     #: Lifetime of presigned URLs (the function's role credentials bound it too).
     url_expiry_seconds: int = Field(default=900, ge=60, le=3600)
-    api_rate_limit: float = Field(default=100.0, gt=0, le=10000)
+    #: the seed's "100 req/min, 200 burst": API Gateway's rate is per second
+    api_rate_limit: float = Field(default=round(100 / 60, 2), gt=0, le=10000)
     api_burst_limit: int = Field(default=200, ge=1, le=5000)
     #: Browser origins allowed to upload to the bucket and call the API ("*" for any).
     cors_allowed_origins: list[str] = Field(default_factory=lambda: ["*"], min_length=1)
