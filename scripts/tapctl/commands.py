@@ -297,6 +297,7 @@ def integration_tests(session: Session, *, workers: str = "auto", extra: list[st
         str(paths.ROOT / "tests" / "integration"),
         "-n",
         workers,
+        *(["--dist", "worksteal"] if workers != "0" else []),
         "-p",
         "no:cacheprovider",
         "-q",

@@ -264,7 +264,7 @@ def patch_sqs_event_source_push() -> None:
     function in Docker. With no Docker engine every send is a failed poll that
     counts a receive on every visible message, and the sender waits for the
     function. Real Lambda polls asynchronously: so does the emulator's poller
-    (``scripts/tapctl/emulator_triggers.SqsPoller``). Mappings are still created,
+    (``scripts/tapctl/emulator_sqs_poller.SqsPoller``). Mappings are still created,
     listed and deleted normally."""
     from moto.sqs.models import Queue
 

@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     applied = apply_all()
     root = Path(__file__).resolve().parents[2]
     cache = Path(os.environ.get("TAP_WORKDIR", root / ".tap")) / "lambda-cache"
-    emulator_lambda.install(f"http://{args.host}:{args.port}", cache, root)
+    executor = emulator_lambda.install(f"http://{args.host}:{args.port}", cache, root)
     applied += ["lambda_executor", *emulator_triggers.install(), "apigateway_invoke"]
     # moto's ThreadedMotoServer, with SDK retries of completed calls answered by replay;
     # invoke-URL requests (API Gateway stages) are answered outside it: never replayed.
@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     stop.wait()
     server.shutdown()
     thread.join()
+    executor.pool.close()  # the warm Lambda runtimes
     return 0
 
 

@@ -29,6 +29,12 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"cannot run integration tests: {exc}") from None
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Longest first: the tests that mostly wait start before the quick ones, so under
+    xdist (``--dist worksteal``) no worker is left with one long wait at the end."""
+    items.sort(key=lambda item: 0 if item.get_closest_marker("long_wait") else 1)
+
+
 @pytest.fixture(scope="session")
 def outputs() -> dict[str, Any]:
     path = _outputs_path()

@@ -203,6 +203,7 @@ def test_a_reading_flows_from_the_api_through_the_queue_to_the_daily_record(iot)
     assert body["items"][0]["average_temperature_fahrenheit"] == 77.0
 
 
+@pytest.mark.long_wait
 def test_a_poison_message_lands_in_the_dlq_after_three_receives(iot):
     marker = device()
     iot.client("sqs").send_message(

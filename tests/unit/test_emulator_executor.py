@@ -49,8 +49,9 @@ HANDLERS = package(
             def echo(event, context):
                 print("echo got", json.dumps(event))
                 log.info("request %s", context.aws_request_id)
-                return {"event": event, "region": os.environ["AWS_REGION"], "greeting": shout(os.environ["GREETING"]),
-                        "function": context.function_name, "remaining": context.get_remaining_time_in_millis()}
+                return {"event": event, "region": os.environ["AWS_REGION"],
+                        "greeting": shout(os.environ["GREETING"]), "function": context.function_name,
+                        "remaining": context.get_remaining_time_in_millis()}
 
             def boom(event, context):
                 raise ValueError("bad input: " + json.dumps(event))
@@ -61,8 +62,16 @@ HANDLERS = package(
             def record(event, context):
                 # writes what it received to the table: the trigger tests read it back
                 table = boto3.resource("dynamodb").Table(os.environ["TABLE"])
-                table.put_item(Item={"id": os.environ.get("MARK", "x") + ":" + str(time.time_ns()), "event": json.dumps(event)})
+                item_id = os.environ.get("MARK", "x") + ":" + str(time.time_ns())
+                table.put_item(Item={"id": item_id, "event": json.dumps(event)})
                 return {"stored": True}
+
+            CALLS = []
+
+            def counter(event, context):
+                CALLS.append(1)
+                time.sleep(event.get("sleep", 0))
+                return {"calls": len(CALLS), "pid": os.getpid()}
 
             def picky(event, context):
                 bodies = [r["body"] for r in event["Records"]]
@@ -157,7 +166,8 @@ def items(aws, table: str, mark: str) -> list[dict[str, Any]]:
 def test_invoke_runs_the_handler_with_its_layer_environment_and_context(aws, layer_arn):
     name = make_function(aws, layer_arn, "app.echo")
     resp = aws("lambda").invoke(FunctionName=name, Payload=json.dumps({"n": 1}), LogType="Tail")
-    assert resp["StatusCode"] == 200 and "FunctionError" not in resp
+    assert resp["StatusCode"] == 200
+    assert "FunctionError" not in resp
     payload = json.loads(resp["Payload"].read())
     assert payload["event"] == {"n": 1}
     assert payload["region"] == REGION
@@ -167,7 +177,8 @@ def test_invoke_runs_the_handler_with_its_layer_environment_and_context(aws, lay
     import base64
 
     tail = base64.b64decode(resp["LogResult"]).decode()
-    assert 'echo got {"n": 1}' in tail and "REPORT RequestId:" in tail
+    assert 'echo got {"n": 1}' in tail
+    assert "REPORT RequestId:" in tail
 
 
 def test_an_exception_is_an_unhandled_function_error_and_is_logged(aws, layer_arn):
@@ -191,7 +202,8 @@ def test_an_exception_is_an_unhandled_function_error_and_is_logged(aws, layer_ar
         return "\n".join(e["message"] for e in events)
 
     text = _wait("the function's log", logged)
-    assert "[ERROR] ValueError: bad input" in text and text.splitlines()[0].startswith("START RequestId:")
+    assert "[ERROR] ValueError: bad input" in text
+    assert text.splitlines()[0].startswith("START RequestId:")
 
 
 def test_a_handler_past_its_timeout_is_killed(aws, layer_arn):
@@ -305,10 +317,12 @@ def test_eventbridge_and_sns_deliver_to_functions(aws, layer_arn, table):
     topic = sns.create_topic(Name=f"t-{uuid.uuid4().hex[:6]}")["TopicArn"]
     sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=arn)
     sns.publish(TopicArn=topic, Message="hi", Subject="greeting")
-    got = _wait(
-        "both deliveries",
-        lambda: (lambda found: found if len(found) == 2 else None)(items(aws, table, "bus")),
-    )
+
+    def both_deliveries() -> list[dict[str, Any]] | None:
+        found = items(aws, table, "bus")
+        return found if len(found) == 2 else None
+
+    got = _wait("both deliveries", both_deliveries)
     assert {"order": 1} in got
     sns_event = next(e for e in got if "Records" in e)["Records"][0]
     assert (sns_event["EventSource"], sns_event["Sns"]["Message"], sns_event["Sns"]["TopicArn"]) == (
@@ -446,3 +460,23 @@ def test_the_input_transformer_quotes_values_as_eventbridge_does():
         '{"n": <n>, "s": <s>, "o": <o>, "m": <missing>, "text": "<s> and <n>"}', paths, event
     )
     assert json.loads(rendered) == {"n": 3, "s": 'a"b', "o": {"k": [1]}, "m": None, "text": 'a"b and 3'}
+
+
+def test_an_execution_environment_is_reused_and_replaced_after_a_timeout(aws, layer_arn):
+    """Like Lambda: module state survives between invocations of a warm environment;
+    a timed-out environment is discarded and the next call starts cold."""
+    name = make_function(aws, layer_arn, "app.counter", timeout=2)
+    client = aws("lambda")
+
+    def count(event: dict[str, Any]) -> dict[str, Any]:
+        resp = client.invoke(FunctionName=name, Payload=json.dumps(event))
+        return json.loads(resp["Payload"].read())
+
+    first, second = count({}), count({})
+    assert (first["calls"], second["calls"]) == (1, 2)
+    assert first["pid"] == second["pid"]
+    timed_out = client.invoke(FunctionName=name, Payload=json.dumps({"sleep": 5}))
+    assert timed_out["FunctionError"] == "Unhandled"
+    after = count({})
+    assert after["calls"] == 1
+    assert after["pid"] != first["pid"]

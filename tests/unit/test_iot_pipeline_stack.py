@@ -99,7 +99,7 @@ def test_queue_redrives_after_three_receives_to_a_14_day_dlq(pr: dict[str, Any])
     processor = next(
         f for f in resources(pr, "aws_lambda_function").values() if "processor" in f["function_name"]
     )
-    assert queue["visibility_timeout_seconds"] == 5 >= processor["timeout"]
+    assert queue["visibility_timeout_seconds"] == 2 >= processor["timeout"]
     assert IotPipelineSettings().queue_visibility_timeout_seconds == 6 * 60
     mapping = only(pr, "aws_lambda_event_source_mapping")
     assert mapping["function_response_types"] == ["ReportBatchItemFailures"]
