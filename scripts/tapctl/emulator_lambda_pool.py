@@ -109,6 +109,16 @@ class ExecutionEnvironment:
                 return "".join(log)
             log.append(line)
 
+    def stop(self, grace: float = 2.0) -> None:
+        """End the runtime as Lambda's shutdown does: end of input, then a kill if it lingers."""
+        with contextlib.suppress(OSError):
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
     def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signal.SIGKILL)
@@ -132,7 +142,7 @@ class Pool:
             if self._idle.get(key):
                 found = self._idle[key].pop()
         for environment in stale:
-            environment.kill()
+            environment.stop()
         return found
 
     def give(self, environment: ExecutionEnvironment) -> None:
@@ -146,7 +156,7 @@ class Pool:
             environments = [e for group in self._idle.values() for e in group]
             self._idle.clear()
         for environment in environments:
-            environment.kill()
+            environment.stop()
 
     def size(self) -> int:
         with self._lock:

@@ -425,6 +425,27 @@ def patch_s3_delete_marker_dispose() -> None:
         FakeDeleteMarker.dispose = lambda self, garbage=False: None  # type: ignore[attr-defined]
 
 
+def patch_rds_unique_resource_id() -> None:
+    """moto 5.2.5 gives every DB instance the same ``DbiResourceId``
+    (``db-M5ENSHXFPU6XHZ4G4ZEI5QIO2U``). The provider reads an ``aws_db_instance``
+    back by that id: with two instances in one account and region (two
+    environments' platform stacks), the read matches both and the apply fails with
+    "couldn't find resource". Each instance gets its own id, as on AWS."""
+    import secrets
+    import string
+
+    from moto.rds.models import DBInstance
+
+    original = DBInstance.__init__
+    alphabet = string.ascii_uppercase + string.digits
+
+    def __init__(self: DBInstance, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self.dbi_resource_id = "db-" + "".join(secrets.choice(alphabet) for _ in range(26))
+
+    DBInstance.__init__ = __init__  # type: ignore[method-assign]
+
+
 PATCHES = [
     patch_stepfunctions_validate,
     patch_stepfunctions_list_versions,
@@ -443,6 +464,7 @@ PATCHES = [
     patch_iam_managed_policies,
     patch_lambda_vpc_config_vpc_id,
     patch_s3_delete_marker_dispose,
+    patch_rds_unique_resource_id,
 ]
 
 

@@ -24,9 +24,9 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import boto3
 import pytest
@@ -34,6 +34,7 @@ import pytest
 from lib.config import load_environment
 from scripts.tapctl import cli, emulator, janitor
 from tests.e2e.conftest import E2E_STACKS, Workspace
+from tests.integration.waiting import eventually
 
 pytestmark = pytest.mark.emulator
 
@@ -42,17 +43,6 @@ SUFFIX = "pr8"
 PR = ("-e", "pr", "-s", SUFFIX)
 STACKS = E2E_STACKS.split(",")
 ENV = load_environment("pr")
-T = TypeVar("T")
-
-
-def wait_for(what: str, fn: Callable[[], T | None], timeout: float = 60.0, step: float = 0.05) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = fn()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 class Faults:
@@ -134,8 +124,10 @@ class Faults:
     def apply_holding_lock(self, stack: str) -> tuple[subprocess.Popen[str], int, dict[str, Any]]:
         """Start ``scripts/tap apply``; pause its Terraform as soon as it holds the lock."""
         proc = self.spawn("apply", *PR)
-        tf = wait_for("terraform apply", lambda: self.terraform_pid(proc.pid, "apply"), timeout=60)
-        holder = wait_for(f"the lock on {stack}", lambda: self.lock(stack), timeout=60, step=0.02)
+        tf = eventually(
+            "terraform apply", lambda: self.terraform_pid(proc.pid, "apply"), timeout=60, interval=0.05
+        )
+        holder = eventually(f"the lock on {stack}", lambda: self.lock(stack), timeout=60, interval=0.02)
         os.kill(tf, signal.SIGSTOP)
         return proc, tf, holder
 

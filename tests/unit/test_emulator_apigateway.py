@@ -12,23 +12,21 @@ the function's resource policy), MOCK preflights, and both addressing forms.
 from __future__ import annotations
 
 import http.client
-import io
 import json
-import textwrap
 import uuid
-import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-import boto3
 import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from scripts.tapctl import emulator, emulator_apigateway
+from scripts.tapctl import emulator_apigateway
+from tests.integration.http_api import Response
+from tests.unit.emulator_harness import package, running_emulator
 
 ACCOUNT = "310987654321"
 REGION = "eu-west-1"
@@ -55,14 +53,6 @@ HANDLERS = {
 }
 
 
-def package(files: dict[str, str]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, text in files.items():
-            archive.writestr(name, textwrap.dedent(text))
-    return buffer.getvalue()
-
-
 @dataclass
 class Api:
     id: str
@@ -79,33 +69,10 @@ class Api:
         return f"{self.id}.execute-api.{REGION}.amazonaws.com"
 
 
-@dataclass
-class Response:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
 @pytest.fixture(scope="module")
 def aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Callable[[str], Any], int]]:
-    work = tmp_path_factory.mktemp("emulator")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("TAP_WORKDIR", str(work))
-    state = emulator.start()
-    try:
-        creds = emulator.credentials_for(state, ACCOUNT)
-        session = boto3.Session(
-            aws_access_key_id=creds["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"],
-            region_name=REGION,
-        )
-        yield (lambda service: session.client(service, endpoint_url=state.url)), state.port
-    finally:
-        emulator.stop()
-        mp.undo()
+    with running_emulator(tmp_path_factory.mktemp("emulator"), ACCOUNT, REGION) as emulated:
+        yield emulated.client, emulated.port
 
 
 def _user(iam: Any, name: str, policy: dict[str, Any] | None) -> Credentials:

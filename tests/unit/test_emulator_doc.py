@@ -59,4 +59,4 @@ def test_every_emulated_behaviour_has_a_test_on_a_real_emulator():
         match = REFERENCE.match(backing)
         if status == "emulated" and match and match.group(1).startswith("tests/unit/"):
             source = (ROOT / match.group(1)).read_text()
-            assert "emulator.start(" in source, f"{match.group(1)} does not run a real emulator"
+            assert "running_emulator(" in source, f"{match.group(1)} does not run a real emulator"

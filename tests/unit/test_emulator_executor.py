@@ -8,32 +8,19 @@ source mappings with redrive, EventBridge, SNS, Step Functions STANDARD and EXPR
 
 from __future__ import annotations
 
-import io
 import json
-import textwrap
 import time
 import uuid
-import zipfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 
-from scripts.tapctl import emulator
+from tests.unit.emulator_harness import package, running_emulator
 
 ACCOUNT = "210987654321"
 REGION = "eu-west-1"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/fn-role"
-
-
-def package(files: dict[str, str]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, text in files.items():
-            archive.writestr(name, textwrap.dedent(text))
-    return buffer.getvalue()
 
 
 HANDLERS = package(
@@ -96,29 +83,9 @@ def _wait(what: str, probe: Callable[[], Any], timeout: float = 30.0) -> Any:
 
 @pytest.fixture(scope="module")
 def aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], Any]]:
-    work = tmp_path_factory.mktemp("emulator")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("TAP_WORKDIR", str(work))
-    state = emulator.start()
-    try:
-        creds = emulator.credentials_for(state, ACCOUNT)
-        session = boto3.Session(
-            aws_access_key_id=creds["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"],
-            region_name=REGION,
-        )
-
-        def client(service: str) -> Any:
-            # StartSyncExecution's endpoint is sync-<host>: no name resolves for sync-127.0.0.1
-            config = Config(inject_host_prefix=False)
-            return session.client(service, endpoint_url=state.url, config=config)
-
-        iam = client("iam")
-        iam.create_role(RoleName="fn-role", AssumeRolePolicyDocument="{}")
-        yield client
-    finally:
-        emulator.stop()
-        mp.undo()
+    with running_emulator(tmp_path_factory.mktemp("emulator"), ACCOUNT, REGION) as emulated:
+        emulated.client("iam").create_role(RoleName="fn-role", AssumeRolePolicyDocument="{}")
+        yield emulated.client
 
 
 @pytest.fixture(scope="module")

@@ -89,3 +89,18 @@ def test_tls_only_policy_does_not_deny_but_other_denies_still_do(aws):
     s3.put_bucket_policy(Bucket="tls-only", Policy=_policy(tls_only, deny_reads))
     with pytest.raises(ClientError, match="403"):
         s3.get_object(Bucket="tls-only", Key="a.txt")
+
+
+def test_each_db_instance_has_its_own_resource_id(aws):
+    from scripts.tapctl.emulator_patches import patch_rds_unique_resource_id
+
+    patch_rds_unique_resource_id()
+    rds = boto3.client("rds")
+    for name in ("db-one", "db-two"):
+        rds.create_db_instance(
+            DBInstanceIdentifier=name, Engine="postgres", DBInstanceClass="db.t3.micro", AllocatedStorage=20
+        )
+    ids = {d["DBInstanceIdentifier"]: d["DbiResourceId"] for d in rds.describe_db_instances()["DBInstances"]}
+    assert len(set(ids.values())) == 2
+    found = rds.describe_db_instances(Filters=[{"Name": "dbi-resource-id", "Values": [ids["db-one"]]}])
+    assert [d["DBInstanceIdentifier"] for d in found["DBInstances"]] == ["db-one"]
