@@ -33,6 +33,8 @@ from scripts.tapctl.emulator_roles import role_credentials
 RUNTIME = Path(__file__).with_name("lambda_runtime.py")
 #: Environment the runtime process inherits from the emulator (nothing else does).
 PASSTHROUGH_ENV = ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR", "SYSTEMROOT")
+#: Test tooling only: lets coverage measure the runtime when the emulator itself is measured.
+COVERAGE_ENV = ("COVERAGE_PROCESS_CONFIG", "COVERAGE_PROCESS_START", "COVERAGE_FILE")
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ class Runner:
 
     def environment(self, fn: Any, code: Code) -> dict[str, str]:
         """The runtime process's environment (the same for every invocation it serves)."""
-        env = {k: os.environ[k] for k in PASSTHROUGH_ENV if k in os.environ}
+        env = {k: os.environ[k] for k in (*PASSTHROUGH_ENV, *COVERAGE_ENV) if k in os.environ}
         env.update({str(k): str(v) for k, v in (fn.environment_vars or {}).items()})
         env.update(role_credentials(fn.role, fn.region))
         runtime = fn.run_time or "python3.12"
