@@ -4,7 +4,9 @@ A pytest plugin. Tests ask for the ``reliability`` fixture and record each case
 (category, input, rule, observed result); the plugin adds pass/fail from the
 test's own outcome. Every pytest process (each xdist worker too) writes one
 JSON fragment under ``.tap/reliability/`` at the end of its session; a final
-step merges the fragments of the unit and e2e runs into ``docs/reliability.md``:
+step merges the fragments of the unit and e2e runs into ``build/reports/reliability.md``
+(not tracked: it describes one run, so a test run never leaves the work tree dirty;
+CI keeps it with the run's other reports):
 
     python -m tests.reliability_report render   # after the unit and e2e runs
     python -m tests.reliability_report clean    # forget fragments of earlier runs
@@ -31,7 +33,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PLUGIN_NAME = "tap_reliability"
-REPORT = ROOT / "docs" / "reliability.md"
+REPORT = Path(os.environ.get("TAP_REPORTS_DIR", ROOT / "build" / "reports")) / "reliability.md"
 #: Category -> heading, in report order.
 CATEGORIES = {"bad-input": "Bad input", "fault": "Faults"}
 

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from graphlib import CycleError, TopologicalSorter
 from typing import Generic, TypeVar
 
 from scripts.tapctl import ui
@@ -39,38 +40,42 @@ def run_stacks(
     describe: Callable[[T], str] | None = None,
 ) -> dict[str, StackResult[T]]:
     """Run ``fn(stack)`` for every stack, a stack only after its dependencies
-    (or, with ``reverse``, after its dependents: destroy order). A failed
-    stack's dependents are skipped; independent stacks carry on."""
+    (or, with ``reverse``, after its dependents: destroy order), at most
+    ``parallelism`` at once (:class:`graphlib.TopologicalSorter` hands out what is
+    ready). A failed stack's dependents are skipped; independent stacks carry on.
+    Any exception of ``fn`` is that stack's failure, reported in one line."""
     if parallelism < 1:
         raise TapError(f"--parallelism {parallelism} is out of range: use 1 or more")
     order = _ordering(stacks, deps, reverse)
+    sorter: TopologicalSorter[str] = TopologicalSorter(order)
+    try:
+        sorter.prepare()
+    except CycleError as exc:
+        raise TapError(f"dependency cycle among stacks: {' -> '.join(exc.args[1])}") from None
+    position = {s: i for i, s in enumerate(stacks)}
     results: dict[str, StackResult[T]] = {}
-    pending = list(stacks)
+    ready: list[str] = []  # handed out by the sorter, waiting for a free slot
     running: dict[Future[T], tuple[str, float]] = {}
     with ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix=stage) as pool:
-        while pending or running:
-            for stack in list(pending):
-                if len(running) >= parallelism:
-                    break
-                needs = order[stack]
-                if any(n in results and not results[n].ok for n in needs):
-                    pending.remove(stack)
-                    results[stack] = StackResult(
-                        stack, 0.0, skipped=True, error="skipped: a dependency failed"
-                    )
+        while sorter.is_active():
+            ready = sorted({*ready, *sorter.get_ready()}, key=position.__getitem__)
+            while ready and len(running) < parallelism:
+                stack = ready.pop(0)
+                if any(not results[n].ok for n in order[stack]):  # all of them are done by now
+                    skipped = "skipped: a dependency failed"
+                    results[stack] = StackResult(stack, 0.0, skipped=True, error=skipped)
                     ui.info(f"{stage:<8} {stack:<22} skipped (a dependency failed)")
-                elif all(n in results for n in needs):
-                    pending.remove(stack)
-                    ui.info(f"{stage:<8} {stack:<22} started")
-                    running[pool.submit(fn, stack)] = (stack, time.monotonic())
+                    sorter.done(stack)
+                    continue
+                ui.info(f"{stage:<8} {stack:<22} started")
+                running[pool.submit(fn, stack)] = (stack, time.monotonic())
             if not running:
-                if pending:  # pragma: no cover - cycles are rejected at synth
-                    raise TapError(f"dependency cycle among stacks: {', '.join(pending)}")
-                break
+                continue  # only skips were handed out: ask the sorter again
             done, _ = wait(list(running), return_when=FIRST_COMPLETED)
             for fut in done:
                 stack, t0 = running.pop(fut)
                 results[stack] = _collect(stage, stack, fut, t0, describe)
+                sorter.done(stack)
     return results
 
 
@@ -88,15 +93,24 @@ def _ordering(
     return flipped
 
 
+def one_line(exc: BaseException) -> str:
+    """An exception as one line: our own errors as they are, others with their type."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if isinstance(exc, StageFailed | TapError | OSError):
+        return text or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def _collect(
     stage: str, stack: str, fut: Future[T], t0: float, describe: Callable[[T], str] | None
 ) -> StackResult[T]:
     seconds = time.monotonic() - t0
     try:
         value = fut.result()
-    except (StageFailed, TapError, OSError) as exc:
-        ui.info(f"{stage:<8} {stack:<22} FAILED after {seconds:.1f}s: {exc}")
-        return StackResult(stack, seconds, error=str(exc), started=t0)
+    except Exception as exc:  # any stage error is that stack's failure, never a traceback
+        error = one_line(exc)
+        ui.info(f"{stage:<8} {stack:<22} FAILED after {seconds:.1f}s: {error}")
+        return StackResult(stack, seconds, error=error, started=t0)
     extra = f" ({describe(value)})" if describe and value is not None else ""
     ui.info(f"{stage:<8} {stack:<22} done in {seconds:.1f}s{extra}")
     return StackResult(stack, seconds, value=value, started=t0)

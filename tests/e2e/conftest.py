@@ -22,7 +22,7 @@ E2E_STACKS = os.environ.get("TAP_E2E_STACKS", "file_processing")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    reliability_report.install(config)  # the `reliability` fixture -> docs/reliability.md
+    reliability_report.install(config)  # the `reliability` fixture -> build/reports/reliability.md
 
 
 class Workspace:

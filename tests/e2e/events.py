@@ -24,7 +24,9 @@ STACKS = os.environ.get("TAP_SIMULATE_STACKS", E2E_STACKS)
 FULL = os.environ.get("TAP_EVENTS_FULL") == "1"
 
 
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "events"
+#: Not tracked: each run's own observations (times differ run to run), kept by CI as reports.
+REPORTS = Path(os.environ.get("TAP_REPORTS_DIR", Path(__file__).resolve().parents[2] / "build" / "reports"))
+DOCS = REPORTS / "events"
 
 
 class Events:
@@ -49,7 +51,7 @@ class Events:
         return code
 
     def report(self) -> str:
-        """docs/events/<suite>.md: what this machine ran, as observed by the suite."""
+        """build/reports/events/<suite>.md: what this machine ran, as observed by the suite."""
         lines = [
             f"# {self.title}",
             "",

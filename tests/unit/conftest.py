@@ -21,7 +21,7 @@ SynthFn = Callable[..., dict[str, dict[str, Any]]]
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    reliability_report.install(config)  # the `reliability` fixture -> docs/reliability.md
+    reliability_report.install(config)  # the `reliability` fixture -> build/reports/reliability.md
 
 
 @pytest.fixture(scope="session")

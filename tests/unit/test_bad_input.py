@@ -4,7 +4,7 @@ Each case is rejected before any Terraform or cloud call, with an error that
 names the input and the rule. ``terraform`` is a script that records every
 call except ``version`` (the preflight check), and ``boto3`` clients are
 refused outright, so a case that reaches either fails. Each case is also a
-row of docs/reliability.md (the ``reliability`` fixture).
+row of build/reports/reliability.md (the ``reliability`` fixture).
 """
 
 from __future__ import annotations

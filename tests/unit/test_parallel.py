@@ -64,3 +64,29 @@ def test_parallelism_must_be_positive():
 def test_describe_is_used_for_progress(capsys):
     run_stacks("plan", ["a"], {}, lambda s: 3, parallelism=1, describe=lambda v: f"{v} changes")
     assert "plan     a                      done in" in capsys.readouterr().err
+
+
+def test_any_exception_of_a_stage_is_a_one_line_failure_not_a_traceback(capsys):
+    from botocore.exceptions import ClientError
+
+    def publish(stack: str) -> str:
+        if stack == "images":
+            error = {"Error": {"Code": "RepositoryNotFoundException", "Message": "no repo\nsecond line"}}
+            raise ClientError(error, "PutImage")
+        return stack
+
+    results = run_stacks("apply", ["images", "app", "other"], {"app": ["images"]}, publish, parallelism=2)
+    assert results["images"].error == (
+        "ClientError: An error occurred (RepositoryNotFoundException) "
+        "when calling the PutImage operation: no repo"
+    )
+    assert results["app"].skipped
+    assert results["other"].ok
+    err = capsys.readouterr()
+    assert "Traceback" not in err.out + err.err
+    assert "apply    images                 FAILED after" in err.out + err.err
+
+
+def test_a_dependency_cycle_is_refused_naming_it():
+    with pytest.raises(TapError, match="dependency cycle among stacks: "):
+        run_stacks("plan", ["a", "b"], {"a": ["b"], "b": ["a"]}, lambda s: s, parallelism=2)
