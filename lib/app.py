@@ -12,7 +12,7 @@ from cdktf import App
 
 from lib.config import Target, resolve_target
 from lib.stacks import select_stacks, stack_class
-from lib.stacks.base import StackContext
+from lib.stacks.context import StackContext
 
 SYNTH_METADATA = "tap-synth.json"
 
@@ -43,7 +43,7 @@ def build_app(target: Target, outdir: str | os.PathLike[str], only: str | None =
     stacks = {}
     for name in select_stacks(target, only):
         cls = stack_class(name)
-        stacks[name] = cls(app, ctx=StackContext(target=target, stack=name))
+        stacks[name] = cls(app, ctx=StackContext.of(target, name, depends_on=cls.depends_on))
     for stack in stacks.values():
         for dep in type(stack).depends_on:
             if dep in stacks:

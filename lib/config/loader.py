@@ -19,7 +19,6 @@ import yaml
 from pydantic import ValidationError
 
 from lib.config.model import Environment
-from lib.config.settings import SETTINGS_MODELS
 from lib.naming import SuffixError, validate_suffix
 
 ENVIRONMENTS_DIR = Path(__file__).resolve().parents[2] / "environments"
@@ -162,32 +161,17 @@ def _load_one(path: Path, defaults: dict[str, Any], defaults_path: Path) -> Envi
         raise EnvironmentConfigError(_rel(path), "name", "is taken from the file name; remove it")
     merged = _merge(defaults, data, origin, "", _rel(path))
     merged["name"] = path.stem
-    settings = merged.get("settings")
-    if isinstance(settings, dict):
-        merged["settings"] = {
-            stack: _validate_settings(stack, raw, origin, path) for stack, raw in settings.items()
-        }
     try:
+        # The model validates everything, each stack's settings included (once, against
+        # the model the stack registry names).
         return Environment.model_validate(merged)
     except ValidationError as exc:
-        raise _config_error(exc, "", origin, path) from None
+        raise _config_error(exc, origin, path) from None
 
 
-def _validate_settings(stack: str, raw: Any, origin: dict[str, str], path: Path) -> Any:
-    model = SETTINGS_MODELS.get(stack)
-    if model is None:
-        return raw  # the Environment model reports the unknown stack
-    try:
-        return model.model_validate(raw if raw is not None else {})
-    except ValidationError as exc:
-        raise _config_error(exc, f"settings.{stack}.", origin, path) from None
-
-
-def _config_error(
-    exc: ValidationError, prefix: str, origin: dict[str, str], path: Path
-) -> EnvironmentConfigError:
+def _config_error(exc: ValidationError, origin: dict[str, str], path: Path) -> EnvironmentConfigError:
     err = exc.errors()[0]
-    key = prefix + ".".join(str(p) for p in err["loc"])
+    key = ".".join(str(p) for p in err["loc"])
     file = _origin_of(origin, key) or _rel(path)
     reason = err["msg"]
     if err["type"] == "missing":
@@ -197,7 +181,7 @@ def _config_error(
     elif "input" in err and err["type"] not in ("value_error",):
         reason = f"{reason} (got {err['input']!r})"
     reason = reason.removeprefix("Value error, ")
-    return EnvironmentConfigError(file, key.rstrip("."), reason)
+    return EnvironmentConfigError(file, key, reason)
 
 
 def _mark_all(origin: dict[str, str], data: dict[str, Any], file: str) -> None:

@@ -3,12 +3,36 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Mapping
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationInfo, field_validator, model_validator
+from typing_extensions import TypedDict
 
-from lib.config.settings import SETTINGS_MODELS, StackSettings, StrictModel
+from lib.config.settings import StackSettings, StrictModel
 from lib.config.types import AccountId, BranchName, BucketName, IamRoleArn, Region, RepositoryName
+
+if TYPE_CHECKING:
+    from lib.stacks import StackEntry
+
+
+def stack_registry() -> Mapping[str, StackEntry]:
+    """The stack registry (:data:`lib.stacks.STACKS`). Imported when first needed: the
+    registry imports the settings models, which import this package."""
+    from lib.stacks import STACKS
+
+    return STACKS
+
+
+@cache
+def _settings_adapter(models: tuple[tuple[str, type[StackSettings]], ...]) -> TypeAdapter[dict[str, Any]]:
+    """Validates ``{stack: raw settings}``, each against its model; an error's location
+    is ``<stack>.<key>``, so it reads ``settings.<stack>.<key>`` in the environment."""
+    # The keys are the registry's stack names: only the functional syntax takes them as data.
+    by_stack = TypedDict("SettingsByStack", dict(models), total=False)  # type: ignore[misc]  # noqa: UP013
+    by_stack.__pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[attr-defined]
+    return TypeAdapter(by_stack)
 
 
 class StateBackend(StrictModel):
@@ -73,39 +97,38 @@ class Environment(StrictModel):
     @field_validator("stacks")
     @classmethod
     def _known_stacks(cls, value: list[str]) -> list[str]:
-        unknown = [s for s in value if s not in SETTINGS_MODELS]
+        known = stack_registry()
+        unknown = [s for s in value if s not in known]
         if unknown:
-            raise ValueError(
-                f"unknown stack(s) {', '.join(unknown)}; known stacks: {', '.join(SETTINGS_MODELS)}"
-            )
+            raise ValueError(f"unknown stack(s) {', '.join(unknown)}; known stacks: {', '.join(known)}")
         if len(set(value)) != len(value):
             raise ValueError("a stack is listed twice")
         return value
 
     @field_validator("settings", mode="before")
     @classmethod
-    def _typed_settings(cls, value: Any) -> Any:
+    def _typed_settings(cls, value: Any, info: ValidationInfo) -> Any:
+        """The one place stack settings are validated: ``settings.<stack>`` against the model
+        the registry names for ``<stack>``; a listed stack without settings gets the defaults."""
+        known = stack_registry()
         if value is None:
-            return {}
+            value = {}
         if not isinstance(value, dict):
-            return value
-        typed: dict[str, Any] = {}
-        for stack, raw in value.items():
-            model = SETTINGS_MODELS.get(stack)
-            if model is None:
-                raise ValueError(
-                    f"settings for unknown stack {stack!r}; known stacks: {', '.join(SETTINGS_MODELS)}"
-                )
-            typed[stack] = model.model_validate(raw if raw is not None else {})
-        return typed
+            return value  # not a mapping: the field's own type check reports it
+        for stack in value:
+            if stack not in known:
+                raise ValueError(f"settings for unknown stack {stack!r}; known stacks: {', '.join(known)}")
+        raw = {stack: {} if given is None else given for stack, given in value.items()}
+        for stack in info.data.get("stacks", ()):
+            raw.setdefault(stack, {})
+        adapter = _settings_adapter(tuple((name, entry.settings) for name, entry in known.items()))
+        typed = adapter.validate_python(raw)
+        return {stack: typed[stack] for stack in raw}
 
     @model_validator(mode="after")
-    def _fill_settings(self) -> Environment:
+    def _branch_or_template(self) -> Environment:
         if self.branch is None and self.ephemeral is None:
             raise ValueError("branch: required key is missing (only ephemeral templates omit it)")
-        for stack in self.stacks:
-            if stack not in self.settings:
-                self.settings[stack] = SETTINGS_MODELS[stack]()
         return self
 
     @field_validator("tags")

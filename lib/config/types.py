@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Annotated
 
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, StringConstraints, ValidationInfo
 
 from lib.naming import REGION_CODES
 
@@ -58,3 +58,22 @@ RepositoryName = Annotated[
     StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,39}/[A-Za-z0-9_.-]{1,100}$"),
     AfterValidator(_repository),
 ]
+
+
+#: Every retention period (days) CloudWatch Logs accepts.
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+
+
+def _log_retention(value: int, info: ValidationInfo) -> int:
+    if value not in LOG_RETENTION_DAYS:
+        raise ValueError(
+            f"{info.field_name or 'log retention'} {value} is not accepted by CloudWatch Logs; "
+            f"choose one of {', '.join(map(str, LOG_RETENTION_DAYS))}"
+        )
+    return value
+
+
+#: The retention of a log group, in days: what every settings model's ``log_retention_days`` is.
+LogRetentionDays = Annotated[int, AfterValidator(_log_retention)]

@@ -34,8 +34,10 @@ from cdktf_cdktf_provider_aws.lambda_function import (
     LambdaFunctionTracingConfig,
     LambdaFunctionVpcConfig,
 )
+from cdktf_cdktf_provider_aws.lambda_layer_version import LambdaLayerVersion
 from constructs import Construct
 
+from lib.config.types import LOG_RETENTION_DAYS
 from lib.constructs.iam import Grant, ServiceRole
 from lib.constructs.packaging import LambdaPackage
 from lib.naming import NameKind, Namer
@@ -47,34 +49,10 @@ __all__ = [
     "LambdaImage",
     "LambdaZip",
     "VpcPlacement",
+    "python_layer",
 ]
 
 ARCHITECTURES = ("arm64", "x86_64")
-#: Retention values CloudWatch Logs accepts.
-LOG_RETENTION_DAYS = (
-    1,
-    3,
-    5,
-    7,
-    14,
-    30,
-    60,
-    90,
-    120,
-    150,
-    180,
-    365,
-    400,
-    545,
-    731,
-    1096,
-    1827,
-    2192,
-    2557,
-    2922,
-    3288,
-    3653,
-)
 _ENV_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 #: Variables the Lambda runtime sets itself; setting them is an error in AWS.
 _RESERVED_ENV = frozenset({
@@ -304,3 +282,29 @@ class LambdaFunction(Construct):
     @property
     def role_arn(self) -> str:
         return self.role.arn
+
+
+def python_layer(
+    scope: Construct,
+    id_: str,
+    *,
+    name: str,
+    description: str,
+    package: LambdaPackage,
+    runtime: str = "python3.12",
+    architecture: str = "arm64",
+) -> LambdaLayerVersion:
+    """A layer of code several functions share, from a package built by
+    :func:`lib.constructs.packaging.layer_package` (created in ``scope``, under ``id_``)."""
+    if architecture not in ARCHITECTURES:
+        raise LambdaFunctionError(f"architecture {architecture!r} is not one of {', '.join(ARCHITECTURES)}")
+    return LambdaLayerVersion(
+        scope,
+        id_,
+        layer_name=name,
+        description=description,
+        filename=package.filename,
+        source_code_hash=package.source_code_hash,
+        compatible_runtimes=[runtime],
+        compatible_architectures=[architecture],
+    )

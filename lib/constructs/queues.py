@@ -1,4 +1,4 @@
-"""An SQS queue with its dead-letter queue, both encrypted.
+"""Encrypted SQS queues: a dead-letter queue, and a queue with its dead-letter queue.
 
 The redrive policy is compact JSON: SQS returns it without whitespace, and
 the provider compares it as text, so ``json.dumps`` default separators would
@@ -15,6 +15,31 @@ from constructs import Construct
 from lib.naming import NameKind, Namer
 
 MAX_RETENTION_SECONDS = 14 * 24 * 3600
+
+
+def dead_letter_queue(
+    scope: Construct,
+    id_: str,
+    *,
+    name: str,
+    kms_key_arn: str,
+    retention_seconds: int = MAX_RETENTION_SECONDS,
+) -> SqsQueue:
+    """An encrypted queue that keeps what failed (14 days, SQS's longest, by default)."""
+    _check_retention("retention_seconds", retention_seconds)
+    return SqsQueue(
+        scope,
+        id_,
+        name=name,
+        message_retention_seconds=retention_seconds,
+        kms_master_key_id=kms_key_arn,
+        kms_data_key_reuse_period_seconds=300,
+    )
+
+
+def _check_retention(label: str, value: int) -> None:
+    if not 60 <= value <= MAX_RETENTION_SECONDS:
+        raise ValueError(f"{label} {value} is outside 60-{MAX_RETENTION_SECONDS}")
 
 
 def redrive_policy(dead_letter_arn: str, max_receive_count: int) -> str:
@@ -41,20 +66,15 @@ class QueueWithDlq(Construct):
     ) -> None:
         if max_receive_count < 1:
             raise ValueError(f"max_receive_count {max_receive_count} must be at least 1")
-        for label, value in (
-            ("retention_seconds", retention_seconds),
-            ("dlq_retention_seconds", dlq_retention_seconds),
-        ):
-            if not 60 <= value <= MAX_RETENTION_SECONDS:
-                raise ValueError(f"{label} {value} is outside 60-{MAX_RETENTION_SECONDS}")
+        _check_retention("retention_seconds", retention_seconds)
+        _check_retention("dlq_retention_seconds", dlq_retention_seconds)
         super().__init__(scope, id_)
-        self.dlq = SqsQueue(
+        self.dlq = dead_letter_queue(
             self,
             "dlq",
             name=namer.name(f"{service}-dlq", NameKind.SQS_QUEUE),
-            message_retention_seconds=dlq_retention_seconds,
-            kms_master_key_id=kms_key_arn,
-            kms_data_key_reuse_period_seconds=300,
+            kms_key_arn=kms_key_arn,
+            retention_seconds=dlq_retention_seconds,
         )
         self.queue = SqsQueue(
             self,

@@ -16,28 +16,20 @@ from typing import Any
 
 from cdktf import TerraformOutput
 from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
-from cdktf_cdktf_provider_aws.lambda_layer_version import LambdaLayerVersion
-from cdktf_cdktf_provider_aws.sfn_state_machine import (
-    SfnStateMachine,
-    SfnStateMachineLoggingConfiguration,
-    SfnStateMachineTracingConfiguration,
-)
-from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
-from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 from constructs import Construct
 
 from lib.config.settings.data_pipeline import DataPipelineSettings
 from lib.constructs.alarms import lambda_alarms, metric_alarm
 from lib.constructs.dynamodb_table import OnDemandTable
-from lib.constructs.iam import Grant, ServiceRole
-from lib.constructs.kms import StackKey
-from lib.constructs.lambda_function import LambdaFunction, LambdaZip, VpcPlacement
+from lib.constructs.foundation import SystemFoundation
+from lib.constructs.iam import Grant
+from lib.constructs.lambda_function import LambdaFunction, LambdaZip, VpcPlacement, python_layer
 from lib.constructs.object_trigger import ObjectCreatedTrigger
 from lib.constructs.packaging import LAMBDA_ROOT, function_package, layer_package
 from lib.constructs.private_network import PrivateNetwork
 from lib.constructs.secure_bucket import SecureBucket
 from lib.constructs.ssm import SsmExports
+from lib.constructs.state_machine import StateMachine
 from lib.naming import NameKind
 from lib.stacks.base import StackContext, TapStack
 
@@ -136,59 +128,22 @@ def workflow_definition(
 
 
 class DataPipelineStack(TapStack):
-    def __init__(self, scope: Construct, *, ctx: StackContext) -> None:
+    def __init__(self, scope: Construct, *, ctx: StackContext[DataPipelineSettings]) -> None:
         super().__init__(scope, ctx=ctx)
-        settings = ctx.settings_as(DataPipelineSettings)
-        self.settings = settings
+        self.settings = settings = ctx.settings
         namer = self.namer
-        protect = not ctx.env.protection.destroy_allowed
+        self.protect = not ctx.destroy_allowed
 
-        self.key = StackKey(
+        self.base = SystemFoundation(
             self,
-            "key",
             namer=namer,
             service="dpl",
-            description=f"Data pipeline data at rest ({ctx.suffix})",
-            service_principals=["cloudwatch.amazonaws.com"],  # alarms publish to the encrypted topic
+            key_description=f"Data pipeline data at rest ({ctx.suffix})",
+            topic_display_name="Data pipeline alerts",
+            dlq="failed",
         )
-        key_arn = self.key.arn
-
-        # -- storage ------------------------------------------------------------
-        self.bucket = SecureBucket(
-            self,
-            "raw-bucket",
-            name=namer.bucket("dpl-raw"),
-            kms_key_arn=key_arn,
-            noncurrent_expiration_days=settings.noncurrent_expiration_days,
-            glacier_transition_days=settings.glacier_transition_days,
-            force_destroy=not protect,
-        )
-        self.table = OnDemandTable(
-            self,
-            "table",
-            name=namer.name("dpl-records", NameKind.DYNAMODB_TABLE),
-            hash_key="record_id",
-            attributes={"record_id": "S"},
-            kms_key_arn=key_arn,
-            deletion_protection=protect,
-        )
-        self.topic = SnsTopic(
-            self,
-            "alerts",
-            name=namer.name("dpl-alerts", NameKind.SNS_TOPIC),
-            display_name="Data pipeline alerts",
-            kms_master_key_id=key_arn,
-        )
-        self.dlq = SqsQueue(
-            self,
-            "dlq",
-            name=namer.name("dpl-failed", NameKind.SQS_QUEUE),
-            message_retention_seconds=14 * 86400,
-            kms_master_key_id=key_arn,
-            kms_data_key_reuse_period_seconds=300,
-        )
-
-        # -- network ------------------------------------------------------------
+        self.key, self.topic, self.dlq = self.base.key, self.base.topic, self.base.dlq
+        self._storage()
         self.network = PrivateNetwork(
             self,
             "network",
@@ -196,77 +151,26 @@ class DataPipelineStack(TapStack):
             service="dpl",
             cidr=settings.vpc_cidr,
             region=ctx.region,
-            logs_key_arn=key_arn,
+            logs_key_arn=self.key.arn,
             log_retention_days=settings.log_retention_days,
         )
-
-        # -- functions ----------------------------------------------------------
-        layer_pkg = layer_package(
-            self,
-            "layer-package",
-            source=LAYER_DIR,
-            label=f"{SYSTEM}-layer",
-            requirements=LAYER_DIR / "requirements.txt",
-        )
-        self.layer = LambdaLayerVersion(
+        self.layer = python_layer(
             self,
             "layer",
-            layer_name=namer.name("dpl-common", NameKind.LAMBDA_LAYER),
+            name=namer.name("dpl-common", NameKind.LAMBDA_LAYER),
             description="Data pipeline shared code (pipeline_common)",
-            filename=layer_pkg.filename,
-            source_code_hash=layer_pkg.source_code_hash,
-            compatible_runtimes=[RUNTIME],
-            compatible_architectures=["arm64"],
+            package=layer_package(
+                self,
+                "layer-package",
+                source=LAYER_DIR,
+                label=f"{SYSTEM}-layer",
+                requirements=LAYER_DIR / "requirements.txt",
+            ),
+            runtime=RUNTIME,
         )
-        use_key = Grant(actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[key_arn])
-        read_objects = Grant(actions=["s3:GetObject"], resources=[self.bucket.objects_arn()])
-        bucket_env = {"RAW_BUCKET": self.bucket.name}
-        self.functions: dict[str, LambdaFunction] = {
-            "ingest": self._function(
-                "ingest",
-                description=f"Store an inline batch under {INLINE_PREFIX}",
-                environment=bucket_env,
-                grants=[
-                    Grant(actions=["s3:PutObject"], resources=[self.bucket.objects_arn(INLINE_PREFIX)]),
-                    use_key,
-                ],
-            ),
-            "validate": self._function(
-                "validate",
-                description="Keep well-formed records (validated/)",
-                environment=bucket_env,
-                grants=[
-                    read_objects,
-                    Grant(actions=["s3:PutObject"], resources=[self.bucket.objects_arn("validated/")]),
-                    use_key,
-                ],
-            ),
-            "transform": self._function(
-                "transform",
-                description="Normalise validated records (transformed/)",
-                environment=bucket_env,
-                grants=[
-                    read_objects,
-                    Grant(actions=["s3:PutObject"], resources=[self.bucket.objects_arn("transformed/")]),
-                    use_key,
-                ],
-            ),
-            "load": self._function(
-                "load",
-                description="Write transformed records to DynamoDB",
-                environment={**bucket_env, "TABLE_NAME": self.table.name},
-                grants=[
-                    read_objects,
-                    Grant(
-                        actions=["dynamodb:BatchWriteItem", "dynamodb:PutItem"], resources=[self.table.arn]
-                    ),
-                    use_key,
-                ],
-            ),
-        }
-
-        # -- workflow -----------------------------------------------------------
-        self.state_machine = self._workflow()
+        self.functions = self._functions()
+        self.workflow = self._workflow()
+        self.state_machine = self.workflow.machine
         ObjectCreatedTrigger(
             self,
             "raw-trigger",
@@ -278,69 +182,57 @@ class DataPipelineStack(TapStack):
             role_name=namer.name("dpl-events", NameKind.IAM_ROLE),
             account_id=namer.account_id,
         )
+        self._monitoring()
+        self._exports()
 
-        # -- monitoring -----------------------------------------------------------
-        for step, fn in self.functions.items():
-            lambda_alarms(
-                self,
-                f"{step}-alarms",
-                namer=namer,
-                service=f"dpl-{step}",
-                function_name=fn.function_name,
-                topic_arn=self.topic.arn,
+    # -- sections -------------------------------------------------------------------
+    def _storage(self) -> None:
+        namer, key_arn = self.namer, self.key.arn
+        self.bucket = SecureBucket(
+            self,
+            "raw-bucket",
+            name=namer.bucket("dpl-raw"),
+            kms_key_arn=key_arn,
+            noncurrent_expiration_days=self.settings.noncurrent_expiration_days,
+            glacier_transition_days=self.settings.glacier_transition_days,
+            force_destroy=not self.protect,
+        )
+        self.table = OnDemandTable(
+            self,
+            "table",
+            name=namer.name("dpl-records", NameKind.DYNAMODB_TABLE),
+            hash_key="record_id",
+            attributes={"record_id": "S"},
+            kms_key_arn=key_arn,
+            deletion_protection=self.protect,
+        )
+
+    def _functions(self) -> dict[str, LambdaFunction]:
+        """One function per step: each reads what the step before wrote and writes its own prefix."""
+        bucket, table = self.bucket, self.table
+        read = Grant(actions=["s3:GetObject"], resources=[bucket.objects_arn()])
+        env = {"RAW_BUCKET": bucket.name}
+
+        def writes(prefix: str) -> Grant:
+            return Grant(actions=["s3:PutObject"], resources=[bucket.objects_arn(prefix)])
+
+        steps: dict[str, tuple[str, dict[str, str], list[Grant]]] = {
+            "ingest": (f"Store an inline batch under {INLINE_PREFIX}", env, [writes(INLINE_PREFIX)]),
+            "validate": ("Keep well-formed records (validated/)", env, [read, writes("validated/")]),
+            "transform": ("Normalise validated records (transformed/)", env, [read, writes("transformed/")]),
+            "load": (
+                "Write transformed records to DynamoDB",
+                {**env, "TABLE_NAME": table.name},
+                [read, Grant(actions=["dynamodb:BatchWriteItem", "dynamodb:PutItem"], resources=[table.arn])],
+            ),
+        }
+        return {
+            step: self._function(
+                step, description=text, environment=environment, grants=[*grants, self.base.key_use]
             )
-        metric_alarm(
-            self,
-            "executions-failed-alarm",
-            name=namer.name("dpl-executions-failed", NameKind.ALARM),
-            description="Data pipeline executions failed",
-            namespace="AWS/States",
-            metric="ExecutionsFailed",
-            dimensions={"StateMachineArn": self.state_machine.arn},
-            topic_arn=self.topic.arn,
-        )
-        metric_alarm(
-            self,
-            "dlq-alarm",
-            name=namer.name("dpl-dlq-depth", NameKind.ALARM),
-            description="Failed data pipeline executions are waiting in the dead-letter queue",
-            namespace="AWS/SQS",
-            metric="ApproximateNumberOfMessagesVisible",
-            dimensions={"QueueName": self.dlq.name},
-            topic_arn=self.topic.arn,
-            statistic="Maximum",
-            period_seconds=60,
-        )
-        self.dashboard = CloudwatchDashboard(
-            self,
-            "dashboard",
-            dashboard_name=namer.name("dpl", NameKind.DASHBOARD),
-            dashboard_body=self._dashboard_body(),
-        )
+            for step, (text, environment, grants) in steps.items()
+        }
 
-        # -- exports and outputs -------------------------------------------------
-        SsmExports(
-            self,
-            "exports",
-            namer=namer,
-            system="data-pipeline",
-            values={
-                "bucket-name": self.bucket.name,
-                "table-name": self.table.name,
-                "state-machine-arn": self.state_machine.arn,
-                "vpc-id": self.network.vpc.id,
-            },
-        )
-        TerraformOutput(self, "S3BucketName", value=self.bucket.name)
-        TerraformOutput(self, "DynamoDBTableName", value=self.table.name)
-        for step, fn in self.functions.items():
-            TerraformOutput(self, f"{step.capitalize()}FunctionArn", value=fn.arn)
-        TerraformOutput(self, "StepFunctionsStateMachineArn", value=self.state_machine.arn)
-        TerraformOutput(self, "VpcId", value=self.network.vpc.id)
-        TerraformOutput(self, "CloudWatchDashboardName", value=self.dashboard.dashboard_name)
-        TerraformOutput(self, "DataPipelineDlqUrl", value=self.dlq.url)
-
-    # -- helpers ------------------------------------------------------------------
     def _function(
         self, step: str, *, description: str, environment: dict[str, str], grants: list[Grant]
     ) -> LambdaFunction:
@@ -372,59 +264,20 @@ class DataPipelineStack(TapStack):
             ),
         )
 
-    def _workflow(self) -> SfnStateMachine:
-        settings, namer = self.settings, self.namer
-        logs = CloudwatchLogGroup(
+    def _workflow(self) -> StateMachine:
+        settings = self.settings
+        return StateMachine(
             self,
-            "workflow-logs",
-            name=f"/aws/vendedlogs/states/{namer.name('dpl-workflow', NameKind.LOG_GROUP)}",
-            retention_in_days=settings.log_retention_days,
-            kms_key_id=self.key.arn,
-        )
-        role = ServiceRole(
-            self,
-            "workflow-role",
-            name=namer.name("dpl-workflow", NameKind.IAM_ROLE),
-            service="states.amazonaws.com",
-            source_account=namer.account_id,
-            description="Data pipeline workflow: invoke its functions, report failures",
+            "workflow",
+            namer=self.namer,
+            service="dpl-workflow",
+            role_description="Data pipeline workflow: invoke its functions, report failures",
             grants=[
                 Grant(actions=["lambda:InvokeFunction"], resources=[f.arn for f in self.functions.values()]),
                 Grant(actions=["sns:Publish"], resources=[self.topic.arn]),
                 Grant(actions=["sqs:SendMessage"], resources=[self.dlq.arn]),
-                Grant(actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[self.key.arn]),
-                Grant(
-                    actions=[
-                        "logs:CreateLogDelivery",
-                        "logs:DeleteLogDelivery",
-                        "logs:DescribeLogGroups",
-                        "logs:DescribeResourcePolicies",
-                        "logs:GetLogDelivery",
-                        "logs:ListLogDeliveries",
-                        "logs:PutResourcePolicy",
-                        "logs:UpdateLogDelivery",
-                    ],
-                    resources=["*"],
-                    reason="CloudWatch Logs delivery APIs have no resource-level permissions",
-                ),
-                Grant(
-                    actions=[
-                        "xray:GetSamplingRules",
-                        "xray:GetSamplingTargets",
-                        "xray:PutTelemetryRecords",
-                        "xray:PutTraceSegments",
-                    ],
-                    resources=["*"],
-                    reason="X-Ray APIs have no resource-level permissions",
-                ),
+                self.base.key_use,
             ],
-        )
-        return SfnStateMachine(
-            self,
-            "workflow",
-            name=namer.name("dpl-workflow", NameKind.STATE_MACHINE),
-            role_arn=role.arn,
-            type="STANDARD",
             definition=workflow_definition(
                 function_arns={step: fn.arn for step, fn in self.functions.items()},
                 topic_arn=self.topic.arn,
@@ -433,11 +286,71 @@ class DataPipelineStack(TapStack):
                 interval_seconds=settings.retry_interval_seconds,
                 backoff_rate=settings.retry_backoff_rate,
             ),
-            logging_configuration=SfnStateMachineLoggingConfiguration(
-                log_destination=f"{logs.arn}:*", include_execution_data=True, level="ERROR"
-            ),
-            tracing_configuration=SfnStateMachineTracingConfiguration(enabled=True),
+            kms_key_arn=self.key.arn,
+            log_retention_days=settings.log_retention_days,
         )
+
+    def _monitoring(self) -> None:
+        namer, topic_arn = self.namer, self.topic.arn
+        for step, fn in self.functions.items():
+            lambda_alarms(
+                self,
+                f"{step}-alarms",
+                namer=namer,
+                service=f"dpl-{step}",
+                function_name=fn.function_name,
+                topic_arn=topic_arn,
+            )
+        metric_alarm(
+            self,
+            "executions-failed-alarm",
+            name=namer.name("dpl-executions-failed", NameKind.ALARM),
+            description="Data pipeline executions failed",
+            namespace="AWS/States",
+            metric="ExecutionsFailed",
+            dimensions={"StateMachineArn": self.state_machine.arn},
+            topic_arn=topic_arn,
+        )
+        metric_alarm(
+            self,
+            "dlq-alarm",
+            name=namer.name("dpl-dlq-depth", NameKind.ALARM),
+            description="Failed data pipeline executions are waiting in the dead-letter queue",
+            namespace="AWS/SQS",
+            metric="ApproximateNumberOfMessagesVisible",
+            dimensions={"QueueName": self.dlq.name},
+            topic_arn=topic_arn,
+            statistic="Maximum",
+            period_seconds=60,
+        )
+        self.dashboard = CloudwatchDashboard(
+            self,
+            "dashboard",
+            dashboard_name=namer.name("dpl", NameKind.DASHBOARD),
+            dashboard_body=self._dashboard_body(),
+        )
+
+    def _exports(self) -> None:
+        SsmExports(
+            self,
+            "exports",
+            namer=self.namer,
+            system="data-pipeline",
+            values={
+                "bucket-name": self.bucket.name,
+                "table-name": self.table.name,
+                "state-machine-arn": self.state_machine.arn,
+                "vpc-id": self.network.vpc.id,
+            },
+        )
+        TerraformOutput(self, "S3BucketName", value=self.bucket.name)
+        TerraformOutput(self, "DynamoDBTableName", value=self.table.name)
+        for step, fn in self.functions.items():
+            TerraformOutput(self, f"{step.capitalize()}FunctionArn", value=fn.arn)
+        TerraformOutput(self, "StepFunctionsStateMachineArn", value=self.state_machine.arn)
+        TerraformOutput(self, "VpcId", value=self.network.vpc.id)
+        TerraformOutput(self, "CloudWatchDashboardName", value=self.dashboard.dashboard_name)
+        TerraformOutput(self, "DataPipelineDlqUrl", value=self.dlq.url)
 
     def _dashboard_body(self) -> str:
         region = self.namer.region

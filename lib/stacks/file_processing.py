@@ -8,26 +8,21 @@ Composition only: the pieces live in ``lib/constructs/``; the runtime code in
 from __future__ import annotations
 
 from cdktf import TerraformOutput
-from cdktf_cdktf_provider_aws.api_gateway_request_validator import ApiGatewayRequestValidator
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
-from cdktf_cdktf_provider_aws.lambda_layer_version import LambdaLayerVersion
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from cdktf_cdktf_provider_aws.s3_bucket_notification import (
     S3BucketNotification,
     S3BucketNotificationLambdaFunction,
 )
-from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
-from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 from constructs import Construct
 
 from lib.config.settings.file_processing import FileProcessingSettings
 from lib.constructs.alarms import lambda_alarms, metric_alarm
 from lib.constructs.dynamodb_table import Index, OnDemandTable
+from lib.constructs.foundation import SystemFoundation
 from lib.constructs.iam import Grant
-from lib.constructs.kms import StackKey
-from lib.constructs.lambda_function import LambdaFunction, LambdaZip
+from lib.constructs.lambda_function import LambdaFunction, LambdaZip, python_layer
 from lib.constructs.packaging import LAMBDA_ROOT, function_package, layer_package
-from lib.constructs.rest_api import AccessLog, RestApi, Throttle
+from lib.constructs.rest_api import RestApi, Throttle
 from lib.constructs.secure_bucket import BucketCors, SecureBucket
 from lib.naming import NameKind
 from lib.stacks.base import StackContext, TapStack
@@ -63,126 +58,118 @@ def _pascal(name: str) -> str:
 
 
 class FileProcessingStack(TapStack):
-    def __init__(self, scope: Construct, *, ctx: StackContext) -> None:
+    def __init__(self, scope: Construct, *, ctx: StackContext[FileProcessingSettings]) -> None:
         super().__init__(scope, ctx=ctx)
-        settings = ctx.settings_as(FileProcessingSettings)
+        self.settings = ctx.settings
+        self.destroyable = ctx.destroy_allowed
         namer = self.namer
-        destroyable = ctx.env.protection.destroy_allowed
 
-        key = StackKey(
+        # The dead-letter queue keeps S3 events that still fail after Lambda's retries
+        # (S3 invokes the processors asynchronously) instead of dropping them.
+        self.base = SystemFoundation(
             self,
-            "key",
             namer=namer,
             service="files",
-            description=f"File processing data at rest ({namer.name('files')})",
-            service_principals=["cloudwatch.amazonaws.com"],
-            deletion_window_days=7 if destroyable else 30,
+            key_description=f"File processing data at rest ({namer.name('files')})",
+            key_deletion_window_days=7 if self.destroyable else 30,
         )
-        key_use = Grant(actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[key.arn])
+        self.key, self.topic, self.dlq = self.base.key, self.base.topic, self.base.dlq
+        self._storage()
+        self.layer = python_layer(
+            self,
+            "common-layer",
+            name=namer.name("files-common", NameKind.LAMBDA_LAYER),
+            description="file_records: S3 events, metadata records, the processing loop",
+            package=layer_package(
+                self, "common-layer-asset", source=LAMBDA_ROOT / SYSTEM / "common", label=f"{SYSTEM}-common"
+            ),
+            runtime=PYTHON_RUNTIME,
+        )
+        self.functions: dict[str, LambdaFunction] = {}
+        self._processors()
+        self.api_function = self._api_function()
+        self._notifications()
+        self.api = self._api()
+        self._alarms()
+        self._outputs()
 
-        bucket = SecureBucket(
+    # -- sections -------------------------------------------------------------------
+    def _storage(self) -> None:
+        """The uploads bucket (browsers upload with presigned URLs) and the metadata table."""
+        namer, settings = self.namer, self.settings
+        self.bucket = SecureBucket(
             self,
             "uploads",
             name=namer.bucket("files-uploads"),
-            kms_key_arn=key.arn,
+            kms_key_arn=self.key.arn,
             noncurrent_expiration_days=settings.noncurrent_version_expiration_days,
-            force_destroy=destroyable,
+            force_destroy=self.destroyable,
             cors=BucketCors(
                 allowed_origins=settings.cors_allowed_origins,
                 allowed_methods=["GET", "HEAD", "PUT"],
             ),
         )
-        table = OnDemandTable(
+        self.table = OnDemandTable(
             self,
             "metadata",
             name=namer.name("files-metadata", NameKind.DYNAMODB_TABLE),
             hash_key="file_id",
             attributes={"file_id": "S", "kind": "S", "processed_at": "S"},
             indexes=[Index(name="by-kind", hash_key="kind", range_key="processed_at")],
-            kms_key_arn=key.arn,
-            deletion_protection=not destroyable,
+            kms_key_arn=self.key.arn,
+            deletion_protection=not self.destroyable,
         )
-        topic = SnsTopic(
-            self, "alerts", name=namer.name("files-alerts", NameKind.SNS_TOPIC), kms_master_key_id=key.arn
-        )
-        # S3 invokes the processors asynchronously: events that still fail after
-        # Lambda's retries land here instead of being dropped.
-        dlq = SqsQueue(
+
+    def _function(
+        self,
+        name: str,
+        service: str,
+        *,
+        grants: list[Grant],
+        environment: dict[str, str],
+        reserved: int,
+        description: str,
+    ) -> LambdaFunction:
+        fn = LambdaFunction(
             self,
-            "dlq",
-            name=namer.name("files-dlq", NameKind.SQS_QUEUE),
-            kms_master_key_id=key.arn,
-            kms_data_key_reuse_period_seconds=300,
-            message_retention_seconds=14 * 24 * 3600,
+            name.replace("_", "-"),
+            namer=self.namer,
+            service=service,
+            code=LambdaZip(
+                package=function_package(self, f"{name}-asset", system=SYSTEM, function=name),
+                runtime=PYTHON_RUNTIME,
+            ),
+            description=description,
+            layers=[self.layer.arn],
+            log_retention_days=self.settings.log_retention_days,
+            log_kms_key_arn=self.key.arn,
+            grants=[*grants, self.base.key_use],
+            environment=environment,
+            architecture="arm64",
+            memory_mb=512,
+            timeout_seconds=60,
+            reserved_concurrency=reserved,
+            dead_letter_queue_arn=self.dlq.arn,
+            kms_key_arn=self.key.arn,
         )
+        self.functions[name] = fn
+        return fn
 
-        built_layer = layer_package(
-            self, "common-layer-asset", source=LAMBDA_ROOT / SYSTEM / "common", label=f"{SYSTEM}-common"
-        )
-        layer = LambdaLayerVersion(
-            self,
-            "common-layer",
-            layer_name=namer.name("files-common", NameKind.LAMBDA_LAYER),
-            description="file_records: S3 events, metadata records, the processing loop",
-            filename=built_layer.filename,
-            source_code_hash=built_layer.source_code_hash,
-            compatible_runtimes=[PYTHON_RUNTIME],
-            compatible_architectures=["arm64"],
-        )
-
-        common_env = {"METADATA_TABLE": table.name, "MAX_FILE_BYTES": str(settings.max_file_bytes)}
-        self.functions: dict[str, LambdaFunction] = {}
-
-        def function(
-            name: str,
-            service: str,
-            *,
-            grants: list[Grant],
-            environment: dict[str, str],
-            reserved: int,
-            description: str,
-        ) -> LambdaFunction:
-            fn = LambdaFunction(
-                self,
-                name.replace("_", "-"),
-                namer=namer,
-                service=service,
-                code=LambdaZip(
-                    package=function_package(self, f"{name}-asset", system=SYSTEM, function=name),
-                    runtime=PYTHON_RUNTIME,
-                ),
-                description=description,
-                layers=[layer.arn],
-                log_retention_days=settings.log_retention_days,
-                log_kms_key_arn=key.arn,
-                grants=[*grants, key_use],
-                environment=environment,
-                architecture="arm64",
-                memory_mb=512,
-                timeout_seconds=60,
-                reserved_concurrency=reserved,
-                dead_letter_queue_arn=dlq.arn,
-                kms_key_arn=key.arn,
-            )
-            self.functions[name] = fn
-            return fn
-
-        bedrock = settings.bedrock
+    def _processors(self) -> None:
+        """One processor per file family; the document processor may summarise with Bedrock."""
+        settings, bedrock = self.settings, self.settings.bedrock
+        common_env = {"METADATA_TABLE": self.table.name, "MAX_FILE_BYTES": str(settings.max_file_bytes)}
         for name, (service, suffixes) in PROCESSORS.items():
             grants = [
-                Grant(actions=["s3:GetObject"], resources=[bucket.objects_arn()]),
-                Grant(actions=["dynamodb:PutItem"], resources=[table.arn]),
+                Grant(actions=["s3:GetObject"], resources=[self.bucket.objects_arn()]),
+                Grant(actions=["dynamodb:PutItem"], resources=[self.table.arn]),
             ]
             environment = dict(common_env)
             if name == "document_processor" and bedrock.enabled:
-                grants.append(
-                    Grant(
-                        actions=["bedrock:InvokeModel"],
-                        resources=[bedrock_model_arn(ctx.region, bedrock.model_id)],
-                    )
-                )
+                model_arn = bedrock_model_arn(self.ctx.region, bedrock.model_id)
+                grants.append(Grant(actions=["bedrock:InvokeModel"], resources=[model_arn]))
                 environment["BEDROCK_MODEL_ID"] = bedrock.model_id
-            function(
+            self._function(
                 name,
                 service,
                 grants=grants,
@@ -191,7 +178,9 @@ class FileProcessingStack(TapStack):
                 description=f"Extracts metadata of uploaded {', '.join(suffixes)} files",
             )
 
-        api_fn = function(
+    def _api_function(self) -> LambdaFunction:
+        settings, bucket, table = self.settings, self.bucket, self.table
+        return self._function(
             API_FUNCTION[0],
             API_FUNCTION[1],
             grants=[
@@ -211,7 +200,8 @@ class FileProcessingStack(TapStack):
             description="File metadata API: list, read, presigned download and upload URLs",
         )
 
-        # -- S3 notifications by suffix -> processors -----------------------------
+    def _notifications(self) -> None:
+        """S3 notifications by suffix -> processors."""
         permissions = []
         notifications = []
         for name, (_, suffixes) in PROCESSORS.items():
@@ -224,8 +214,8 @@ class FileProcessingStack(TapStack):
                     action="lambda:InvokeFunction",
                     function_name=fn.name,
                     principal="s3.amazonaws.com",
-                    source_arn=bucket.arn,
-                    source_account=ctx.env.account_id,
+                    source_arn=self.bucket.arn,
+                    source_account=self.ctx.account_id,
                 )
             )
             notifications += [
@@ -238,28 +228,26 @@ class FileProcessingStack(TapStack):
                 for suffix in suffixes
             ]
         S3BucketNotification(
-            self, "notifications", bucket=bucket.id, lambda_function=notifications, depends_on=permissions
+            self,
+            "notifications",
+            bucket=self.bucket.id,
+            lambda_function=notifications,
+            depends_on=permissions,
         )
 
-        # -- REST API ------------------------------------------------------------
+    def _api(self) -> RestApi:
+        """Every route proxies to the API function; browsers get CORS preflights."""
+        settings, api_fn = self.settings, self.api_function
         api = RestApi(
             self,
             "rest-api",
-            name=namer.name("files-api", NameKind.API),
+            name=self.namer.name("files-api", NameKind.API),
             description="File metadata and presigned URLs",
             stage_name=STAGE,
             throttle=Throttle(rate_limit=settings.api_rate_limit, burst_limit=settings.api_burst_limit),
         )
         # Path parameters are checked by API Gateway before the function runs.
-        validator = ApiGatewayRequestValidator(
-            self,
-            "api-validator",
-            rest_api_id=api.id,
-            name="parameters",
-            validate_request_body=False,
-            validate_request_parameters=True,
-        )
-        preflight_origin = settings.cors_allowed_origins[0]
+        validator = api.request_validator("api-validator", name="parameters", body=False)
         for method, path in ROUTES:
             api.lambda_route(
                 path,
@@ -272,18 +260,17 @@ class FileProcessingStack(TapStack):
         for path in sorted({p for _, p in ROUTES}):
             api.cors_preflight(
                 path,
-                allow_origin=preflight_origin,
+                allow_origin=settings.cors_allowed_origins[0],
                 allow_methods=sorted({m for m, p in ROUTES if p == path}),
             )
-        access_logs = CloudwatchLogGroup(
-            self,
-            "api-access-logs",
-            name=f"/aws/apigateway/{namer.name('files-api', NameKind.LOG_GROUP)}",
-            retention_in_days=settings.log_retention_days,
-            kms_key_id=key.arn,
+        access_log = api.access_log_group(
+            "api-access-logs", retention_days=settings.log_retention_days, kms_key_arn=self.key.arn
         )
-        api.deploy(access_log=AccessLog(destination_arn=access_logs.arn), logging_level="ERROR")
+        api.deploy(access_log=access_log, logging_level="ERROR")
+        return api
 
+    def _alarms(self) -> None:
+        namer, topic_arn = self.namer, self.topic.arn
         for name, fn in self.functions.items():
             service = PROCESSORS[name][0] if name in PROCESSORS else API_FUNCTION[1]
             lambda_alarms(
@@ -292,7 +279,7 @@ class FileProcessingStack(TapStack):
                 namer=namer,
                 service=service,
                 function_name=fn.name,
-                topic_arn=topic.arn,
+                topic_arn=topic_arn,
             )
         metric_alarm(
             self,
@@ -301,18 +288,20 @@ class FileProcessingStack(TapStack):
             description="File API answered with 5xx errors",
             namespace="AWS/ApiGateway",
             metric="5XXError",
-            dimensions={"ApiName": api.api.name, "Stage": STAGE},
-            topic_arn=topic.arn,
+            dimensions={"ApiName": self.api.api.name, "Stage": STAGE},
+            topic_arn=topic_arn,
         )
 
+    def _outputs(self) -> None:
+        bedrock = self.settings.bedrock
         outputs = {
-            "FileUploadBucketName": bucket.name,
-            "FileMetadataTableName": table.name,
-            "FileApiEndpoint": api.invoke_url,
-            "FileApiId": api.id,
-            "FileAlertTopicArn": topic.arn,
-            "FileDlqUrl": dlq.url,
-            "FileCommonLayerArn": layer.arn,
+            "FileUploadBucketName": self.bucket.name,
+            "FileMetadataTableName": self.table.name,
+            "FileApiEndpoint": self.api.invoke_url,
+            "FileApiId": self.api.id,
+            "FileAlertTopicArn": self.topic.arn,
+            "FileDlqUrl": self.dlq.url,
+            "FileCommonLayerArn": self.layer.arn,
             "FileBedrockModelId": bedrock.model_id if bedrock.enabled else "disabled",
         }
         for name, fn in self.functions.items():

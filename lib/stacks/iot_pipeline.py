@@ -19,35 +19,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cdktf import TerraformOutput
-from cdktf_cdktf_provider_aws.api_gateway_api_key import ApiGatewayApiKey
-from cdktf_cdktf_provider_aws.api_gateway_model import ApiGatewayModel
-from cdktf_cdktf_provider_aws.api_gateway_request_validator import ApiGatewayRequestValidator
 from cdktf_cdktf_provider_aws.api_gateway_stage import ApiGatewayStage
-from cdktf_cdktf_provider_aws.api_gateway_usage_plan import (
-    ApiGatewayUsagePlan,
-    ApiGatewayUsagePlanApiStages,
-    ApiGatewayUsagePlanThrottleSettings,
-)
-from cdktf_cdktf_provider_aws.api_gateway_usage_plan_key import ApiGatewayUsagePlanKey
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.lambda_event_source_mapping import (
     LambdaEventSourceMapping,
     LambdaEventSourceMappingScalingConfig,
 )
-from cdktf_cdktf_provider_aws.lambda_layer_version import LambdaLayerVersion
-from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 from cdktf_cdktf_provider_aws.ssm_parameter import SsmParameter
 from constructs import Construct
 
 from lib.config.settings.iot_pipeline import IotPipelineSettings
 from lib.constructs.alarms import lambda_alarms, metric_alarm
 from lib.constructs.dynamodb_table import OnDemandTable
+from lib.constructs.foundation import SystemFoundation
 from lib.constructs.iam import Grant
-from lib.constructs.kms import StackKey
-from lib.constructs.lambda_function import LambdaFunction, LambdaZip
+from lib.constructs.lambda_function import LambdaFunction, LambdaZip, python_layer
 from lib.constructs.packaging import LAMBDA_ROOT, function_package, layer_package
 from lib.constructs.queues import QueueWithDlq
-from lib.constructs.rest_api import AccessLog, RestApi, Throttle
+from lib.constructs.rest_api import RestApi, Throttle
 from lib.constructs.ssm import secure_parameter
 from lib.naming import NameKind
 from lib.stacks.base import StackContext, TapStack
@@ -76,18 +64,22 @@ ACCESS_LOG_FORMAT = json.dumps(
 
 
 #: Shape of a reading (POST bodies); the handlers check values and ranges.
-READING_SCHEMA = json.dumps(
-    {
-        "$schema": "http://json-schema.org/draft-04/schema#",
-        "title": "Reading",
-        "type": "object",
-        "required": ["device_id", "sensor_data"],
-        "properties": {
-            "device_id": {"type": "string", "minLength": 1, "maxLength": 128},
-            "sensor_data": {"type": "object"},
-        },
+READING_SCHEMA = {
+    "$schema": "http://json-schema.org/draft-04/schema#",
+    "title": "Reading",
+    "type": "object",
+    "required": ["device_id", "sensor_data"],
+    "properties": {
+        "device_id": {"type": "string", "minLength": 1, "maxLength": 128},
+        "sensor_data": {"type": "object"},
     },
-    separators=(",", ":"),
+}
+#: What the processor does with the queue (an SQS event source's consumer).
+CONSUME_ACTIONS = (
+    "sqs:ChangeMessageVisibility",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:ReceiveMessage",
 )
 
 
@@ -99,24 +91,58 @@ class Route:
 
 
 class IotPipelineStack(TapStack):
-    def __init__(self, scope: Construct, *, ctx: StackContext) -> None:
+    def __init__(self, scope: Construct, *, ctx: StackContext[IotPipelineSettings]) -> None:
         super().__init__(scope, ctx=ctx)
-        settings = ctx.settings_as(IotPipelineSettings)
-        self.settings = settings
+        self.settings = ctx.settings
         namer = self.namer
-        protect = not ctx.env.protection.destroy_allowed
+        self.protect = not ctx.destroy_allowed
 
-        self.key = StackKey(
+        # The ingestion queue brings its own dead-letter queue.
+        self.base = SystemFoundation(
             self,
-            "key",
             namer=namer,
             service="iot",
-            description=f"IoT pipeline data at rest ({ctx.suffix})",
-            service_principals=["cloudwatch.amazonaws.com"],  # alarms publish to the encrypted topic
+            key_description=f"IoT pipeline data at rest ({ctx.suffix})",
+            topic_display_name="IoT pipeline alerts",
+            dlq=None,
         )
-        key_arn = self.key.arn
+        self.key, self.topic = self.base.key, self.base.topic
+        self._data()
+        self.layer = python_layer(
+            self,
+            "layer",
+            name=namer.name("iot-common", NameKind.LAMBDA_LAYER),
+            description="IoT pipeline shared code (iot_common)",
+            package=layer_package(
+                self,
+                "layer-package",
+                source=LAYER_DIR,
+                label=f"{SYSTEM}-layer",
+                requirements=LAYER_DIR / "requirements.txt",
+            ),
+            runtime=RUNTIME,
+        )
+        self._functions()
+        self.api, self.stage = self._api(
+            [
+                Route("ingest", "POST", self.ingest),
+                Route("process", "POST", self.processor),
+                Route("query", "GET", self.query),
+            ]
+        )
+        self._alarms()
 
-        # -- data ---------------------------------------------------------------
+        # -- outputs (names the seed's tests read) --------------------------------
+        TerraformOutput(self, "ApiEndpoint", value=self.stage.invoke_url)
+        TerraformOutput(self, "RawSensorTableName", value=self.raw_table.name)
+        TerraformOutput(self, "ProcessedDataTableName", value=self.processed_table.name)
+        TerraformOutput(self, "IngestionQueueUrl", value=self.queues.queue.url)
+        TerraformOutput(self, "AlertTopicArn", value=self.topic.arn)
+
+    # -- sections -------------------------------------------------------------------
+    def _data(self) -> None:
+        """The raw and processed tables, the ingestion queue and the runtime configuration."""
+        settings, namer, key_arn = self.settings, self.namer, self.key.arn
         self.raw_table = OnDemandTable(
             self,
             "raw-table",
@@ -125,7 +151,7 @@ class IotPipelineStack(TapStack):
             range_key="timestamp",
             attributes={"device_id": "S", "timestamp": "N"},
             kms_key_arn=key_arn,
-            deletion_protection=protect,
+            deletion_protection=self.protect,
         )
         self.processed_table = OnDemandTable(
             self,
@@ -135,7 +161,7 @@ class IotPipelineStack(TapStack):
             range_key="event_date",
             attributes={"device_id": "S", "event_date": "S"},
             kms_key_arn=key_arn,
-            deletion_protection=protect,
+            deletion_protection=self.protect,
         )
         self.queues = QueueWithDlq(
             self,
@@ -146,13 +172,6 @@ class IotPipelineStack(TapStack):
             max_receive_count=settings.max_receive_count,
             visibility_timeout_seconds=settings.queue_visibility_timeout_seconds,
             dlq_retention_seconds=settings.dlq_retention_days * 86400,
-        )
-        self.topic = SnsTopic(
-            self,
-            "alerts",
-            name=namer.name("iot-alerts", NameKind.SNS_TOPIC),
-            display_name="IoT pipeline alerts",
-            kms_master_key_id=key_arn,
         )
         self.config_parameter = SsmParameter(
             self,
@@ -171,26 +190,9 @@ class IotPipelineStack(TapStack):
             ),
         )
 
-        # -- functions ----------------------------------------------------------
-        layer_pkg = layer_package(
-            self,
-            "layer-package",
-            source=LAYER_DIR,
-            label=f"{SYSTEM}-layer",
-            requirements=LAYER_DIR / "requirements.txt",
-        )
-        self.layer = LambdaLayerVersion(
-            self,
-            "layer",
-            layer_name=namer.name("iot-common", NameKind.LAMBDA_LAYER),
-            description="IoT pipeline shared code (iot_common)",
-            filename=layer_pkg.filename,
-            source_code_hash=layer_pkg.source_code_hash,
-            compatible_runtimes=[RUNTIME],
-            compatible_architectures=["arm64"],
-        )
-        queue, dlq = self.queues.queue, self.queues.dlq
-        use_key = Grant(actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[key_arn])
+    def _functions(self) -> None:
+        """ingest (API -> raw table + queue), processor (queue -> processed table), query."""
+        settings, queue, use_key = self.settings, self.queues.queue, self.base.key_use
         self.ingest = self._function(
             "ingest",
             description="Validate a reading; store it raw and queue it",
@@ -216,15 +218,7 @@ class IotPipelineStack(TapStack):
                 "MAX_METRICS_PER_READING": str(settings.max_metrics_per_reading),
             },
             grants=[
-                Grant(
-                    actions=[
-                        "sqs:ChangeMessageVisibility",
-                        "sqs:DeleteMessage",
-                        "sqs:GetQueueAttributes",
-                        "sqs:ReceiveMessage",
-                    ],
-                    resources=[queue.arn],
-                ),
+                Grant(actions=CONSUME_ACTIONS, resources=[queue.arn]),
                 Grant(actions=["dynamodb:UpdateItem"], resources=[self.processed_table.arn]),
                 use_key,
             ],
@@ -252,56 +246,6 @@ class IotPipelineStack(TapStack):
             ),
         )
 
-        # -- API ----------------------------------------------------------------
-        self.api, self.stage = self._api(
-            [
-                Route("ingest", "POST", self.ingest),
-                Route("process", "POST", self.processor),
-                Route("query", "GET", self.query),
-            ]
-        )
-
-        # -- alarms -------------------------------------------------------------
-        for fn_id, fn in (("ingest", self.ingest), ("processor", self.processor), ("query", self.query)):
-            lambda_alarms(
-                self,
-                f"{fn_id}-alarms",
-                namer=namer,
-                service=f"iot-{fn_id}",
-                function_name=fn.function_name,
-                topic_arn=self.topic.arn,
-            )
-        metric_alarm(
-            self,
-            "dlq-alarm",
-            name=namer.name("iot-dlq-depth", NameKind.ALARM),
-            description="IoT ingestion messages failed processing and reached the dead-letter queue",
-            namespace="AWS/SQS",
-            metric="ApproximateNumberOfMessagesVisible",
-            dimensions={"QueueName": dlq.name},
-            topic_arn=self.topic.arn,
-            statistic="Maximum",
-            period_seconds=60,
-        )
-        metric_alarm(
-            self,
-            "api-5xx-alarm",
-            name=namer.name("iot-api-5xx", NameKind.ALARM),
-            description="IoT API answered with 5xx errors",
-            namespace="AWS/ApiGateway",
-            metric="5XXError",
-            dimensions={"ApiName": self.api.api.name, "Stage": self.stage.stage_name},
-            topic_arn=self.topic.arn,
-        )
-
-        # -- outputs (names the seed's tests read) --------------------------------
-        TerraformOutput(self, "ApiEndpoint", value=self.stage.invoke_url)
-        TerraformOutput(self, "RawSensorTableName", value=self.raw_table.name)
-        TerraformOutput(self, "ProcessedDataTableName", value=self.processed_table.name)
-        TerraformOutput(self, "IngestionQueueUrl", value=queue.url)
-        TerraformOutput(self, "AlertTopicArn", value=self.topic.arn)
-
-    # -- helpers ----------------------------------------------------------------
     def _function(
         self,
         name: str,
@@ -347,20 +291,10 @@ class IotPipelineStack(TapStack):
                 rate_limit=settings.throttle_rate_limit, burst_limit=settings.throttle_burst_limit
             ),
         )
-        validator = ApiGatewayRequestValidator(
-            self,
-            "api-validator",
-            rest_api_id=api.id,
-            name="body-and-parameters",
-            validate_request_body=True,
-            validate_request_parameters=True,
-        )
-        reading = ApiGatewayModel(
-            self,
+        validator = api.request_validator("api-validator", name="body-and-parameters", body=True)
+        reading = api.model(
             "reading-model",
-            rest_api_id=api.id,
             name="Reading",
-            content_type="application/json",
             description="A sensor reading (POST /ingest, POST /process)",
             schema=READING_SCHEMA,
         )
@@ -375,39 +309,62 @@ class IotPipelineStack(TapStack):
                 request_validator_id=validator.id,
                 request_models={"application/json": reading.name} if route.method == "POST" else None,
             )
-        access_logs = CloudwatchLogGroup(
-            self,
+        access_log = api.access_log_group(
             "access-logs",
-            name=f"/aws/apigateway/{namer.name('iot-api', NameKind.LOG_GROUP)}",
-            retention_in_days=settings.log_retention_days,
-            kms_key_id=self.key.arn,
+            retention_days=settings.log_retention_days,
+            kms_key_arn=self.key.arn,
+            log_format=ACCESS_LOG_FORMAT,
         )
-        stage = api.deploy(
-            access_log=AccessLog(destination_arn=access_logs.arn, format=ACCESS_LOG_FORMAT),
-            logging_level="ERROR",
-        )
-        plan = ApiGatewayUsagePlan(
-            self,
+        stage = api.deploy(access_log=access_log, logging_level="ERROR")
+        devices = api.usage_plan(
             "usage-plan",
             name=namer.name("iot-devices"),
             description="Device clients of the IoT API",
-            api_stages=[ApiGatewayUsagePlanApiStages(api_id=api.id, stage=stage.stage_name)],
-            throttle_settings=ApiGatewayUsagePlanThrottleSettings(
-                rate_limit=settings.throttle_rate_limit, burst_limit=settings.throttle_burst_limit
-            ),
-        )
-        key = ApiGatewayApiKey(self, "api-key", name=namer.name("iot-devices"), enabled=True)
-        ApiGatewayUsagePlanKey(
-            self, "usage-plan-key", key_id=key.id, key_type="API_KEY", usage_plan_id=plan.id
+            key_id="api-key",
+            key_name=namer.name("iot-devices"),
         )
         # The key's value is generated by API Gateway: it lives in state and in
         # SSM (encrypted), never in the synthesized configuration.
         secure_parameter(
             self,
             "api-key-parameter",
-            name=self.namer.ssm_path("iot-pipeline", "api-key"),
-            value=key.value,
+            name=namer.ssm_path("iot-pipeline", "api-key"),
+            value=devices.key.value,
             kms_key_arn=self.key.arn,
             description="API key of the IoT API's device clients",
         )
         return api, stage
+
+    def _alarms(self) -> None:
+        namer, topic_arn = self.namer, self.topic.arn
+        for fn_id, fn in (("ingest", self.ingest), ("processor", self.processor), ("query", self.query)):
+            lambda_alarms(
+                self,
+                f"{fn_id}-alarms",
+                namer=namer,
+                service=f"iot-{fn_id}",
+                function_name=fn.function_name,
+                topic_arn=topic_arn,
+            )
+        metric_alarm(
+            self,
+            "dlq-alarm",
+            name=namer.name("iot-dlq-depth", NameKind.ALARM),
+            description="IoT ingestion messages failed processing and reached the dead-letter queue",
+            namespace="AWS/SQS",
+            metric="ApproximateNumberOfMessagesVisible",
+            dimensions={"QueueName": self.queues.dlq.name},
+            topic_arn=topic_arn,
+            statistic="Maximum",
+            period_seconds=60,
+        )
+        metric_alarm(
+            self,
+            "api-5xx-alarm",
+            name=namer.name("iot-api-5xx", NameKind.ALARM),
+            description="IoT API answered with 5xx errors",
+            namespace="AWS/ApiGateway",
+            metric="5XXError",
+            dimensions={"ApiName": self.api.api.name, "Stage": self.stage.stage_name},
+            topic_arn=topic_arn,
+        )

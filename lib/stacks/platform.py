@@ -23,37 +23,56 @@ SSM_SYSTEM = "platform"
 
 
 class PlatformStack(TapStack):
-    def __init__(self, scope: Construct, *, ctx: StackContext) -> None:
+    def __init__(self, scope: Construct, *, ctx: StackContext[PlatformSettings]) -> None:
         super().__init__(scope, ctx=ctx)
-        settings = ctx.settings_as(PlatformSettings)
+        self.settings = settings = ctx.settings
         namer = self.namer
         # One switch for everything that makes tearing down hard: an environment
         # the workflows may destroy skips the final snapshot and has no deletion
         # protection; one they may not keeps both.
-        destroyable = ctx.env.protection.destroy_allowed
+        self.destroyable = ctx.destroy_allowed
 
         # Encrypts flow logs, DB logs, container logs and Performance Insights data.
-        key = StackKey(
+        self.key = StackKey(
             self,
             "key",
             namer=namer,
             service="plat-key",
             description=f"platform data at rest ({namer.name('platform')}): logs, Performance Insights",
-            deletion_window_days=7 if destroyable else 30,
+            deletion_window_days=7 if self.destroyable else 30,
         )
-        network = Network(
+        self.network = Network(
             self,
             "network",
             namer=namer,
             cidr=settings.vpc_cidr,
             nat_gateway=settings.nat_gateway,
-            logs_key_arn=key.arn,
+            logs_key_arn=self.key.arn,
             log_retention_days=settings.log_retention_days,
         )
-        database = Database(
+        self.database = self._database()
+        self.service = self._service()
+        WebAcl(
+            self,
+            "waf",
+            namer=namer,
+            service=f"{settings.service_name}-waf",
+            resource_arn=self.service.alb.arn,
+            logs_key_arn=self.key.arn,
+            log_retention_days=settings.log_retention_days,
+        )
+        self.database.allow_from(
+            "tasks", security_group_id=self.service.tasks_sg.id, description="from the ECS tasks"
+        )
+        self._exports()
+
+    # -- sections -------------------------------------------------------------------
+    def _database(self) -> Database:
+        settings, network = self.settings, self.network
+        return Database(
             self,
             "database",
-            namer=namer,
+            namer=self.namer,
             vpc_id=network.vpc.id,
             subnet_ids=network.private_subnet_ids,
             instance_class=settings.db_instance_class,
@@ -62,27 +81,31 @@ class PlatformStack(TapStack):
             max_allocated_storage_gb=settings.db_max_allocated_storage_gb,
             multi_az=settings.multi_az,
             backup_retention_days=settings.backup_retention_days,
-            deletion_protection=not destroyable,
-            skip_final_snapshot=destroyable,
+            deletion_protection=not self.destroyable,
+            skip_final_snapshot=self.destroyable,
             monitoring_interval=settings.db_monitoring_interval,
-            kms_key_arn=key.arn,
+            kms_key_arn=self.key.arn,
             log_retention_days=settings.log_retention_days,
         )
+
+    def _service(self) -> FargateService:
+        """The containers behind an ALB (which logs to its own bucket), reading the database."""
+        settings, network, database = self.settings, self.network, self.database
         alb_logs = AlbLogsBucket(
             self,
             "alb-logs",
-            namer=namer,
+            namer=self.namer,
             service="alb-logs",
             prefix=settings.service_name,
             retention_days=settings.log_retention_days,
-            force_destroy=destroyable,
+            force_destroy=self.destroyable,
         )
         # Without a NAT gateway private subnets have no way out, so tasks run in the
         # public subnets with a public IP; their security group still admits only the ALB.
-        service = FargateService(
+        return FargateService(
             self,
             "service",
-            namer=namer,
+            namer=self.namer,
             service=settings.service_name,
             vpc_id=network.vpc.id,
             alb_subnet_ids=network.public_subnet_ids,
@@ -96,9 +119,9 @@ class PlatformStack(TapStack):
             container_port=settings.container_port,
             health_check_path=settings.health_check_path,
             certificate_arn=settings.certificate_arn,
-            deletion_protection=not destroyable,
+            deletion_protection=not self.destroyable,
             access_logs=alb_logs,
-            logs_key_arn=key.arn,
+            logs_key_arn=self.key.arn,
             log_retention_days=settings.log_retention_days,
             environment={
                 "DB_HOST": database.instance.address,
@@ -111,17 +134,9 @@ class PlatformStack(TapStack):
             },
             secret_arns=[database.secret_arn],
         )
-        WebAcl(
-            self,
-            "waf",
-            namer=namer,
-            service=f"{settings.service_name}-waf",
-            resource_arn=service.alb.arn,
-            logs_key_arn=key.arn,
-            log_retention_days=settings.log_retention_days,
-        )
-        database.allow_from("tasks", security_group_id=service.tasks_sg.id, description="from the ECS tasks")
 
+    def _exports(self) -> None:
+        network, service, database, namer = self.network, self.service, self.database, self.namer
         # For other stacks and teams: /<project>/<suffix>/platform/<key> (none is secret;
         # db-secret-arn names the secret, readers still need secretsmanager:GetSecretValue).
         SsmExports(
@@ -140,7 +155,6 @@ class PlatformStack(TapStack):
                 "db-secret-arn": database.secret_arn,
             },
         )
-
         TerraformOutput(self, "PlatformVpcId", value=network.vpc.id)
         TerraformOutput(self, "PublicSubnetIds", value=network.public_subnet_ids)
         TerraformOutput(self, "PrivateSubnetIds", value=network.private_subnet_ids)

@@ -34,9 +34,9 @@ def _output_prefix(function: str) -> str:
 
 
 class TransactionImagesStack(TapStack):
-    def __init__(self, scope: Construct, *, ctx: StackContext) -> None:
+    def __init__(self, scope: Construct, *, ctx: StackContext[TransactionImagesSettings]) -> None:
         super().__init__(scope, ctx=ctx)
-        settings = ctx.settings_as(TransactionImagesSettings)
+        settings = ctx.settings
         self.repositories: dict[str, ImageRepository] = {}
         for function in FUNCTIONS:
             repo = ImageRepository(
@@ -45,7 +45,7 @@ class TransactionImagesStack(TapStack):
                 name=repository_name(self.namer, function),
                 keep_images=settings.image_retention_count,
                 # A protected environment keeps its images if its stack is ever destroyed.
-                force_delete=ctx.env.protection.destroy_allowed,
+                force_delete=ctx.destroy_allowed,
             )
             self.repositories[function] = repo
             TerraformOutput(self, f"{_output_prefix(function)}RepositoryUrl", value=repo.url)

@@ -14,38 +14,21 @@ import json
 from typing import Any
 
 from cdktf import TerraformOutput
-from cdktf_cdktf_provider_aws.api_gateway_api_key import ApiGatewayApiKey
-from cdktf_cdktf_provider_aws.api_gateway_model import ApiGatewayModel
-from cdktf_cdktf_provider_aws.api_gateway_request_validator import ApiGatewayRequestValidator
-from cdktf_cdktf_provider_aws.api_gateway_usage_plan import (
-    ApiGatewayUsagePlan,
-    ApiGatewayUsagePlanApiStages,
-    ApiGatewayUsagePlanQuotaSettings,
-    ApiGatewayUsagePlanThrottleSettings,
-)
-from cdktf_cdktf_provider_aws.api_gateway_usage_plan_key import ApiGatewayUsagePlanKey
 from cdktf_cdktf_provider_aws.cloudwatch_event_rule import CloudwatchEventRule
 from cdktf_cdktf_provider_aws.cloudwatch_event_target import CloudwatchEventTarget
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.s3_bucket_notification import S3BucketNotification
-from cdktf_cdktf_provider_aws.sfn_state_machine import (
-    SfnStateMachine,
-    SfnStateMachineLoggingConfiguration,
-    SfnStateMachineTracingConfiguration,
-)
-from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
-from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 from constructs import Construct
 
 from lib.config.settings.transaction_pipeline import TransactionPipelineSettings, WorkflowRetry
 from lib.constructs.alarms import lambda_alarms, metric_alarm
 from lib.constructs.container_image import ContainerImage
 from lib.constructs.dynamodb_table import Index, OnDemandTable
+from lib.constructs.foundation import SystemFoundation
 from lib.constructs.iam import Grant, ServiceRole
-from lib.constructs.kms import StackKey
 from lib.constructs.lambda_function import LambdaFunction, LambdaImage
-from lib.constructs.rest_api import AccessLog, RestApi, Throttle
+from lib.constructs.rest_api import RestApi, Throttle
 from lib.constructs.secure_bucket import SecureBucket
+from lib.constructs.state_machine import StateMachine
 from lib.naming import NameKind
 from lib.stacks.base import StackContext, TapStack
 from lib.stacks.transaction_images import FUNCTIONS, repository_name
@@ -227,75 +210,75 @@ def upload_event_pattern(bucket: str) -> dict[str, Any]:
 class TransactionPipelineStack(TapStack):
     depends_on = ("transaction_images",)
 
-    def __init__(self, scope: Construct, *, ctx: StackContext) -> None:
+    def __init__(self, scope: Construct, *, ctx: StackContext[TransactionPipelineSettings]) -> None:
         super().__init__(scope, ctx=ctx)
-        settings = ctx.settings_as(TransactionPipelineSettings)
-        namer = self.namer
-        images_region = ctx.env.region_for("transaction_images")
+        images_region = ctx.dependency_regions["transaction_images"]
         if images_region != ctx.region:
             raise ValueError(
                 f"transaction_pipeline deploys to {ctx.region} but transaction_images to {images_region}: "
                 "Lambda pulls images only from ECR in its own region; set the same region for both"
             )
-        destroyable = ctx.env.protection.destroy_allowed
-        account = ctx.env.account_id
+        self.settings = ctx.settings
+        self.destroyable = ctx.destroy_allowed
+        namer = self.namer
 
-        key = StackKey(
+        self.base = SystemFoundation(
             self,
-            "key",
             namer=namer,
             service="txn",
-            description=f"Transaction pipeline data at rest ({namer.name('txn')})",
-            service_principals=["cloudwatch.amazonaws.com"],
-            deletion_window_days=7 if destroyable else 30,
+            key_description=f"Transaction pipeline data at rest ({namer.name('txn')})",
+            key_deletion_window_days=7 if self.destroyable else 30,
+            topic="notifications",
+            topic_id="topic",
         )
-        key_use = Grant(actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[key.arn])
+        self.key, self.topic, self.dlq = self.base.key, self.base.topic, self.base.dlq
+        self._storage()
+        self._functions()
+        self.workflow = self._workflow()
+        self._upload_trigger()
+        self._api()
+        self._alarms()
+        self._outputs()
 
-        # -- storage ------------------------------------------------------------
-        bucket = SecureBucket(
+    # -- sections -------------------------------------------------------------------
+    def _storage(self) -> None:
+        """The uploads bucket (its events go to EventBridge), the transactions and status tables."""
+        namer, key_arn = self.namer, self.key.arn
+        self.bucket = SecureBucket(
             self,
             "uploads",
             name=namer.bucket("txn-uploads"),
-            kms_key_arn=key.arn,
+            kms_key_arn=key_arn,
             noncurrent_expiration_days=7,
-            force_destroy=destroyable,
+            force_destroy=self.destroyable,
         )
-        S3BucketNotification(self, "uploads-eventbridge", bucket=bucket.id, eventbridge=True)
-        transactions = OnDemandTable(
+        S3BucketNotification(self, "uploads-eventbridge", bucket=self.bucket.id, eventbridge=True)
+        self.transactions = OnDemandTable(
             self,
             "transactions",
             name=namer.name("txn-transactions", NameKind.DYNAMODB_TABLE),
             hash_key="transaction_id",
             attributes={"transaction_id": "S", "transaction_date": "S", "timestamp": "S"},
             indexes=[Index(name="by-timestamp", hash_key="transaction_date", range_key="timestamp")],
-            kms_key_arn=key.arn,
-            deletion_protection=not destroyable,
+            kms_key_arn=key_arn,
+            deletion_protection=not self.destroyable,
         )
-        status = OnDemandTable(
+        self.status = OnDemandTable(
             self,
             "status",
             name=namer.name("txn-processing-status", NameKind.DYNAMODB_TABLE),
             hash_key="upload_id",
             attributes={"upload_id": "S", "status": "S", "timestamp": "S"},
             indexes=[Index(name="by-timestamp", hash_key="status", range_key="timestamp")],
-            kms_key_arn=key.arn,
-            deletion_protection=not destroyable,
-        )
-        topic = SnsTopic(
-            self, "topic", name=namer.name("txn-notifications", NameKind.SNS_TOPIC), kms_master_key_id=key.arn
-        )
-        dlq = SqsQueue(
-            self,
-            "dlq",
-            name=namer.name("txn-dlq", NameKind.SQS_QUEUE),
-            kms_master_key_id=key.arn,
-            kms_data_key_reuse_period_seconds=300,
-            message_retention_seconds=14 * 24 * 3600,
+            kms_key_arn=key_arn,
+            deletion_protection=not self.destroyable,
         )
 
-        # -- functions (container images) --------------------------------------
-        self.container_images: list[ContainerImage] = []
+    def _functions(self) -> None:
+        """The three container-image functions; their images are pushed between the applies."""
+        settings, bucket, status, namer = self.settings, self.bucket, self.status, self.namer
         env_common = {"STATUS_TABLE": status.name}
+        update_status = Grant(actions=["dynamodb:UpdateItem"], resources=[status.arn])
         function_inputs: dict[str, tuple[dict[str, str], list[Grant], str]] = {
             "csv_validator": (
                 {
@@ -314,33 +297,32 @@ class TransactionPipelineStack(TapStack):
                 "Validates uploaded transaction CSVs (API and workflow)",
             ),
             "data_transformer": (
-                {**env_common, "TRANSACTIONS_TABLE": transactions.name},
+                {**env_common, "TRANSACTIONS_TABLE": self.transactions.name},
                 [
                     Grant(actions=["s3:GetObject"], resources=[bucket.objects_arn(VALIDATED_PREFIX)]),
                     Grant(
-                        actions=["dynamodb:BatchWriteItem", "dynamodb:PutItem"], resources=[transactions.arn]
+                        actions=["dynamodb:BatchWriteItem", "dynamodb:PutItem"],
+                        resources=[self.transactions.arn],
                     ),
-                    Grant(actions=["dynamodb:UpdateItem"], resources=[status.arn]),
+                    update_status,
                 ],
                 "Normalizes validated transactions into DynamoDB",
             ),
             "notification_sender": (
-                {**env_common, "NOTIFICATION_TOPIC_ARN": topic.arn},
-                [
-                    Grant(actions=["sns:Publish"], resources=[topic.arn]),
-                    Grant(actions=["dynamodb:UpdateItem"], resources=[status.arn]),
-                ],
+                {**env_common, "NOTIFICATION_TOPIC_ARN": self.topic.arn},
+                [Grant(actions=["sns:Publish"], resources=[self.topic.arn]), update_status],
                 "Publishes a processing summary and completes the status",
             ),
         }
+        self.container_images: list[ContainerImage] = []
         self.functions: dict[str, LambdaFunction] = {}
         for function, (environment, grants, description) in function_inputs.items():
             image = ContainerImage.for_function(
                 system=SYSTEM,
                 function=function,
                 repository=repository_name(namer, function),
-                account_id=account,
-                region=ctx.region,
+                account_id=self.ctx.account_id,
+                region=self.ctx.region,
                 architecture="arm64",
             )
             self.container_images.append(image)
@@ -352,119 +334,84 @@ class TransactionPipelineStack(TapStack):
                 code=LambdaImage(image_uri=image.uri, command=image.command),
                 description=description,
                 log_retention_days=settings.log_retention_days,
-                log_kms_key_arn=key.arn,
-                grants=[*grants, key_use],
+                log_kms_key_arn=self.key.arn,
+                grants=[*grants, self.base.key_use],
                 environment=environment,
                 architecture="arm64",
                 memory_mb=settings.memory_mb,
                 timeout_seconds=settings.timeout_seconds,
                 reserved_concurrency=settings.reserved_concurrency,
-                dead_letter_queue_arn=dlq.arn,
-                kms_key_arn=key.arn,
+                dead_letter_queue_arn=self.dlq.arn,
+                kms_key_arn=self.key.arn,
             )
-        validator = self.functions["csv_validator"]
 
-        # -- workflow -----------------------------------------------------------
-        machine_name = namer.name("txn-workflow", NameKind.STATE_MACHINE)
-        workflow_logs = CloudwatchLogGroup(
-            self,
-            "workflow-logs",
-            name=f"/aws/vendedlogs/states/{machine_name}",
-            retention_in_days=settings.log_retention_days,
-            kms_key_id=key.arn,
-        )
-        workflow_role = ServiceRole(
-            self,
-            "workflow-role",
-            name=namer.name("txn-workflow", NameKind.IAM_ROLE),
-            service="states.amazonaws.com",
-            source_account=account,
-            description=f"Step Functions role of {machine_name}",
-            grants=[
-                Grant(actions=["lambda:InvokeFunction"], resources=[f.arn for f in self.functions.values()]),
-                Grant(actions=["dynamodb:UpdateItem"], resources=[status.arn]),
-                Grant(actions=["sqs:SendMessage"], resources=[dlq.arn]),
-                Grant(actions=["sns:Publish"], resources=[topic.arn]),
-                key_use,
-                Grant(
-                    actions=[
-                        "logs:CreateLogDelivery",
-                        "logs:DeleteLogDelivery",
-                        "logs:DescribeLogGroups",
-                        "logs:DescribeResourcePolicies",
-                        "logs:GetLogDelivery",
-                        "logs:ListLogDeliveries",
-                        "logs:PutResourcePolicy",
-                        "logs:UpdateLogDelivery",
-                    ],
-                    resources=["*"],
-                    reason="CloudWatch Logs vended-log delivery APIs have no resource-level permissions",
-                ),
-                Grant(
-                    actions=[
-                        "xray:GetSamplingRules",
-                        "xray:GetSamplingTargets",
-                        "xray:PutTelemetryRecords",
-                        "xray:PutTraceSegments",
-                    ],
-                    resources=["*"],
-                    reason="X-Ray trace APIs have no resource-level permissions",
-                ),
-            ],
-        )
+    def _workflow(self) -> StateMachine:
+        """validate -> transform -> notify (EXPRESS); rows carry account ids, so executions'
+        data stays out of the logs."""
+        machine_name = self.namer.name("txn-workflow", NameKind.STATE_MACHINE)
         definition = workflow_definition(
-            validator_arn=validator.arn,
+            validator_arn=self.functions["csv_validator"].arn,
             transformer_arn=self.functions["data_transformer"].arn,
             notifier_arn=self.functions["notification_sender"].arn,
-            status_table=status.name,
-            dlq_url=dlq.url,
-            topic_arn=topic.arn,
-            retry=settings.retry,
+            status_table=self.status.name,
+            dlq_url=self.dlq.url,
+            topic_arn=self.topic.arn,
+            retry=self.settings.retry,
         )
-        machine = SfnStateMachine(
+        return StateMachine(
             self,
             "workflow",
-            name=machine_name,
-            type="EXPRESS",
-            role_arn=workflow_role.arn,
+            namer=self.namer,
+            service="txn-workflow",
+            role_description=f"Step Functions role of {machine_name}",
+            grants=[
+                Grant(actions=["lambda:InvokeFunction"], resources=[f.arn for f in self.functions.values()]),
+                Grant(actions=["dynamodb:UpdateItem"], resources=[self.status.arn]),
+                Grant(actions=["sqs:SendMessage"], resources=[self.dlq.arn]),
+                Grant(actions=["sns:Publish"], resources=[self.topic.arn]),
+                self.base.key_use,
+            ],
             definition=json.dumps(definition, separators=(",", ":")),
-            logging_configuration=SfnStateMachineLoggingConfiguration(
-                log_destination=f"{workflow_logs.arn}:*",
-                include_execution_data=False,  # rows carry account ids: keep them out of logs
-                level="ALL",
-            ),
-            tracing_configuration=SfnStateMachineTracingConfiguration(enabled=True),
-            depends_on=[workflow_role.policy],
+            kms_key_arn=self.key.arn,
+            log_retention_days=self.settings.log_retention_days,
+            type_="EXPRESS",
+            log_level="ALL",
+            include_execution_data=False,
+            wait_for_role_policy=True,
         )
 
-        # -- S3 (validated/) -> EventBridge -> workflow --------------------------
-        rule = CloudwatchEventRule(
+    def _upload_trigger(self) -> None:
+        """S3 (validated/) -> EventBridge -> the workflow."""
+        namer = self.namer
+        self.rule = CloudwatchEventRule(
             self,
             "upload-rule",
             name=namer.name("txn-validated-upload"),
             description="A CSV under validated/ starts the transaction workflow",
-            event_pattern=json.dumps(upload_event_pattern(bucket.name), separators=(",", ":")),
+            event_pattern=json.dumps(upload_event_pattern(self.bucket.name), separators=(",", ":")),
         )
         events_role = ServiceRole(
             self,
             "events-role",
             name=namer.name("txn-events", NameKind.IAM_ROLE),
             service="events.amazonaws.com",
-            source_account=account,
+            source_account=self.ctx.account_id,
             description="EventBridge starts the transaction workflow",
-            grants=[Grant(actions=["states:StartExecution"], resources=[machine.arn])],
+            grants=[Grant(actions=["states:StartExecution"], resources=[self.workflow.arn])],
         )
         CloudwatchEventTarget(
             self,
             "upload-target",
-            rule=rule.name,
+            rule=self.rule.name,
             target_id="transaction-workflow",
-            arn=machine.arn,
+            arn=self.workflow.arn,
             role_arn=events_role.arn,
         )
 
-        # -- REST API: POST /upload (validated body, API key, usage plan) --------
-        api = RestApi(
+    def _api(self) -> None:
+        """POST /upload: a validated body, an API key, a usage plan with a daily quota."""
+        settings, namer, validator = self.settings, self.namer, self.functions["csv_validator"]
+        api = self.api = RestApi(
             self,
             "rest-api",
             name=namer.name("txn-api", NameKind.API),
@@ -472,22 +419,12 @@ class TransactionPipelineStack(TapStack):
             stage_name=STAGE,
             throttle=Throttle(rate_limit=settings.api.rate_limit, burst_limit=settings.api.burst_limit),
         )
-        validator_rule = ApiGatewayRequestValidator(
-            self,
-            "api-validator",
-            rest_api_id=api.id,
-            name="body-and-parameters",
-            validate_request_body=True,
-            validate_request_parameters=True,
-        )
-        model = ApiGatewayModel(
-            self,
+        body_check = api.request_validator("api-validator", name="body-and-parameters", body=True)
+        model = api.model(
             "api-model",
-            rest_api_id=api.id,
             name="UploadRequest",
-            content_type="application/json",
             description="POST /upload body",
-            schema=json.dumps(upload_schema(settings.max_file_bytes), separators=(",", ":")),
+            schema=upload_schema(settings.max_file_bytes),
         )
         api.lambda_route(
             UPLOAD_PATH,
@@ -496,40 +433,25 @@ class TransactionPipelineStack(TapStack):
             invoke_arn=validator.invoke_arn,
             authorization="NONE",
             api_key_required=True,
-            request_validator_id=validator_rule.id,
+            request_validator_id=body_check.id,
             request_models={"application/json": model.name},
         )
-        access_logs = CloudwatchLogGroup(
-            self,
-            "api-access-logs",
-            name=f"/aws/apigateway/{namer.name('txn-api', NameKind.LOG_GROUP)}",
-            retention_in_days=settings.log_retention_days,
-            kms_key_id=key.arn,
+        access_log = api.access_log_group(
+            "api-access-logs", retention_days=settings.log_retention_days, kms_key_arn=self.key.arn
         )
-        stage = api.deploy(access_log=AccessLog(destination_arn=access_logs.arn), logging_level="ERROR")
-        plan = ApiGatewayUsagePlan(
-            self,
+        api.deploy(access_log=access_log, logging_level="ERROR")
+        self.clients = api.usage_plan(
             "usage-plan",
             name=namer.name("txn-usage-plan"),
             description="Upload API clients: steady rate, burst and a daily quota per key",
-            api_stages=[ApiGatewayUsagePlanApiStages(api_id=api.id, stage=stage.stage_name)],
-            throttle_settings=ApiGatewayUsagePlanThrottleSettings(
-                rate_limit=settings.api.rate_limit, burst_limit=settings.api.burst_limit
-            ),
-            quota_settings=ApiGatewayUsagePlanQuotaSettings(limit=settings.api.daily_quota, period="DAY"),
-        )
-        api_key = ApiGatewayApiKey(
-            self,
-            "api-key",
-            name=namer.name("txn-upload-client"),
-            enabled=True,
-            description="Upload API client key (value generated by AWS)",
-        )
-        ApiGatewayUsagePlanKey(
-            self, "usage-plan-key", key_id=api_key.id, key_type="API_KEY", usage_plan_id=plan.id
+            key_id="api-key",
+            key_name=namer.name("txn-upload-client"),
+            key_description="Upload API client key (value generated by AWS)",
+            daily_quota=settings.api.daily_quota,
         )
 
-        # -- alarms ---------------------------------------------------------------
+    def _alarms(self) -> None:
+        namer, topic_arn = self.namer, self.topic.arn
         for function, fn in self.functions.items():
             lambda_alarms(
                 self,
@@ -537,45 +459,46 @@ class TransactionPipelineStack(TapStack):
                 namer=namer,
                 service=FUNCTIONS[function],
                 function_name=fn.name,
-                topic_arn=topic.arn,
+                topic_arn=topic_arn,
             )
         metric_alarm(
             self,
             "alarm-workflow-failed",
             name=namer.name("txn-workflow-failed", NameKind.ALARM),
-            description=f"Step Functions {machine_name}: executions failed",
+            description=f"Step Functions {self.workflow.name}: executions failed",
             namespace="AWS/States",
             metric="ExecutionsFailed",
-            dimensions={"StateMachineArn": machine.arn},
-            topic_arn=topic.arn,
+            dimensions={"StateMachineArn": self.workflow.arn},
+            topic_arn=topic_arn,
         )
+        threshold = self.settings.dlq_alarm_threshold
         metric_alarm(
             self,
             "alarm-dlq-depth",
             name=namer.name("txn-dlq-depth", NameKind.ALARM),
-            description=f"Dead-letter queue holds >= {settings.dlq_alarm_threshold} message(s)",
+            description=f"Dead-letter queue holds >= {threshold} message(s)",
             namespace="AWS/SQS",
             metric="ApproximateNumberOfMessagesVisible",
-            dimensions={"QueueName": dlq.name},
-            topic_arn=topic.arn,
+            dimensions={"QueueName": self.dlq.name},
+            topic_arn=topic_arn,
             statistic="Maximum",
-            threshold=settings.dlq_alarm_threshold,
+            threshold=threshold,
         )
 
-        # -- outputs -------------------------------------------------------------
+    def _outputs(self) -> None:
         outputs = {
-            "TransactionApiEndpoint": f"{api.invoke_url}{UPLOAD_PATH}",
-            "TransactionApiId": api.id,
-            "TransactionApiKeyId": api_key.id,
-            "TransactionUsagePlanId": plan.id,
-            "TransactionUploadBucketName": bucket.name,
-            "TransactionsTableName": transactions.name,
-            "TransactionStatusTableName": status.name,
-            "TransactionStateMachineArn": machine.arn,
-            "TransactionNotificationTopicArn": topic.arn,
-            "TransactionDlqUrl": dlq.url,
-            "TransactionEventRuleName": rule.name,
-            "TransactionKmsKeyArn": key.arn,
+            "TransactionApiEndpoint": f"{self.api.invoke_url}{UPLOAD_PATH}",
+            "TransactionApiId": self.api.id,
+            "TransactionApiKeyId": self.clients.key.id,
+            "TransactionUsagePlanId": self.clients.plan.id,
+            "TransactionUploadBucketName": self.bucket.name,
+            "TransactionsTableName": self.transactions.name,
+            "TransactionStatusTableName": self.status.name,
+            "TransactionStateMachineArn": self.workflow.arn,
+            "TransactionNotificationTopicArn": self.topic.arn,
+            "TransactionDlqUrl": self.dlq.url,
+            "TransactionEventRuleName": self.rule.name,
+            "TransactionKmsKeyArn": self.key.arn,
         }
         for function, fn in self.functions.items():
             prefix = "Transaction" + "".join(p.capitalize() for p in function.split("_"))

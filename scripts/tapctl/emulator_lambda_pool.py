@@ -23,9 +23,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scripts.tapctl.lambda_runtime import END_MARK
+from scripts.tapctl.lambda_runtime import END_MARK, INIT_MARK
 
 IDLE_SECONDS = 300.0
+#: Lambda's limit on the init phase (importing the handler), apart from the function's timeout.
+INIT_SECONDS = 10.0
 MAX_AGE_SECONDS = 1800.0
 
 
@@ -54,6 +56,9 @@ class ExecutionEnvironment:
     started: float = field(default_factory=time.monotonic)
     last_used: float = field(default_factory=time.monotonic)
     lines: queue.Queue[str | None] = field(default_factory=queue.Queue)
+    #: what the init phase printed: logged with the first invocation
+    init_log: str = ""
+    initialized: bool = False
 
     @classmethod
     def spawn(
@@ -78,6 +83,25 @@ class ExecutionEnvironment:
             self.lines.put(raw.decode("utf-8", "replace"))
         self.lines.put(None)
 
+    def initialize(self, timeout: float = INIT_SECONDS) -> None:
+        """Wait for the init phase to end. Raises :class:`Timeout` or :class:`Exited`."""
+        self.init_log = self._until(INIT_MARK, time.time() + timeout)
+        self.initialized = True
+
+    def _until(self, mark: str, deadline: float) -> str:
+        log: list[str] = []
+        while True:
+            try:
+                line = self.lines.get(timeout=max(0.0, deadline - time.time()))
+            except queue.Empty:
+                self.kill()
+                raise Timeout("".join(log)) from None
+            if line is None:
+                raise Exited("".join(log), self.proc.wait())
+            if line.rstrip("\n") == mark:
+                return "".join(log)
+            log.append(line)
+
     def usable(self, now: float) -> bool:
         return (
             self.proc.poll() is None
@@ -88,26 +112,20 @@ class ExecutionEnvironment:
     def invoke(self, request_id: str, event: bytes, deadline: float, result: Path) -> str:
         """Run one invocation; return its log. Raises :class:`Timeout` or :class:`Exited`."""
         header = {"request_id": request_id, "deadline": deadline, "result": str(result), "length": len(event)}
-        log: list[str] = []
         try:
             assert self.proc.stdin is not None
             self.proc.stdin.write(json.dumps(header).encode() + b"\n" + event)
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError):
             raise Exited("", self.proc.poll()) from None
-        mark = f"{END_MARK} {request_id}"
-        while True:
-            try:
-                line = self.lines.get(timeout=max(0.0, deadline - time.time()))
-            except queue.Empty:
-                self.kill()
-                raise Timeout("".join(log)) from None
-            if line is None:
-                raise Exited("".join(log), self.proc.wait())
-            if line.rstrip("\n") == mark:
-                self.last_used = time.monotonic()
-                return "".join(log)
-            log.append(line)
+        init_log, self.init_log = self.init_log, ""
+        try:
+            log = self._until(f"{END_MARK} {request_id}", deadline)
+        except (Timeout, Exited) as exc:
+            exc.log = init_log + exc.log
+            raise
+        self.last_used = time.monotonic()
+        return init_log + log
 
     def stop(self, grace: float = 2.0) -> None:
         """End the runtime as Lambda's shutdown does: end of input, then a kill if it lingers."""

@@ -146,6 +146,8 @@ class Runner:
             with tempfile.TemporaryDirectory(prefix="invoke-", dir=self.cache.root) as tmp:
                 result_file = Path(tmp) / "result.json"
                 try:
+                    if not environment.initialized:  # the init phase: not counted in the timeout
+                        environment.initialize()
                     log = environment.invoke(request_id, event, time.time() + float(fn.timeout), result_file)
                 except Timeout as timeout:
                     message = f"Task timed out after {float(fn.timeout):.2f} seconds"

@@ -2,8 +2,9 @@
 
 Run as a script (never imported by the CLI): ``python lambda_runtime.py``. Like a
 Lambda execution environment, one process serves invocations one after another:
-the handler module is imported once (on the first invocation: the cold start) and
-its module-level state survives between invocations. The environment variables
+the handler module is imported once, in an init phase before the first invocation
+(then ``INIT_MARK`` is written; init time does not count against the function's
+timeout), and its module-level state survives between invocations. The environment variables
 describe the function, as in Lambda: ``_HANDLER``, ``LAMBDA_TASK_ROOT``,
 ``AWS_LAMBDA_FUNCTION_*``, and ``TAP_LAMBDA_PATH`` (the task root, then each
 layer's ``python`` folder, like ``/var/task`` and ``/opt/python``).
@@ -29,6 +30,8 @@ import traceback
 from typing import Any
 
 END_MARK = "\x1eTAP-END"
+#: Written once the handler is loaded (or failed to load): the init phase is over.
+INIT_MARK = "\x1eTAP-INIT"
 
 
 class LambdaContext:
@@ -121,7 +124,14 @@ def main() -> int:
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)
     name = os.environ.get("_HANDLER", "")
-    function = None
+    # The init phase, as in Lambda: the handler module is imported before the first
+    # invocation, and that time does not count against the function's timeout.
+    function, init_error = None, None
+    try:
+        function = _load_handler(name)
+    except Exception as exc:
+        init_error = exc
+    print(INIT_MARK, flush=True)
     while True:
         header = sys.stdin.buffer.readline()
         if not header:
@@ -130,13 +140,10 @@ def main() -> int:
         raw = sys.stdin.buffer.read(int(request["length"]))
         request_id, deadline = request["request_id"], float(request["deadline"])
         formatter.request_id = request_id
-        alive = True
-        if function is None:
-            try:
-                function = _load_handler(name)
-            except Exception as exc:
-                outcome, alive = {"error": _init_error(exc, name, request_id)}, False
-        if function is not None:
+        alive = init_error is None
+        if init_error is not None:
+            outcome = {"error": _init_error(init_error, name, request_id)}
+        else:
             outcome = _invoke(function, raw, request_id, deadline)
         with open(request["result"], "w", encoding="utf-8") as fh:
             json.dump(outcome, fh)

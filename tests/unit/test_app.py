@@ -78,13 +78,38 @@ def test_main_reads_the_environment(tmp_path):
     assert meta["state"]["bucket"] == load_environment("pr").state.bucket
 
 
-def test_settings_as_refuses_a_model_not_wired_to_the_stack():
-    from lib.config import resolve_target
-    from lib.config.settings.iot_pipeline import IotPipelineSettings
-    from lib.config.settings.platform import PlatformSettings
-    from lib.stacks.base import StackContext
+def test_every_stack_gets_the_settings_model_the_registry_names():
+    from lib.config import load_all
+    from lib.stacks import STACKS
 
-    ctx = StackContext(target=resolve_target("dev", None), stack="iot_pipeline")
-    assert isinstance(ctx.settings_as(IotPipelineSettings), IotPipelineSettings)
-    with pytest.raises(TypeError, match="iot_pipeline needs PlatformSettings, got IotPipelineSettings"):
-        ctx.settings_as(PlatformSettings)
+    for env in load_all().values():
+        for name in env.stacks:
+            assert type(env.settings_for(name)) is STACKS[name].settings, (env.name, name)
+
+
+def test_a_stack_is_given_its_own_settings_and_where_it_deploys():
+    from lib.config import resolve_target
+    from lib.config.settings.transaction_pipeline import TransactionPipelineSettings
+    from lib.stacks.context import StackContext
+
+    target = resolve_target("prod", None)
+    ctx = StackContext.of(target, "transaction_pipeline", depends_on=("transaction_images",))
+    assert isinstance(ctx.settings, TransactionPipelineSettings)
+    assert ctx.settings is target.env.settings_for("transaction_pipeline")
+    assert (ctx.region, ctx.account_id, ctx.suffix) == ("us-east-1", target.env.account_id, "prod")
+    assert ctx.destroy_allowed is False
+    assert ctx.dependency_regions == {"transaction_images": target.env.region_for("transaction_images")}
+    assert ctx.state_key == "prod/transaction_pipeline.tfstate"
+    assert ctx.tags["Stack"] == "transaction_pipeline"
+    assert ctx.namer.name("txn") == "prod-use1-txn-prod"
+
+
+def test_context_refuses_settings_of_a_model_not_wired_to_the_stack():
+    from lib.config import Target, resolve_target
+    from lib.stacks.context import StackContext
+
+    target = resolve_target("dev", None)
+    swapped = {**target.env.settings, "iot_pipeline": target.env.settings["platform"]}
+    env = target.env.model_copy(update={"settings": swapped})
+    with pytest.raises(TypeError, match="iot_pipeline needs IotPipelineSettings, got PlatformSettings"):
+        StackContext.of(Target(env=env, suffix="dev"), "iot_pipeline")

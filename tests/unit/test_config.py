@@ -16,9 +16,10 @@ from lib.config import (
     load_environment,
     resolve_target,
 )
-from lib.config.settings import SETTINGS_MODELS, StackSettings
+from lib.config.settings import StackSettings
 from lib.config.types import Cidr
 from lib.naming import SuffixError
+from lib.stacks import STACKS, StackEntry
 
 REPO_ENVS = Path(__file__).resolve().parents[2] / "environments"
 
@@ -30,7 +31,7 @@ class NetSettings(StackSettings):
 @pytest.fixture
 def envdir(tmp_path, monkeypatch):
     """A copy of the real environments/ to break one file at a time."""
-    monkeypatch.setitem(SETTINGS_MODELS, "net", NetSettings)
+    monkeypatch.setitem(STACKS, "net", StackEntry(NetSettings, "tests.unit.test_config:NoStackClass"))
     target = tmp_path / "environments"
     shutil.copytree(REPO_ENVS, target)
     return target

@@ -25,6 +25,14 @@ ROLE = f"arn:aws:iam::{ACCOUNT}:role/fn-role"
 
 HANDLERS = package(
     {
+        "slow_init.py": """
+            import time
+
+            time.sleep(2)  # module-level work: the init phase
+
+            def handler(event, context):
+                return {"ready": True}
+        """,
         "app.py": """
             import json, logging, os, time
             import boto3
@@ -65,7 +73,7 @@ HANDLERS = package(
                 if any("poison" in b for b in bodies):
                     raise RuntimeError("cannot process " + ",".join(bodies))
                 return record(event, context)
-        """
+        """,
     }
 )
 LAYER = package({"python/shared.py": "def shout(text):\n    return text.upper() + '!'\n"})
@@ -447,3 +455,12 @@ def test_an_execution_environment_is_reused_and_replaced_after_a_timeout(aws, la
     after = count({})
     assert after["calls"] == 1
     assert after["pid"] != first["pid"]
+
+
+def test_the_init_phase_does_not_count_against_the_timeout(aws, layer_arn):
+    """As in Lambda: importing the handler (here 2 s of module-level work) is the init
+    phase; a 1 s timeout applies to the handler alone."""
+    name = make_function(aws, layer_arn, "slow_init.handler", timeout=1)
+    resp = aws("lambda").invoke(FunctionName=name, Payload=b"{}")
+    assert "FunctionError" not in resp
+    assert json.loads(resp["Payload"].read()) == {"ready": True}

@@ -239,7 +239,7 @@ def test_outputs_are_named_for_the_file_service(synth):
             {"bedrock": {"model_id": "meta.llama3-8b"}},
             "is not an Anthropic Claude or Amazon Titan Text model id",
         ),
-        ({"log_retention_days": 10}, "Input should be 1, 3, 5, 7, 14"),
+        ({"log_retention_days": 10}, "log_retention_days 10 is not accepted by CloudWatch Logs"),
         ({"noncurrent_version_expiration_days": 0}, "greater than or equal to 1"),
     ],
 )

@@ -347,7 +347,7 @@ def test_outputs_name_the_deployed_pieces(synth):
     ("raw", "message"),
     [
         ({"api": {"rate_limit": 50, "burst_limit": 10}}, "burst_limit 10 is below rate_limit 50.0"),
-        ({"log_retention_days": 8}, "Input should be 1, 3, 5, 7, 14"),
+        ({"log_retention_days": 8}, "log_retention_days 8 is not accepted by CloudWatch Logs"),
         ({"retry": {"backoff_rate": 0.5}}, "greater than or equal to 1"),
         ({"max_file_bytes": 10_000_000}, "less than or equal to 5000000"),
         ({"reserved": 1}, "Extra inputs are not permitted"),

@@ -8,13 +8,11 @@ checks it for overlap with every other block. See docs/stacks/data_pipeline.md.
 from __future__ import annotations
 
 import ipaddress
-from typing import Literal
 
 from pydantic import Field, field_validator
 
 from lib.config.settings.base import StackSettings
-
-RetentionDays = Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827]
+from lib.config.types import LogRetentionDays
 
 
 class DataPipelineSettings(StackSettings):
@@ -26,7 +24,7 @@ class DataPipelineSettings(StackSettings):
     reserved_concurrency: int = Field(default=5, ge=1, le=1000)
     memory_mb: int = Field(default=256, ge=128, le=10240)
     timeout_seconds: int = Field(default=60, ge=1, le=900)
-    log_retention_days: RetentionDays = 7
+    log_retention_days: LogRetentionDays = 7
 
     # -- storage -------------------------------------------------------------
     #: Raw objects move to S3 Glacier after this many days.

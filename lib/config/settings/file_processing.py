@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from lib.config.settings.base import StackSettings, StrictModel
+from lib.config.types import LogRetentionDays
 
-LogRetentionDays = Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 3653]
 #: Model families the document processor knows how to call (its request body differs per family).
 BEDROCK_MODEL_PATTERN = re.compile(r"^(anthropic\.claude|amazon\.titan-text)[A-Za-z0-9.:-]*$")
 _ORIGIN = re.compile(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$")

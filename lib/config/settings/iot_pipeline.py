@@ -8,14 +8,10 @@ unreserved pool). See docs/stacks/iot_pipeline.md.
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field, model_validator
 
 from lib.config.settings.base import StackSettings
-
-#: A retention period CloudWatch Logs accepts.
-RetentionDays = Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827]
+from lib.config.types import LogRetentionDays
 
 
 class IotPipelineSettings(StackSettings):
@@ -26,7 +22,7 @@ class IotPipelineSettings(StackSettings):
     ingest_timeout_seconds: int = Field(default=10, ge=1, le=29)
     processor_timeout_seconds: int = Field(default=60, ge=1, le=900)
     query_timeout_seconds: int = Field(default=10, ge=1, le=29)
-    log_retention_days: RetentionDays = 30
+    log_retention_days: LogRetentionDays = 30
 
     # -- queue ---------------------------------------------------------------
     #: Records per processor invocation.

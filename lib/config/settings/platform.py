@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from lib.config.settings.base import StackSettings
-from lib.config.types import Cidr
+from lib.config.types import Cidr, LogRetentionDays
 
 #: Valid Fargate task sizes: CPU units -> allowed memory (MiB).
 #: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size
@@ -26,9 +26,6 @@ FARGATE_SIZES: dict[int, tuple[int, ...]] = {
     8192: tuple(range(16384, 61440 + 1, 4096)),
     16384: tuple(range(32768, 122880 + 1, 8192)),
 }
-
-#: The retention periods CloudWatch Logs accepts.
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192)
 
 #: Intervals RDS enhanced monitoring accepts (0 turns it off).
 MONITORING_INTERVALS = (0, 1, 5, 10, 15, 30, 60)
@@ -78,7 +75,7 @@ class PlatformSettings(StackSettings):
     certificate_arn: str | None = Field(
         default=None, pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$"
     )
-    log_retention_days: int = 14
+    log_retention_days: LogRetentionDays = 14
 
     @model_validator(mode="after")
     def _check(self) -> PlatformSettings:
@@ -92,11 +89,6 @@ class PlatformSettings(StackSettings):
                 f"task_cpu {self.task_cpu} with task_memory {self.task_memory} is not a valid "
                 f"Fargate combination; with {self.task_cpu} CPU units task_memory (MiB) must be "
                 f"{_memory_choices(self.task_cpu)}"
-            )
-        if self.log_retention_days not in LOG_RETENTION_DAYS:
-            raise ValueError(
-                f"log_retention_days {self.log_retention_days} is not accepted by CloudWatch Logs; "
-                f"choose one of {', '.join(str(d) for d in LOG_RETENTION_DAYS)}"
             )
         if self.db_monitoring_interval not in MONITORING_INTERVALS:
             raise ValueError(

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field, model_validator
 
 from lib.config.settings.base import StackSettings, StrictModel
-
-#: The retention periods CloudWatch Logs accepts.
-LogRetentionDays = Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 3653]
+from lib.config.types import LogRetentionDays
 
 
 class ApiLimits(StrictModel):
