@@ -52,7 +52,7 @@ def build_app(target: Target, outdir: str | os.PathLike[str], only: str | None =
 
 
 def _stack_images(app: App, name: str) -> list[dict[str, object]]:
-    """Container images a stack needs pushed before it is applied (``scripts/tapctl/images.py``)."""
+    """Container images a stack needs pushed before it is applied (``scripts/tapctl/stages/images.py``)."""
     stack = app.node.try_find_child(name)
     return [image.to_metadata() for image in getattr(stack, "container_images", ())]
 

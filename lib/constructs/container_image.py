@@ -13,7 +13,7 @@ directory's files (the same file selection as the zip packages), so:
 
 A stack records the images it needs (:class:`ContainerImage`) in its
 ``container_images`` list; ``lib/app.py`` writes them into the synth metadata
-and ``scripts/tapctl/images.py`` pushes them before that stack is applied.
+and ``scripts/tapctl/stages/images.py`` pushes them before that stack is applied.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 A stack of its own because images must be pushed between "the repositories
 exist" and "the functions are created": ``transaction_pipeline`` depends on
 this stack, and the apply step pushes its images in between (see
-``scripts/tapctl/images.py`` and docs/stacks/transaction_pipeline.md).
+``scripts/tapctl/stages/images.py`` and docs/stacks/transaction_pipeline.md).
 """
 
 from __future__ import annotations

@@ -13,7 +13,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from scripts.tapctl import cli, emulator
+from scripts.tapctl import cli
+from scripts.tapctl.core import emulator_process
 from tests import reliability_report
 
 #: The stacks the step-by-step CLI, fault and event tests deploy: one real system stack
@@ -36,9 +37,9 @@ class Workspace:
         return cli.main(list(argv))
 
     def s3(self, account_id: str) -> object:
-        state = emulator.running()
+        state = emulator_process.running()
         assert state is not None, "emulator not running"
-        creds = emulator.credentials_for(state, account_id)
+        creds = emulator_process.credentials_for(state, account_id)
         return boto3.client(
             "s3",
             endpoint_url=state.url,
@@ -59,7 +60,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Works
     try:
         yield ws
     finally:
-        emulator.stop()  # never leave a process behind, whatever the test did
+        emulator_process.stop()  # never leave a process behind, whatever the test did
 
 
 # The workflow event suites share one emulator per module (tests/e2e/events.py).

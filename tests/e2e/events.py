@@ -14,7 +14,8 @@ import boto3
 import pytest
 
 from lib.config import load_all
-from scripts.tapctl import cli, emulator
+from scripts.tapctl import cli
+from scripts.tapctl.core import emulator_process
 from tests.e2e.conftest import E2E_STACKS
 
 #: The stacks every simulated event deploys (one real system stack; $TAP_SIMULATE_STACKS).
@@ -102,9 +103,9 @@ class Events:
         return list(self.github()["issues"].values())
 
     def client(self, service: str, env_name: str, region: str = "us-east-1") -> Any:
-        state = emulator.running()
+        state = emulator_process.running()
         assert state is not None, "emulator not running"
-        creds = emulator.credentials_for(state, load_all()[env_name].account_id)
+        creds = emulator_process.credentials_for(state, load_all()[env_name].account_id)
         return boto3.client(
             service,
             endpoint_url=state.url,
@@ -137,7 +138,7 @@ def events(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         try:
             yield ev
         finally:
-            emulator.stop()
+            emulator_process.stop()
             (root / "timings.json").write_text(json.dumps(ev.timings, indent=2))
             if ev.runs:
                 DOCS.mkdir(parents=True, exist_ok=True)

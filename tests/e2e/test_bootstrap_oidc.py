@@ -9,7 +9,7 @@ import boto3
 import pytest
 
 from lib.config import load_all
-from scripts.tapctl import emulator
+from scripts.tapctl.core import emulator_process
 
 pytestmark = pytest.mark.emulator
 
@@ -22,8 +22,8 @@ def test_bootstrap_oidc_applies_on_the_emulator(workspace, capsys):
     assert code == 0, out.err[-3000:]
     assert "applied" in out.out
     envs = load_all()
-    state = emulator.running()
-    creds = emulator.credentials_for(state, envs["dev"].account_id)
+    state = emulator_process.running()
+    creds = emulator_process.credentials_for(state, envs["dev"].account_id)
     iam = boto3.client(
         "iam",
         endpoint_url=state.url,

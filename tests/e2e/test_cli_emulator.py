@@ -9,7 +9,7 @@ import os
 import pytest
 
 from lib.config import load_environment
-from scripts.tapctl import emulator
+from scripts.tapctl.core import emulator_process
 from tests.e2e.conftest import E2E_STACKS
 
 pytestmark = pytest.mark.emulator
@@ -28,7 +28,7 @@ def test_step_by_step_deploy_outputs_destroy(workspace, capsys, reliability):
     env = load_environment("pr")
     assert ws.tap_cli("synth", *PR, "--stacks", E2E_STACKS) == 0
     assert ws.tap_cli("emulator", "start") == 0
-    state = emulator.running()
+    state = emulator_process.running()
     assert state is not None
     assert ws.tap_cli("emulator", "status") == 0
     assert ws.tap_cli("bootstrap", *PR) == 0
@@ -83,7 +83,7 @@ def test_step_by_step_deploy_outputs_destroy(workspace, capsys, reliability):
     assert "no state: nothing to destroy" in out
 
     assert ws.tap_cli("emulator", "stop") == 0
-    assert emulator.running() is None
+    assert emulator_process.running() is None
 
 
 def test_pipeline_runs_everything_and_leaves_no_emulator(workspace, capsys):
@@ -94,7 +94,7 @@ def test_pipeline_runs_everything_and_leaves_no_emulator(workspace, capsys):
     for stage in ("synth", "bootstrap", "plan", "apply", "converge", "outputs", "test", "secrets", "destroy"):
         assert f"\n{stage}" in "\n" + captured.out, f"no timing row for {stage}"
     assert "total" in captured.out
-    assert emulator.load_state() is None
+    assert emulator_process.load_state() is None
     log = (ws.tap / "emulator.log").read_text()
     assert "emulator listening" in log
     pid_line = [ln for ln in captured.err.splitlines() if "emulator started on" in ln]

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from scripts.tapctl import cli
-from scripts.tapctl.act.github_fake import Store
+from scripts.tapctl.gitops.act.github_fake import Store
 from tests.e2e.events import FULL, STACKS
 
 pytestmark = pytest.mark.emulator

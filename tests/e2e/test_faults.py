@@ -32,7 +32,9 @@ import boto3
 import pytest
 
 from lib.config import load_environment
-from scripts.tapctl import cli, emulator, janitor
+from scripts.tapctl import cli
+from scripts.tapctl.core import emulator_process
+from scripts.tapctl.gitops import janitor
 from tests.e2e.conftest import E2E_STACKS, Workspace
 from tests.integration.waiting import eventually
 
@@ -152,7 +154,7 @@ def faults_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]
         try:
             yield ws
         finally:
-            emulator.stop()
+            emulator_process.stop()
 
 
 @pytest.fixture
@@ -162,12 +164,12 @@ def faults(faults_root: Workspace, capsys: pytest.CaptureFixture[str], monkeypat
         monkeypatch.setenv(var, str(path))
     monkeypatch.setenv("TAP_OUTPUTS_DIR", str(faults_root.outputs))
     f = Faults(faults_root, capsys)
-    if emulator.running() is None:
+    if emulator_process.running() is None:
         f.ok("emulator", "start")
     f.ok("bootstrap", *PR)
     f.ok("plan", *PR)
     yield f
-    if emulator.running() is not None:
+    if emulator_process.running() is not None:
         for stack in STACKS:
             holder = f.lock(stack)
             if holder:
@@ -271,7 +273,7 @@ def test_emulator_dies_mid_apply(faults, reliability):
         rule="a clear error; after restart (in-memory: empty) bootstrap + plan + apply converge",
     )
     proc, tf, _ = faults.apply_holding_lock(stack)
-    emulator.stop()
+    emulator_process.stop()
     os.kill(tf, signal.SIGCONT)
     t0 = time.monotonic()
     code = proc.wait(timeout=150)
@@ -299,9 +301,9 @@ def test_failed_destroy_exits_non_zero_and_keeps_state_for_the_janitor(faults, r
         "a re-run destroy (protection lifted) removes everything",
     )
     faults.ok("apply", *PR)
-    state = emulator.running()
+    state = emulator_process.running()
     assert state is not None
-    creds = emulator.credentials_for(state, ENV.account_id)
+    creds = emulator_process.credentials_for(state, ENV.account_id)
     ddb = boto3.client(
         "dynamodb",
         endpoint_url=state.url,

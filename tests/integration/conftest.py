@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from scripts.tapctl.outputs import load_flat
+from scripts.tapctl.stages.outputs import load_flat
 
 
 def _outputs_path() -> Path:

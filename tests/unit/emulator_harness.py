@@ -16,7 +16,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from scripts.tapctl import emulator
+from scripts.tapctl.core import emulator_process
 
 
 def package(files: dict[str, str]) -> bytes:
@@ -41,9 +41,9 @@ class Emulated:
 def running_emulator(work: Path, account: str, region: str) -> Iterator[Emulated]:
     mp = pytest.MonkeyPatch()
     mp.setenv("TAP_WORKDIR", str(work))
-    state = emulator.start()
+    state = emulator_process.start()
     try:
-        creds = emulator.credentials_for(state, account)
+        creds = emulator_process.credentials_for(state, account)
         session = boto3.Session(
             aws_access_key_id=creds["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"],
@@ -57,5 +57,5 @@ def running_emulator(work: Path, account: str, region: str) -> Iterator[Emulated
 
         yield Emulated(client=client, port=state.port, url=state.url)
     finally:
-        emulator.stop()
+        emulator_process.stop()
         mp.undo()

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from scripts.tapctl.act import oidc, runner, standins
-from scripts.tapctl.act.github_fake import Client, FakeGithub
+from scripts.tapctl.gitops.act import oidc, runner, standins
+from scripts.tapctl.gitops.act.github_fake import Client, FakeGithub
 
 
 @pytest.fixture

@@ -24,8 +24,9 @@ import yaml
 
 from lib.config import resolve_target
 from scripts.tapctl import cli
-from scripts.tapctl.errors import TapError
-from scripts.tapctl.outputs import write
+from scripts.tapctl.core.errors import TapError
+from scripts.tapctl.stages import session as stage_session
+from scripts.tapctl.stages.outputs import write
 
 ROOT = Path(__file__).resolve().parents[2]
 REPO_ENVS = ROOT / "environments"
@@ -54,7 +55,7 @@ def _envdir(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     target = tmp / "environments"
     if not target.exists():
         shutil.copytree(REPO_ENVS, target)
-        monkeypatch.setattr(cli, "resolve_target", partial(resolve_target, directory=target))
+        monkeypatch.setattr(stage_session, "resolve_target", partial(resolve_target, directory=target))
     return target
 
 

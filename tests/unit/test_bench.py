@@ -6,7 +6,6 @@ measuring functions run against fakes of the commands they call.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import stat
@@ -16,11 +15,21 @@ from pathlib import Path
 
 import pytest
 
-from scripts.tapctl import bench, bench_peer, bench_png, cli, commands
-from scripts.tapctl.bench_png import PALETTE, SIGNATURE, Canvas, encode, waterfall, write_waterfall
-from scripts.tapctl.bench_report import Bar, Comparison, Target, document, median, ratio, render_table
-from scripts.tapctl.errors import StageFailed, TapError
-from scripts.tapctl.targets import Cloud
+from scripts.tapctl.bench import command, measure, parts
+from scripts.tapctl.bench import peer as bench_peer
+from scripts.tapctl.bench import png as bench_png
+from scripts.tapctl.bench.command import BenchOptions
+from scripts.tapctl.bench.png import PALETTE, SIGNATURE, Canvas, encode, waterfall, write_waterfall
+from scripts.tapctl.bench.report import Bar, Comparison, Target, document, median, ratio, render_table
+from scripts.tapctl.cli.dispatch import COMMANDS
+from scripts.tapctl.cli.parser import build_parser
+from scripts.tapctl.core import emulator_process
+from scripts.tapctl.core.cloud import Cloud
+from scripts.tapctl.core.errors import StageFailed, TapError
+from scripts.tapctl.stages import apply, destroy, images, integration, outputs, parallel, plan, state
+from scripts.tapctl.stages import session as stage_session
+from scripts.tapctl.stages import synth as stage_synth
+from scripts.tapctl.stages.session import Session
 
 # -- figures -------------------------------------------------------------------------------
 
@@ -221,33 +230,30 @@ def test_waterfall_needs_bars():
 )
 def test_bad_arguments_are_refused_with_the_rule(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_:
-        cli.build_parser().parse_args(["bench", *argv])
+        build_parser().parse_args(["bench", *argv])
     assert exit_.value.code == 2
     assert message in capsys.readouterr().err
 
 
 def test_good_arguments_parse():
-    args = cli.build_parser().parse_args(
+    args = build_parser().parse_args(
         ["bench", "--reps", "1", "--parts", "3,1,3", "--stacks", "file_processing"]
     )
     assert (args.reps, args.parts, args.stacks, args.peer_parallelism) == (1, (1, 3), "file_processing", 1)
-    assert cli.build_parser().parse_args(["bench"]).parts == (1, 2, 3, 4)
+    assert build_parser().parse_args(["bench"]).parts == (1, 2, 3, 4)
 
 
 def test_prepare_refuses_unknown_stacks_and_protected_environments(tmp_path, monkeypatch):
     monkeypatch.setenv("TAP_WORKDIR", str(tmp_path))
-    parser = cli.build_parser()
     with pytest.raises(TapError, match="--stacks: stack\\(s\\) nope not in environment 'pr'"):
-        bench.prepare(parser.parse_args(["bench", "--stacks", "nope", "--no-install"]))
+        command.prepare(BenchOptions(stacks="nope", no_install=True))
     with pytest.raises(TapError, match="environment 'prod' is protected: the benchmark deploys and destroys"):
-        bench.prepare(parser.parse_args(["bench", "-e", "prod", "--no-install"]))
+        command.prepare(BenchOptions(env="prod", no_install=True))
 
 
 def test_prepare_without_cdktf_cli_keeps_going_with_the_reason(tmp_path, monkeypatch):
     monkeypatch.setenv("TAP_WORKDIR", str(tmp_path))
-    run = bench.prepare(
-        cli.build_parser().parse_args(["bench", "--stacks", "file_processing", "--no-install", "--reps", "2"])
-    )
+    run = command.prepare(BenchOptions(stacks="file_processing", no_install=True, reps=2))
     assert (run.stacks, run.reps, run.out) == (["file_processing"], 2, tmp_path / "bench")
     assert run.cli.binary is None
     assert "not installed (--no-install)" in run.cli.message
@@ -257,12 +263,11 @@ def test_prepare_without_cdktf_cli_keeps_going_with_the_reason(tmp_path, monkeyp
 # -- measuring helpers ------------------------------------------------------------------------
 
 
-def test_recording_captures_every_stack_of_a_stage_and_restores(monkeypatch):
-    original = commands.run_stacks
+def test_recording_captures_every_stack_of_a_stage_and_stops_after(monkeypatch):
     bars: list[Bar] = []
-    with bench.recording(bars):
-        commands.run_stacks("apply", ["a", "b"], {"b": ["a"]}, lambda s: s, parallelism=2)
-    assert commands.run_stacks is original
+    with measure.recording(bars):
+        parallel.run_stacks("apply", ["a", "b"], {"b": ["a"]}, lambda s: s, parallelism=2)
+    parallel.run_stacks("destroy", ["a"], {}, lambda s: s, parallelism=1)  # after the block: not recorded
     assert sorted((b.row, b.stage) for b in bars) == [("a", "apply"), ("b", "apply")]
     by_row = {b.row: b for b in bars}
     assert by_row["b"].start >= by_row["a"].start + by_row["a"].seconds  # b waited for a
@@ -270,10 +275,10 @@ def test_recording_captures_every_stack_of_a_stage_and_restores(monkeypatch):
 
 def test_shifted_and_median_rep():
     bars = [Bar("x", "deploy", 500.0, 3.0), Bar("x", "destroy", 503.0, 1.0)]
-    assert bench.shifted(bars, 10.0) == [Bar("x", "deploy", 10.0, 3.0), Bar("x", "destroy", 13.0, 1.0)]
+    assert measure.shifted(bars, 10.0) == [Bar("x", "deploy", 10.0, 3.0), Bar("x", "destroy", 13.0, 1.0)]
     reps = [(9.0, ["slow"]), (1.0, ["fast"]), (5.0, ["mid"])]
-    assert bench.median_rep(reps) == ["mid"]
-    assert bench.median_rep(reps[:2]) == ["fast"]
+    assert measure.median_rep(reps) == ["mid"]
+    assert measure.median_rep(reps[:2]) == ["fast"]
 
 
 def test_slowest_stack_and_its_dependencies():
@@ -285,15 +290,15 @@ def test_slowest_stack_and_its_dependencies():
         Bar("app", "test", 0, 99.0),  # not a deploy stage
         Bar("file_processing", "apply", 0, 35.0),
     ]
-    assert bench.slowest_stack(bars) == "app"
+    assert parts.slowest_stack(bars) == "app"
     deps = {"app": ["images"], "images": ["base"], "base": []}
-    assert bench.with_dependencies("app", deps) == ["base", "images", "app"]
+    assert parts.with_dependencies("app", deps) == ["base", "images", "app"]
     with pytest.raises(TapError, match="no per-stack timings recorded"):
-        bench.slowest_stack([Bar("pipeline", "synth", 0, 1.0)])
+        parts.slowest_stack([Bar("pipeline", "synth", 0, 1.0)])
 
 
 def test_stdout_to_stderr_moves_child_output(capfd):
-    with bench.stdout_to_stderr():
+    with measure.stdout_to_stderr():
         os.system("echo from-a-child")  # noqa: S605 - a fixed command
     out, err = capfd.readouterr()
     assert "from-a-child" in err
@@ -303,20 +308,20 @@ def test_stdout_to_stderr_moves_child_output(capfd):
 # -- the parts, against fakes -------------------------------------------------------------------
 
 
-def _run(tmp_path: Path, reps: int = 3, binary: str | None = None) -> bench.Run:
+def _run(tmp_path: Path, reps: int = 3, binary: str | None = None) -> measure.Run:
     from lib.config import resolve_target
 
     cli_lookup = bench_peer.CliLookup(binary, "cdktf-cli 0.21.0" if binary else "npm failed")
-    return bench.Run(resolve_target("pr", "pr0"), ["file_processing"], reps, 4, 1, tmp_path, cli_lookup)
+    return measure.Run(resolve_target("pr", "pr0"), ["file_processing"], reps, 4, 1, tmp_path, cli_lookup)
 
 
 def test_part_synth_measures_every_rep_and_skips_cdktf_without_the_cli(tmp_path, monkeypatch):
     calls: list[str] = []
-    monkeypatch.setattr(bench.commands, "synth", lambda target, only: calls.append(f"synth {only}"))
-    monkeypatch.setattr(bench.subprocess, "run", lambda cmd, **kw: calls.append(cmd[-1]))
+    monkeypatch.setattr(stage_synth, "synth", lambda target, only: calls.append(f"synth {only}"))
+    monkeypatch.setattr(parts.subprocess, "run", lambda cmd, **kw: calls.append(cmd[-1]))
     run = _run(tmp_path)
-    bench.part_synth(run)
-    floor, synth = bench.IMPORT_FLOOR, "synth file_processing"
+    parts.part_synth(run)
+    floor, synth = parts.IMPORT_FLOOR, "synth file_processing"
     assert calls == [floor, synth, synth, floor, floor, synth]  # each rep starts with another task
     floor, cdktf = run.rows
     assert (floor.name, floor.target, len(floor.ours), len(floor.reference)) == (
@@ -327,19 +332,19 @@ def test_part_synth_measures_every_rep_and_skips_cdktf_without_the_cli(tmp_path,
 
 def test_pr_feedback_and_tests_without_cdktf_use_sequential_terraform(tmp_path, monkeypatch):
     calls: list[str] = []
-    monkeypatch.setattr(bench.commands, "synth", lambda target, only: calls.append("synth"))
-    monkeypatch.setattr(bench.commands, "plan", lambda s: calls.append(f"plan j{s.parallelism}"))
+    monkeypatch.setattr(stage_synth, "synth", lambda target, only: calls.append("synth"))
+    monkeypatch.setattr(plan, "plan", lambda s: calls.append(f"plan j{s.parallelism}"))
     monkeypatch.setattr(
-        bench.commands, "integration_tests", lambda s, workers: calls.append(f"pytest -n {workers}")
+        integration, "integration_tests", lambda s, workers: calls.append(f"pytest -n {workers}")
     )
-    monkeypatch.setattr(bench.comment, "load_report", lambda *a, **kw: "report")
-    monkeypatch.setattr(bench.comment, "render", lambda report: f"rendered {report}")
-    monkeypatch.setattr(bench.Run, "session", lambda self, parallelism=None: commands.Session(
+    monkeypatch.setattr(parts.comment, "load_report", lambda *a, **kw: "report")
+    monkeypatch.setattr(parts.comment, "render", lambda report: f"rendered {report}")
+    monkeypatch.setattr(measure.Run, "session", lambda self, parallelism=None: Session(
         self.target, Cloud("emulator", {}), parallelism or self.parallelism))  # fmt: skip
     run = _run(tmp_path, reps=2)
     session = run.session()
-    bench.part_pr_feedback(run, session)
-    bench.part_tests(run, session)
+    parts.part_pr_feedback(run, session)
+    parts.part_tests(run, session)
     ours, theirs = ["synth", "plan j4"], ["synth", "plan j1"]
     assert calls == ours + theirs + theirs + ours + [
         "pytest -n auto",
@@ -369,11 +374,11 @@ def test_part_ephemeral_compares_with_the_peer_and_the_slowest_stack_alone(tmp_p
         cycles.append("peer")
         return 30.0, [Bar("peer (cdktf)", "deploy", 50.0, 20.0)]
 
-    monkeypatch.setattr(bench, "ours_cycle", ours)
-    monkeypatch.setattr(bench, "peer_cycle", peer)
-    monkeypatch.setattr(bench.commands, "read_synth_metadata", lambda t: {"stacks": {"file_processing": {}}})
+    monkeypatch.setattr(parts, "ours_cycle", ours)
+    monkeypatch.setattr(parts, "peer_cycle", peer)
+    monkeypatch.setattr(stage_session, "read_synth_metadata", lambda t: {"stacks": {"file_processing": {}}})
     run = _run(tmp_path, reps=2, binary="/bin/cdktf")
-    bars = bench.part_ephemeral(run)
+    bars = parts.part_ephemeral(run)
     assert cycles == [
         "ours file_processing",
         "peer",
@@ -451,25 +456,28 @@ def test_peer_commands_pass_app_and_output_and_read_outputs(tmp_path):
     assert "Error: boom" in str(err.value)
 
 
-def test_register_exposes_the_bench_command():
-    parser = argparse.ArgumentParser()
-    bench.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["bench", "--no-install"])
-    assert (args.handler, args.reps, args.no_install) == (bench.main, 3, True)
+def test_the_dispatch_runs_the_bench_with_its_typed_options(monkeypatch):
+    seen: list[BenchOptions] = []
+    monkeypatch.setattr(command, "main", lambda options: seen.append(options) or 0)
+    args = build_parser().parse_args(["bench", "--no-install", "--parts", "2", "-j", "3"])
+    assert COMMANDS["bench"](args) == 0
+    assert seen == [BenchOptions(env="pr", reps=3, parts=(2,), parallelism=3, no_install=True)]
 
 
 def _fake_commands(monkeypatch, calls: list[str]) -> None:
-    for name in ("bootstrap", "plan", "apply", "collect_outputs", "destroy"):
-        monkeypatch.setattr(
-            bench.commands, name, lambda s, name=name: calls.append(f"{name} j{s.parallelism}")
-        )
-    monkeypatch.setattr(bench.commands, "synth", lambda target, only: calls.append(f"synth {only}"))
+    stages = [
+        (state, "bootstrap", "bootstrap"), (plan, "plan", "plan"), (apply, "apply", "apply"),
+        (outputs, "collect", "collect_outputs"), (destroy, "destroy", "destroy"),
+    ]  # fmt: skip
+    for module, name, label in stages:
+        monkeypatch.setattr(module, name, lambda s, label=label: calls.append(f"{label} j{s.parallelism}"))
+    monkeypatch.setattr(stage_synth, "synth", lambda target, only: calls.append(f"synth {only}"))
     monkeypatch.setattr(
-        bench.commands, "integration_tests", lambda s, workers: calls.append(f"pytest -n {workers}")
+        integration, "integration_tests", lambda s, workers: calls.append(f"pytest -n {workers}")
     )
     monkeypatch.setattr(
-        bench.Run, "session",
-        lambda self, parallelism=None: commands.Session(
+        measure.Run, "session",
+        lambda self, parallelism=None: Session(
             target=self.target, cloud=Cloud("emulator", {}), parallelism=parallelism or self.parallelism
         ),
     )  # fmt: skip
@@ -478,7 +486,7 @@ def _fake_commands(monkeypatch, calls: list[str]) -> None:
 def test_peer_cycle_without_cdktf_is_every_stage_one_stack_at_a_time(tmp_path, monkeypatch):
     calls: list[str] = []
     _fake_commands(monkeypatch, calls)
-    seconds, bars = bench.peer_cycle(_run(tmp_path))
+    seconds, bars = parts.peer_cycle(_run(tmp_path))
     assert calls == [
         "bootstrap j1", "synth file_processing", "plan j1", "apply j1", "collect_outputs j1",
         "pytest -n 0", "destroy j1",
@@ -508,9 +516,9 @@ def test_peer_cycle_with_cdktf_deploys_outputs_tests_destroys(tmp_path, monkeypa
         def destroy_all(self, parallelism):
             calls.append(f"cdktf destroy --parallelism={parallelism}")
 
-    monkeypatch.setattr(bench, "CdktfPeer", FakePeer)
-    monkeypatch.setattr(bench.commands, "read_synth_metadata", lambda t: {"stacks": {"file_processing": {}}})
-    _, bars = bench.peer_cycle(_run(tmp_path, binary="/x/cdktf"))
+    monkeypatch.setattr(measure, "CdktfPeer", FakePeer)
+    monkeypatch.setattr(stage_session, "read_synth_metadata", lambda t: {"stacks": {"file_processing": {}}})
+    _, bars = parts.peer_cycle(_run(tmp_path, binary="/x/cdktf"))
     assert calls == [
         "peer /x/cdktf stacks=['file_processing']", "bootstrap j1",
         "cdktf deploy --parallelism=1", "cdktf output",
@@ -549,14 +557,14 @@ def test_peer_pushes_images_between_the_repositories_and_the_functions(tmp_path,
         "tag": "t", "platform": "linux/arm64", "command": ["handler.main"], "uri": "111111111111.dkr.ecr/r:t",
     }  # fmt: skip
     meta = {"stacks": {"transaction_images": {}, "transaction_pipeline": {"images": [image]}, "platform": {}}}
-    monkeypatch.setattr(bench, "CdktfPeer", FakePeer)
-    monkeypatch.setattr(bench.commands, "read_synth_metadata", lambda t: meta)
+    monkeypatch.setattr(measure, "CdktfPeer", FakePeer)
+    monkeypatch.setattr(stage_session, "read_synth_metadata", lambda t: meta)
     monkeypatch.setattr(
-        bench.images, "publish", lambda cloud, m, stack, log_name: calls.append(f"publish {stack}") or []
+        images, "publish", lambda cloud, m, stack, log_name: calls.append(f"publish {stack}") or []
     )
     run = _run(tmp_path, binary="/x/cdktf")
     run.stacks = ["platform", "transaction_images", "transaction_pipeline"]
-    bench.peer_cycle(run)
+    parts.peer_cycle(run)
     assert calls[:4] == [
         "bootstrap j1",
         "cdktf deploy platform transaction_images",
@@ -569,10 +577,10 @@ def test_peer_pushes_images_between_the_repositories_and_the_functions(tmp_path,
 def test_pr_feedback_bars_show_synth_plan_and_comment(tmp_path, monkeypatch):
     calls: list[str] = []
     _fake_commands(monkeypatch, calls)
-    monkeypatch.setattr(bench.comment, "load_report", lambda *a, **kw: "report")
-    monkeypatch.setattr(bench.comment, "render", lambda report: "text")
+    monkeypatch.setattr(parts.comment, "load_report", lambda *a, **kw: "report")
+    monkeypatch.setattr(parts.comment, "render", lambda report: "text")
     run = _run(tmp_path, reps=1)
-    bars = bench.part_pr_feedback(run, run.session())
+    bars = parts.part_pr_feedback(run, run.session())
     peer = "peer (sequential terraform)"
     assert [(b.row, b.stage) for b in bars] == [
         ("pipeline", "synth"), ("pipeline", "plan"), ("pipeline", "comment"), (peer, "synth"), (peer, "plan"),
@@ -584,13 +592,11 @@ def test_pr_feedback_bars_show_synth_plan_and_comment(tmp_path, monkeypatch):
 def _fake_parts(monkeypatch, calls: list[str], *, fail_tests: bool = False) -> None:
     import contextlib
 
-    monkeypatch.setattr(bench, "find_binary", lambda: "/bin/terraform")
-    monkeypatch.setattr(bench, "check_version", lambda binary: (1, 11, 4))
-    monkeypatch.setattr(
-        bench.commands, "own_emulator", lambda: contextlib.nullcontext(calls.append("emulator"))
-    )
-    monkeypatch.setattr(bench.commands, "destroy", lambda session: calls.append("destroy baseline"))
-    monkeypatch.setattr(bench, "deploy_baseline", lambda run: calls.append("baseline") or "session")
+    monkeypatch.setattr(command, "find_binary", lambda: "/bin/terraform")
+    monkeypatch.setattr(command, "check_version", lambda binary: (1, 11, 4))
+    monkeypatch.setattr(emulator_process, "owned", lambda: contextlib.nullcontext(calls.append("emulator")))
+    monkeypatch.setattr(destroy, "destroy", lambda session: calls.append("destroy baseline"))
+    monkeypatch.setattr(parts, "deploy_baseline", lambda run: calls.append("baseline") or "session")
 
     def synth(run):
         calls.append("part 1")
@@ -603,13 +609,13 @@ def _fake_parts(monkeypatch, calls: list[str], *, fail_tests: bool = False) -> N
         if fail_tests:
             raise StageFailed("integration tests failed")
 
-    monkeypatch.setattr(bench, "part_synth", synth)
+    monkeypatch.setattr(parts, "part_synth", synth)
     monkeypatch.setattr(
-        bench, "part_pr_feedback", lambda run, s: calls.append("part 2") or [Bar("a", "plan", 0, 1)]
+        parts, "part_pr_feedback", lambda run, s: calls.append("part 2") or [Bar("a", "plan", 0, 1)]
     )
-    monkeypatch.setattr(bench, "part_tests", tests)
+    monkeypatch.setattr(parts, "part_tests", tests)
     monkeypatch.setattr(
-        bench, "part_ephemeral", lambda run: calls.append("part 3") or [Bar("a", "apply", 0, 2)]
+        parts, "part_ephemeral", lambda run: calls.append("part 3") or [Bar("a", "apply", 0, 2)]
     )
 
 
@@ -617,19 +623,19 @@ def test_execute_runs_the_parts_around_one_baseline_and_always_destroys_it(tmp_p
     calls: list[str] = []
     _fake_parts(monkeypatch, calls)
     run = _run(tmp_path)
-    bench.execute(run, (1, 2, 3, 4))
+    command.execute(run, (1, 2, 3, 4))
     assert run.bars == [Bar("a", "apply", 0, 2)]  # part 3 draws the waterfall
     assert calls == ["part 1", "emulator", "baseline", "part 2", "part 4", "destroy baseline", "part 3"]
     assert run.terraform == "/bin/terraform"
     calls.clear()
     run = _run(tmp_path)
-    bench.execute(run, (1,))
+    command.execute(run, (1,))
     assert run.bars == []
     assert calls == ["part 1"]  # no emulator for synth alone
     calls.clear()
     _fake_parts(monkeypatch, calls, fail_tests=True)
     with pytest.raises(StageFailed, match="integration tests failed"):
-        bench.execute(run, (4,))
+        command.execute(run, (4,))
     assert calls == ["emulator", "baseline", "part 4", "destroy baseline"]
 
 
@@ -637,10 +643,7 @@ def test_main_prints_the_table_and_writes_json_and_png(tmp_path, monkeypatch, ca
     monkeypatch.setenv("TAP_WORKDIR", str(tmp_path))
     calls: list[str] = []
     _fake_parts(monkeypatch, calls)
-    args = cli.build_parser().parse_args(
-        ["bench", "--stacks", "file_processing", "--no-install", "--parts", "1,2"]
-    )
-    assert bench.main(args) == 0
+    assert command.main(BenchOptions(stacks="file_processing", no_install=True, parts=(1, 2))) == 0
     out = capsys.readouterr().out
     assert "synth / import floor" in out
     assert "PASS" in out
@@ -659,10 +662,9 @@ def test_main_keeps_what_was_measured_when_a_later_part_fails(tmp_path, monkeypa
     def ephemeral(run):
         raise StageFailed("cdktf deploy failed (exit 1)\nlog tail")
 
-    monkeypatch.setattr(bench, "part_ephemeral", ephemeral)
-    args = cli.build_parser().parse_args(["bench", "--stacks", "file_processing", "--no-install"])
+    monkeypatch.setattr(parts, "part_ephemeral", ephemeral)
     with pytest.raises(StageFailed, match="cdktf deploy failed"):
-        bench.main(args)
+        command.main(BenchOptions(stacks="file_processing", no_install=True))
     captured = capsys.readouterr()
     assert "synth / import floor" in captured.out, "part 1's row is still printed"
     assert "stopped early" in captured.err
@@ -676,5 +678,5 @@ def test_main_keeps_what_was_measured_when_a_later_part_fails(tmp_path, monkeypa
 def test_in_turn_rotates_the_first_task_each_repetition():
     order: list[str] = []
     for rep in range(4):
-        bench.in_turn(rep, lambda: order.append("a"), lambda: order.append("b"), lambda: order.append("c"))
+        measure.in_turn(rep, lambda: order.append("a"), lambda: order.append("b"), lambda: order.append("c"))
     assert "".join(order) == "abc" + "bca" + "cab" + "abc"

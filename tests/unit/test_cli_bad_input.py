@@ -1,5 +1,5 @@
 """CLI preconditions (Terraform, emulator port, synth output) refused before any
-Terraform or cloud call (scripts/tapctl/cli.py). The table of bad input the
+Terraform or cloud call (scripts/tapctl/cli/, scripts/tapctl/stages/). The table of bad input the
 issue lists (suffixes, environments, environment files, destroy, arguments,
 outputs file) is tests/unit/test_bad_input.py."""
 

@@ -9,7 +9,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from scripts.tapctl import check, cli, paths
+from scripts.tapctl import cli
+from scripts.tapctl.cli.parser import build_parser
+from scripts.tapctl.core import paths
+from scripts.tapctl.stages import check
 
 
 @pytest.fixture
@@ -42,7 +45,7 @@ def test_check_passes_the_envlist_and_pytest_args_to_tox(tox_calls, argv, tox_ar
 
 
 def test_check_parses_with_the_plain_parser():
-    args = cli.build_parser().parse_args(["check", "-e", "e2e", "--", "-k", "foo"])
+    args = build_parser().parse_args(["check", "-e", "e2e", "--", "-k", "foo"])
     assert (args.envlist, args.posargs) == ("e2e", ["-k", "foo"])
 
 

@@ -7,9 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from scripts.tapctl import comment
-from scripts.tapctl.comment import COMMENT_LIMIT, JobResult, PlanReport, load_report, marker, render, trim
-from scripts.tapctl.plans import PlanSummary, summarize
+from scripts.tapctl.gitops import comment
+from scripts.tapctl.gitops.comment import (
+    COMMENT_LIMIT,
+    JobResult,
+    PlanReport,
+    load_report,
+    marker,
+    render,
+    trim,
+)
+from scripts.tapctl.stages.plans import PlanSummary, summarize
 
 
 def plan_json(changes: list[tuple[str, list[str]]]) -> dict:

@@ -20,8 +20,9 @@ from lib.config.settings.github_oidc import (
     deployment_branches,
     github_environment_settings,
 )
-from scripts.tapctl import bootstrap_oidc, cli, github
-from scripts.tapctl.plans import PlanSummary
+from scripts.tapctl import cli
+from scripts.tapctl.gitops import bootstrap_oidc, github
+from scripts.tapctl.stages.plans import PlanSummary
 
 SETTINGS = GithubOidcSettings(repository="acme/tap")
 
@@ -80,8 +81,8 @@ def test_deployment_branches_of_each_github_environment():
 
 def test_bootstrap_oidc_prints_the_github_environment_settings(monkeypatch, capsys, tmp_path):
     monkeypatch.setenv("TAP_WORKDIR", str(tmp_path))
-    monkeypatch.setattr(cli, "_preflight", lambda: "/bin/terraform")
-    monkeypatch.setattr(cli, "_session", lambda args, target: SimpleNamespace(terraform=""))
+    monkeypatch.setattr(bootstrap_oidc, "preflight", lambda: "/bin/terraform")
+    monkeypatch.setattr(bootstrap_oidc, "open_session", lambda target, options, terraform: SimpleNamespace())
     result = SimpleNamespace(
         roles=["plan: r"], plan=PlanSummary("github-oidc"), stack_dir=tmp_path, applied=False
     )

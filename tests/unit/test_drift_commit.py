@@ -8,7 +8,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from scripts.tapctl import cli, commands, commits, gitops_commands, paths
+from scripts.tapctl import cli
+from scripts.tapctl.core import paths
+from scripts.tapctl.gitops import commits, drift
 
 MAIN_SHA = "b" * 40
 
@@ -59,12 +61,10 @@ def test_checked_out_falls_back_to_github_sha_when_git_fails(tmp_path, monkeypat
 
 @pytest.fixture
 def drift_cli(monkeypatch):
-    """``scripts/tap drift`` up to drift_run, which records the commit it was given."""
+    """``scripts/tap drift`` up to ``drift.run``, which records the commit it was given."""
     seen: dict[str, object] = {}
-    monkeypatch.setattr(cli, "_preflight", lambda: "terraform")
-    monkeypatch.setattr(cli, "_session", lambda args, target: SimpleNamespace(target=target))
-    monkeypatch.setattr(commands, "read_synth_metadata", lambda target: {})
-    monkeypatch.setattr(gitops_commands, "drift_run", lambda session, **kw: seen.update(kw))
+    monkeypatch.setattr(drift, "ready_session", lambda target, options: SimpleNamespace(target=target))
+    monkeypatch.setattr(drift, "run", lambda session, **kw: seen.update(kw))
     monkeypatch.setenv("GITHUB_SHA", MAIN_SHA)
     return seen
 

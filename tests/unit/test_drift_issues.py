@@ -15,8 +15,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from scripts.tapctl import cli, drift
-from scripts.tapctl.plans import PlanSummary
+from scripts.tapctl import cli
+from scripts.tapctl.gitops import drift
+from scripts.tapctl.stages.plans import PlanSummary
 
 REPO = "acme/tap"
 TOKEN = "ghs_test"
@@ -100,7 +101,9 @@ def _report(folder: Path, env: str, *, drifted: bool, failed: bool = False) -> d
     summary = PlanSummary(env, change=1 if drifted else 0, error="boom" if failed else None)
     result = drift.DriftResult(summaries={"platform": summary}, texts={})
     report = folder / f"drift-{env}.md"
-    drift.write_report(report, drift.report(result, env=env, suffix=env, commit="c" * 40, run_url=None))
+    drift.write_report(
+        report, drift.render_report(result, env=env, suffix=env, commit="c" * 40, run_url=None)
+    )
     drift.write_issue_meta(report, result, env=env)
     return json.loads(report.with_suffix(".json").read_text())
 

@@ -24,7 +24,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from scripts.tapctl import emulator_apigateway
+from scripts.tapctl.emulator import apigateway
 from tests.integration.http_api import Response
 from tests.unit.emulator_harness import package, running_emulator
 
@@ -441,14 +441,14 @@ def _tree(*paths: str) -> SimpleNamespace:
 )
 def test_routing_prefers_literals_then_parameters_then_greedy(path, resource, params):
     api = _tree("/items/{id}", "/items/special", "/a/{x}/c", "/a/b/d", "/{proxy+}")
-    found = emulator_apigateway.route_path(api, path)
+    found = apigateway.route_path(api, path)
     assert found is not None
     assert (found[0].id, found[1]) == (resource, params)
-    assert emulator_apigateway.route_path(_tree("/items"), "/nothing") is None
+    assert apigateway.route_path(_tree("/items"), "/nothing") is None
 
 
 def test_policy_evaluation_wildcards_not_elements_and_explicit_deny():
-    evaluate = emulator_apigateway.evaluate
+    evaluate = apigateway.evaluate
     arn = "arn:aws:execute-api:eu-west-1:1:api/v1/GET/items/7"
 
     def policy(*statements: dict[str, Any]) -> str:
@@ -480,7 +480,7 @@ def test_lambda_permissions_match_the_source_arn_like_aws_lambda_permission():
         "Condition": {"ArnLike": {"AWS:SourceArn": "arn:aws:execute-api:eu-west-1:1:api/*/GET/items/*"}},
     }
     sources = {"arn:aws:execute-api:eu-west-1:1:api/v1/GET/items/{id}"}
-    allows = emulator_apigateway.lambda_allows
+    allows = apigateway.lambda_allows
     assert allows(fn(statement), sources, "1")
     assert not allows(fn(statement), {"arn:aws:execute-api:eu-west-1:1:api/v1/POST/items/{id}"}, "1")
     assert not allows(fn({**statement, "Principal": {"Service": "events.amazonaws.com"}}), sources, "1")
@@ -502,14 +502,14 @@ def test_lambda_permissions_match_the_source_arn_like_aws_lambda_permission():
     ],
 )
 def test_malformed_proxy_responses_are_bad_gateway(payload):
-    with pytest.raises(emulator_apigateway.GatewayError) as caught:
-        emulator_apigateway.proxy_reply(payload)
+    with pytest.raises(apigateway.GatewayError) as caught:
+        apigateway.proxy_reply(payload)
     assert (caught.value.status, caught.value.message) == (502, "Internal server error")
 
 
 def test_proxy_response_headers_merge_as_api_gateway_merges_them():
     doc = {"statusCode": "204", "headers": {"A": "1", "B": "2"}, "multiValueHeaders": {"b": ["3", "4"]}}
-    reply = emulator_apigateway.proxy_reply(json.dumps(doc).encode())
+    reply = apigateway.proxy_reply(json.dumps(doc).encode())
     assert reply.status == 204
     assert reply.headers == [("A", "1"), ("b", "3"), ("b", "4"), ("Content-Type", "application/json")]
     assert reply.body == b""

@@ -427,7 +427,7 @@ def test_an_uploaded_object_starts_a_state_machine_once_through_eventbridge(aws,
 
 
 def test_the_input_transformer_quotes_values_as_eventbridge_does():
-    from scripts.tapctl.emulator_triggers import render_template
+    from scripts.tapctl.emulator.triggers import render_template
 
     event = {"detail": {"n": 3, "s": 'a"b', "o": {"k": [1]}}}
     paths = {"n": "$.detail.n", "s": "$.detail.s", "o": "$.detail.o", "missing": "$.detail.none"}

@@ -8,7 +8,7 @@ import zipfile
 import boto3
 from moto import mock_aws
 
-from scripts.tapctl.emulator_patches import patch_lambda_vpc_config_vpc_id
+from scripts.tapctl.emulator.patches import patch_lambda_vpc_config_vpc_id
 
 
 def _zip() -> bytes:

@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from scripts.tapctl.emulator_patches import (
+from scripts.tapctl.emulator.patches import (
     patch_s3_eventbridge_notification,
     patch_s3_policy_secure_transport,
     patch_stepfunctions_list_versions,
@@ -92,7 +92,7 @@ def test_tls_only_policy_does_not_deny_but_other_denies_still_do(aws):
 
 
 def test_each_db_instance_has_its_own_resource_id(aws):
-    from scripts.tapctl.emulator_patches import patch_rds_unique_resource_id
+    from scripts.tapctl.emulator.patches import patch_rds_unique_resource_id
 
     patch_rds_unique_resource_id()
     rds = boto3.client("rds")

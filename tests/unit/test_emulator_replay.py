@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from scripts.tapctl.emulator_replay import RetryReplay
+from scripts.tapctl.emulator.replay import RetryReplay
 
 
 class CreateOnce:

@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from scripts.tapctl import github
-from scripts.tapctl.errors import TapError
+from scripts.tapctl.core.errors import TapError
+from scripts.tapctl.gitops import github
 
 BLOCK = re.compile(r"(?P<key>[\w-]+)<<(?P<d>ghadelimiter_[0-9a-f]{32})\n(?P<value>.*?)\n(?P=d)\n", re.S)
 

@@ -21,21 +21,13 @@ import pytest
 from moto import mock_aws
 
 from lib.config import load_all, resolve_target
-from scripts.tapctl import (
-    bootstrap_oidc,
-    cli,
-    commands,
-    commits,
-    drift,
-    github,
-    gitops_commands,
-    janitor,
-    outdirs,
-    paths,
-    promotion,
-)
-from scripts.tapctl.errors import StageFailed, TapError
-from scripts.tapctl.targets import Cloud
+from scripts.tapctl import cli
+from scripts.tapctl.core import outdirs, paths
+from scripts.tapctl.core.cloud import Cloud
+from scripts.tapctl.core.errors import StageFailed, TapError
+from scripts.tapctl.gitops import bootstrap_oidc, commits, drift, github, janitor, promotion
+from scripts.tapctl.stages import destroy, state, synth
+from scripts.tapctl.stages.session import Session
 
 AWS = Cloud("aws", {})
 
@@ -151,7 +143,7 @@ def test_drift_run_writes_the_issue_and_fails_when_a_plan_errored(isolated, caps
     )
     report = isolated / "drift" / "staging.md"
     with pytest.raises(StageFailed, match="could not plan every stack of staging"):
-        gitops_commands.drift_run(session, report=report, commit="c0ffee" * 7)
+        drift.run(session, report=report, commit="c0ffee" * 7)
     text = report.read_text()
     assert text.startswith("<!-- tap-drift:staging -->")
     assert "Drift detected" in text
@@ -173,15 +165,13 @@ def test_drift_run_writes_the_issue_and_fails_when_a_plan_errored(isolated, caps
 
 
 def test_drift_command_without_drift(isolated, monkeypatch, capsys):
-    monkeypatch.setattr(cli, "_preflight", lambda: "terraform")
-    monkeypatch.setattr(commands, "read_synth_metadata", lambda t: {"stacks": {}})
     sessions = []
 
-    def session(args, tgt):
-        sessions.append((args.cloud, tgt.env.name))
+    def session(tgt, options):
+        sessions.append((options.cloud, tgt.env.name))
         return FakeSession(tgt, {"file_processing": False}, isolated / "o")
 
-    monkeypatch.setattr(cli, "_session", session)
+    monkeypatch.setattr(drift, "ready_session", session)
     monkeypatch.setenv("GITHUB_SHA", "ab" * 20)  # the workflow's (main's): not what drift checked
     monkeypatch.setattr(commits, "checkout_head", lambda cwd=None: "cd" * 20)
     report = isolated / "drift-dev.md"
@@ -346,8 +336,8 @@ def put_state(s3: Any, env_name: str, key: str) -> None:
     s3.put_object(Bucket=env.state.bucket, Key=key, Body=b"{}")
 
 
-def session_for(suffix: str) -> commands.Session:
-    return commands.Session(target=resolve_target("pr", suffix), cloud=AWS, parallelism=1)
+def session_for(suffix: str) -> Session:
+    return Session(target=resolve_target("pr", suffix), cloud=AWS, parallelism=1)
 
 
 def test_janitor_run_decides_destroys_and_reports(s3_world, monkeypatch):
@@ -368,17 +358,15 @@ def test_janitor_run_decides_destroys_and_reports(s3_world, monkeypatch):
         destroyed.append(session.target.suffix)
         return {}
 
-    monkeypatch.setattr(commands, "synth", fake_synth)
-    monkeypatch.setattr(commands, "destroy", fake_destroy)
+    monkeypatch.setattr(synth, "synth", fake_synth)
+    monkeypatch.setattr(destroy, "destroy", fake_destroy)
     now = janitor.now_utc() + timedelta(minutes=30)
-    dry = gitops_commands.janitor_run(
-        session_for("pr0"), open_prs={7}, now=now, dry_run=True, session_for=session_for
-    )
+    dry = janitor.run(session_for("pr0"), open_prs={7}, now=now, dry_run=True, session_for=session_for)
     assert "- `pr7` (file_processing): **keep** — PR open, last deployed 0.5 h ago" in dry
     assert "- `pr9` (file_processing): **would destroy** — pull request #9 is not open" in dry
     assert "`dev`" not in dry
     assert destroyed == []
-    text = gitops_commands.janitor_run(
+    text = janitor.run(
         session_for("pr0"),
         open_prs=None,
         now=now + timedelta(hours=72, minutes=30),
@@ -396,7 +384,7 @@ def test_janitor_run_decides_destroys_and_reports(s3_world, monkeypatch):
 def test_janitor_failure_keeps_going_then_fails_with_the_report(s3_world, monkeypatch):
     for key in ("pr3/file_processing.tfstate", "pr4/file_processing.tfstate"):
         put_state(s3_world, "pr", key)
-    monkeypatch.setattr(commands, "synth", lambda target, only=None: {})
+    monkeypatch.setattr(synth, "synth", lambda target, only=None: {})
     destroyed = []
 
     def fake_destroy(session):
@@ -405,9 +393,9 @@ def test_janitor_failure_keeps_going_then_fails_with_the_report(s3_world, monkey
         destroyed.append(session.target.suffix)
         return {}
 
-    monkeypatch.setattr(commands, "destroy", fake_destroy)
+    monkeypatch.setattr(destroy, "destroy", fake_destroy)
     with pytest.raises(StageFailed) as err:
-        gitops_commands.janitor_run(
+        janitor.run(
             session_for("pr0"), open_prs=set(), now=janitor.now_utc(), dry_run=False, session_for=session_for
         )
     assert destroyed == ["pr4"], "one failure does not stop the others"
@@ -418,18 +406,16 @@ def test_janitor_failure_keeps_going_then_fails_with_the_report(s3_world, monkey
 
 
 def test_janitor_without_a_bucket_or_template(s3_world):
-    text = gitops_commands.janitor_run(
+    text = janitor.run(
         session_for("pr0"), open_prs=set(), now=janitor.now_utc(), dry_run=True, session_for=session_for
     )
     assert (
         text
         == f"### Ephemeral environments\n\nNo ephemeral environments in s3://{load_all()['pr'].state.bucket}.\n"
     )
-    dev = commands.Session(target=resolve_target("dev", None), cloud=AWS, parallelism=1)
+    dev = Session(target=resolve_target("dev", None), cloud=AWS, parallelism=1)
     with pytest.raises(TapError, match="environment 'dev' is not an ephemeral template"):
-        gitops_commands.janitor_run(
-            dev, open_prs=set(), now=janitor.now_utc(), dry_run=True, session_for=session_for
-        )
+        janitor.run(dev, open_prs=set(), now=janitor.now_utc(), dry_run=True, session_for=session_for)
 
 
 def test_janitor_command_asks_github_for_open_prs(isolated, s3_world, fake_github, monkeypatch, capsys):
@@ -450,9 +436,9 @@ def test_janitor_command_asks_github_for_open_prs(isolated, s3_world, fake_githu
 
 def test_janitor_command_destroys_for_real(s3_world, isolated, monkeypatch, capsys):
     put_state(s3_world, "pr", "pr8/file_processing.tfstate")
-    monkeypatch.setattr(cli, "_preflight", lambda: "terraform")
-    monkeypatch.setattr(commands, "synth", lambda target, only=None: {})
-    monkeypatch.setattr(commands, "destroy", lambda session: {})
+    monkeypatch.setattr(janitor, "preflight", lambda: "terraform")
+    monkeypatch.setattr(synth, "synth", lambda target, only=None: {})
+    monkeypatch.setattr(destroy, "destroy", lambda session: {})
     assert cli.main(["janitor", "--cloud", "aws", "--open-prs", "1,2"]) == 0
     assert "- `pr8`: destroyed (pull request #8 is not open)" in capsys.readouterr().out
     put_state(s3_world, "pr", "pr8/file_processing.tfstate")
@@ -512,7 +498,7 @@ def recording_tf(monkeypatch) -> type[RecordingTerraform]:
 
 
 def test_bootstrap_oidc_command_plans_then_applies(isolated, recording_tf, monkeypatch, capsys):
-    monkeypatch.setattr(cli, "_preflight", lambda: "/bin/terraform")
+    monkeypatch.setattr(bootstrap_oidc, "preflight", lambda: "/bin/terraform")
     argv = ["bootstrap-oidc", "-e", "prod", "--cloud", "aws", "--repository", "acme/tap"]
     assert cli.main(argv) == 0
     out = capsys.readouterr().out
@@ -532,7 +518,7 @@ def test_bootstrap_oidc_command_plans_then_applies(isolated, recording_tf, monke
 
 
 def test_bootstrap_oidc_refuses_bad_input(isolated, recording_tf, monkeypatch, capsys):
-    monkeypatch.setattr(cli, "_preflight", lambda: "/bin/terraform")
+    monkeypatch.setattr(bootstrap_oidc, "preflight", lambda: "/bin/terraform")
     argv = ["bootstrap-oidc", "-e", "prod", "--cloud", "aws", "--repository"]
     assert cli.main([*argv, "acme/*"]) == 2
     assert "is not OWNER/REPO" in capsys.readouterr().err
@@ -541,10 +527,10 @@ def test_bootstrap_oidc_refuses_bad_input(isolated, recording_tf, monkeypatch, c
 
 def test_bootstrap_oidc_on_the_emulator_creates_the_state_bucket(isolated, recording_tf, monkeypatch):
     seen = []
-    monkeypatch.setattr(commands, "bootstrap", lambda session: seen.append(session.target.env.name) or "ok")
+    monkeypatch.setattr(state, "bootstrap", lambda session: seen.append(session.target.env.name) or "ok")
     from lib.config.settings.github_oidc import GithubOidcSettings
 
-    session = commands.Session(target=resolve_target("dev", None), cloud=Cloud("emulator", {}), parallelism=1)
+    session = Session(target=resolve_target("dev", None), cloud=Cloud("emulator", {}), parallelism=1)
     result = bootstrap_oidc.run(
         session, settings=GithubOidcSettings(repository="acme/tap"), apply=True, outdir=isolated / "b"
     )

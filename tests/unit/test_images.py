@@ -1,4 +1,4 @@
-"""scripts/tapctl/images.py: the image step before an apply. On the embedded AWS it
+"""scripts/tapctl/stages/images.py: the image step before an apply. On the embedded AWS it
 registers an OCI manifest through ``ecr:PutImage``; on AWS it logs Docker in and runs
 ``docker buildx build --push``. ECR is moto's in-process mock; Docker is faked."""
 
@@ -17,9 +17,9 @@ import pytest
 from moto import mock_aws
 
 from lib.constructs.container_image import ContainerImage
-from scripts.tapctl import images
-from scripts.tapctl.errors import StageFailed, TapError
-from scripts.tapctl.targets import Cloud
+from scripts.tapctl.core.cloud import Cloud
+from scripts.tapctl.core.errors import StageFailed, TapError
+from scripts.tapctl.stages import images
 
 REGION = "us-east-1"
 REPO = "pr-use1-txn-csv-validator-pr7"

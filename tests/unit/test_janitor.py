@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from scripts.tapctl import drift, janitor
-from scripts.tapctl.janitor import EphemeralEnv
-from scripts.tapctl.plans import PlanSummary
+from scripts.tapctl.gitops import drift, janitor
+from scripts.tapctl.gitops.janitor import EphemeralEnv
+from scripts.tapctl.stages.plans import PlanSummary
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -69,7 +69,7 @@ def test_sweep_refuses_state_without_code(tmp_path):
     import pytest
 
     from lib.config import load_all
-    from scripts.tapctl.errors import StageFailed
+    from scripts.tapctl.core.errors import StageFailed
 
     template = load_all()["pr"]
     verdict = janitor.Verdict(EphemeralEnv("pr9", ["retired_stack"], NOW), True, "closed")
@@ -88,5 +88,5 @@ def test_drift_issue_meta():
     failed = drift.DriftResult({"file_processing": PlanSummary("file_processing", error="boom")}, {})
     assert failed.failed
     assert drift.issue_meta(failed, env="dev", report_name="x.md")["title"] == "Drift check failed for dev"
-    text = drift.report(drifted, env="dev", suffix="dev", commit="abc", run_url=None)
+    text = drift.render_report(drifted, env="dev", suffix="dev", commit="abc", run_url=None)
     assert text.startswith("<!-- tap-drift:dev -->\n### Drift detected · `dev`")

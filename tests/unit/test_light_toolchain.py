@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.tapctl import light_lock, paths
+from scripts.tapctl.core import light_lock, paths
 
 TAP = paths.ROOT / "scripts" / "tap"
 HEAVY = ("cdktf", "jsii", "constructs", "cdktf_cdktf_provider_aws", "boto3", "botocore", "moto")
@@ -23,7 +23,7 @@ HEAVY = ("cdktf", "jsii", "constructs", "cdktf_cdktf_provider_aws", "boto3", "bo
 def test_the_light_lock_is_the_full_locks_subset():
     full = (paths.ROOT / "requirements.lock").read_text(encoding="utf-8")
     light = (paths.ROOT / "requirements-light.lock").read_text(encoding="utf-8")
-    assert light == light_lock.render(full), "regenerate: python -m scripts.tapctl.light_lock"
+    assert light == light_lock.render(full), "regenerate: python -m scripts.tapctl.core.light_lock"
     pins = light_lock.entries(light)
     assert sorted(pins) == sorted(light_lock.LIGHT_PACKAGES)
     assert all(pins[name] == light_lock.entries(full)[name] for name in pins), "same pins and hashes"

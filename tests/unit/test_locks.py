@@ -12,9 +12,11 @@ import pytest
 from moto import mock_aws
 
 from lib.config import resolve_target
-from scripts.tapctl import commands, locks, terraform
-from scripts.tapctl.errors import StageFailed, TapError
-from scripts.tapctl.targets import Cloud
+from scripts.tapctl.core import terraform
+from scripts.tapctl.core.cloud import Cloud
+from scripts.tapctl.core.errors import StageFailed, TapError
+from scripts.tapctl.stages import locks
+from scripts.tapctl.stages.session import Session
 
 LOCK_ID = "5d2f3c1e-8b1a-4c3e-9f00-0123456789ab"
 LOCKED_OUTPUT = f"""
@@ -172,7 +174,7 @@ def session(monkeypatch):
         s3.put_bucket_versioning(
             Bucket=target.env.state.bucket, VersioningConfiguration={"Status": "Enabled"}
         )
-        yield commands.Session(target=target, cloud=Cloud("aws", {}), parallelism=1), s3
+        yield Session(target=target, cloud=Cloud("aws", {}), parallelism=1), s3
 
 
 def put_lock(s3, bucket: str, lock_id: str) -> None:

@@ -1,4 +1,4 @@
-"""Output flattening and the outputs file contract (scripts/tapctl/outputs.py)."""
+"""Output flattening and the outputs file contract (scripts/tapctl/stages/outputs.py)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from scripts.tapctl.errors import TapError
-from scripts.tapctl.outputs import (
+from scripts.tapctl.core.errors import TapError
+from scripts.tapctl.stages.outputs import (
     OutputCollisionError,
     flatten,
     load_flat,

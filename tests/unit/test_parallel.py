@@ -1,4 +1,4 @@
-"""Bounded, dependency-ordered stack execution (scripts/tapctl/parallel.py)."""
+"""Bounded, dependency-ordered stack execution (scripts/tapctl/stages/parallel.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from scripts.tapctl.errors import StageFailed, TapError
-from scripts.tapctl.parallel import raise_on_failure, run_stacks
+from scripts.tapctl.core.errors import StageFailed, TapError
+from scripts.tapctl.stages.parallel import raise_on_failure, run_stacks
 
 
 def test_runs_in_dependency_order_and_in_parallel():

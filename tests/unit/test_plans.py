@@ -1,10 +1,10 @@
-"""Plan summaries from `terraform show -json` (scripts/tapctl/plans.py)."""
+"""Plan summaries from `terraform show -json` (scripts/tapctl/stages/plans.py)."""
 
 from __future__ import annotations
 
 import json
 
-from scripts.tapctl.plans import PlanSummary, action_of, summarize
+from scripts.tapctl.stages.plans import PlanSummary, action_of, summarize
 
 
 def rc(address: str, *actions: str) -> dict:

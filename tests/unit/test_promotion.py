@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from lib.config import load_all
-from scripts.tapctl import cli, github, promotion
-from scripts.tapctl.errors import TapError
+from scripts.tapctl import cli
+from scripts.tapctl.core.errors import TapError
+from scripts.tapctl.gitops import github, promotion
 
 
 @pytest.fixture
@@ -175,7 +176,7 @@ def test_write_outputs_handles_multiline_values(tmp_path):
 
 
 def test_comment_result_parsing():
-    from scripts.tapctl.gitops_commands import parse_results
+    from scripts.tapctl.gitops.comment_cli import parse_results
 
     results = parse_results(["deploy=success", "integration tests=failure", "x="], None)
     assert [(r.name, r.status) for r in results] == [
@@ -190,7 +191,7 @@ def test_comment_result_parsing():
 
 
 def test_comment_command_renders_and_appends_the_job_summary(gh_output, tmp_path, monkeypatch, capsys):
-    from scripts.tapctl.plans import summarize
+    from scripts.tapctl.stages.plans import summarize
 
     out = tmp_path / "cdktf.out"
     (out / "stacks" / "file_processing").mkdir(parents=True)

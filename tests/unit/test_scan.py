@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scripts.tapctl import scan
-from scripts.tapctl.errors import StageFailed, TapError
+from scripts.tapctl.core.errors import StageFailed, TapError
+from scripts.tapctl.stages import scan
 
 CONFIG = Path(__file__).resolve().parents[2] / ".checkov.yaml"
 

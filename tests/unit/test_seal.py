@@ -1,4 +1,4 @@
-"""Saved plans cross from the plan job to the apply job only sealed (scripts/tapctl/seal.py)."""
+"""Saved plans cross from the plan job to the apply job only sealed (scripts/tapctl/stages/seal.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from scripts.tapctl import cli, seal
-from scripts.tapctl.errors import TapError
+from scripts.tapctl import cli
+from scripts.tapctl.core.errors import TapError
+from scripts.tapctl.stages import seal
 
 KEY = "k" * 40
 BOUND = seal.Binding(environment="staging", suffix="staging", commit="c0ffee" * 6 + "abcd")

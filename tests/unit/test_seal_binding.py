@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from scripts.tapctl import cli, commits, seal
-from scripts.tapctl.errors import TapError
+from scripts.tapctl import cli
+from scripts.tapctl.core.errors import TapError
+from scripts.tapctl.gitops import commits
+from scripts.tapctl.stages import seal
 
 KEY = "k" * 40
 COMMIT = "1" * 40

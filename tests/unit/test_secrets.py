@@ -7,7 +7,8 @@ import zipfile
 
 import pytest
 
-from scripts.tapctl import cli, secrets
+from scripts.tapctl import cli
+from scripts.tapctl.stages import secrets
 
 # Shapes of real secrets, built at run time so this file holds none.
 AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCYEXAMPLEKEY"

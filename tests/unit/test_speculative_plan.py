@@ -9,9 +9,15 @@ from pathlib import Path
 import pytest
 
 from lib.config import resolve_target
-from scripts.tapctl import cli, commands, terraform
-from scripts.tapctl.errors import TapError
-from scripts.tapctl.targets import Cloud
+from scripts.tapctl import cli
+from scripts.tapctl.cli.dispatch import COMMANDS
+from scripts.tapctl.cli.parser import build_parser
+from scripts.tapctl.core import terraform
+from scripts.tapctl.core.cloud import Cloud
+from scripts.tapctl.core.errors import TapError
+from scripts.tapctl.stages import apply, plan
+from scripts.tapctl.stages import session as stage_session
+from scripts.tapctl.stages.session import SYNTH_METADATA, Session
 
 STACKS = ("iot_pipeline", "platform")
 PLAN = {"resource_changes": [{"address": "aws_sqs_queue.q", "change": {"actions": ["update"]}}]}
@@ -75,53 +81,54 @@ def session(tmp_path, monkeypatch):
     meta = {"environment": "staging", "suffix": "staging", "stacks": {s: {"depends_on": []} for s in STACKS}}
     for stack in STACKS:
         (out / "stacks" / stack).mkdir(parents=True)
-    (out / commands.SYNTH_METADATA).write_text(json.dumps(meta))
+    (out / SYNTH_METADATA).write_text(json.dumps(meta))
     calls: list[tuple[str, dict[str, bool]]] = []
-    monkeypatch.setattr(
-        commands.Session, "tf", lambda self, stack: FakeTerraform(self.stack_dir(stack), calls)
-    )
-    sess = commands.Session(target=resolve_target("staging", None), cloud=Cloud("aws", {}), parallelism=2)
+    monkeypatch.setattr(Session, "tf", lambda self, stack: FakeTerraform(self.stack_dir(stack), calls))
+    sess = Session(target=resolve_target("staging", None), cloud=Cloud("aws", {}), parallelism=2)
     sess.calls = calls  # type: ignore[attr-defined]
     return sess
 
 
 def test_speculative_plan_keeps_the_review_files_but_no_saved_plan(session, tmp_path, capsys):
-    commands.plan(session)  # an earlier, real plan: its tfplan must not survive a speculative one
-    summaries = commands.plan(session, speculative=True)
+    plan.plan(session)  # an earlier, real plan: its tfplan must not survive a speculative one
+    summaries = plan.plan(session, speculative=True)
     assert [kw for _, kw in session.calls[-2:]] == [{"destroy": False, "lock": False}] * 2
     assert {s.change for s in summaries.values()} == {1}
     for stack in STACKS:
         folder = session.stack_dir(stack)
         assert json.loads((folder / "plan.json").read_text()) == PLAN
         assert "speculative.tfplan" in (folder / "plan.txt").read_text()
-        assert not (folder / commands.PLAN_FILE).exists(), "no saved plan meant for apply"
-        assert not (folder / commands.SPECULATIVE_PLAN_FILE).exists()
-    assert json.loads((session.outdir / commands.PLAN_SUMMARY).read_text()).keys() == set(STACKS)
+        assert not (folder / plan.PLAN_FILE).exists(), "no saved plan meant for apply"
+        assert not (folder / plan.SPECULATIVE_PLAN_FILE).exists()
+    assert json.loads((session.outdir / plan.PLAN_SUMMARY).read_text()).keys() == set(STACKS)
     out = tmp_path / "comment.md"
     assert cli.main(["comment", "-e", "staging", "--out", str(out), "--commit", "c" * 40]) == 0
     assert "aws_sqs_queue.q" in out.read_text(), "the comment still renders after a speculative plan"
 
 
 def test_apply_refuses_a_speculative_plan(session):
-    commands.plan(session, speculative=True)
+    plan.plan(session, speculative=True)
     with pytest.raises(
         TapError, match=r"are speculative \(`scripts/tap plan --speculative`.*cannot be applied"
     ):
-        commands.apply(session)
+        apply.apply(session)
 
 
 def test_a_real_plan_after_a_speculative_one_can_be_applied(session):
-    commands.plan(session, speculative=True)
-    commands.plan(session)
+    plan.plan(session, speculative=True)
+    plan.plan(session)
     assert [kw for _, kw in session.calls[-2:]] == [{"destroy": False, "lock": True}] * 2
-    assert not (session.outdir / commands.SPECULATIVE_MARKER).exists()
-    assert all((session.stack_dir(s) / commands.PLAN_FILE).exists() for s in STACKS)
+    assert not (session.outdir / plan.SPECULATIVE_MARKER).exists()
+    assert all((session.stack_dir(s) / plan.PLAN_FILE).exists() for s in STACKS)
 
 
 def test_cli_plan_speculative_flag(monkeypatch):
     seen = {}
-    monkeypatch.setattr(commands, "plan", lambda s, **kw: seen.update(kw) or {})
-    args = cli.build_parser().parse_args(["plan", "-e", "staging", "--speculative"])
-    cli.SESSION_COMMANDS["plan"](args, None)
-    assert seen == {"destroy": False, "speculative": True}
-    assert cli.build_parser().parse_args(["plan", "-e", "staging"]).speculative is False
+    monkeypatch.setattr(
+        stage_session, "ready_session", lambda target, options: seen.update(env=target.env.name)
+    )
+    monkeypatch.setattr(plan, "plan", lambda s, **kw: seen.update(kw) or {})
+    args = build_parser().parse_args(["plan", "-e", "staging", "--speculative"])
+    assert COMMANDS["plan"](args) == 0
+    assert seen == {"env": "staging", "destroy": False, "speculative": True}
+    assert build_parser().parse_args(["plan", "-e", "staging"]).speculative is False

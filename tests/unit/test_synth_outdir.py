@@ -8,7 +8,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from lib.config import resolve_target
-from scripts.tapctl import commands, paths
+from scripts.tapctl.core import paths
+from scripts.tapctl.stages import session, synth
 
 
 def test_outdir_is_absolute_even_when_the_variable_is_relative(tmp_path, monkeypatch):
@@ -24,7 +25,7 @@ def test_cli_synth_creates_the_parents_and_hands_an_absolute_outdir(tmp_path, mo
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("CDKTF_OUTDIR", "build/deep/cdktf.out")
     monkeypatch.setenv("TAP_WORKDIR", str(tmp_path / "tap"))
-    monkeypatch.setattr(commands.shutil, "which", lambda name: "/usr/bin/node")
+    monkeypatch.setattr(synth.shutil, "which", lambda name: "/usr/bin/node")
     seen: dict[str, str] = {}
 
     def fake_run(cmd, *, env, **kwargs):
@@ -33,11 +34,11 @@ def test_cli_synth_creates_the_parents_and_hands_an_absolute_outdir(tmp_path, mo
         seen["parent_exists"] = str(out.parent.is_dir())
         out.mkdir()  # what jsii does: the last component only
         meta = {"environment": "dev", "suffix": "dev", "stacks": {}}
-        (out / commands.SYNTH_METADATA).write_text(json.dumps(meta))
+        (out / session.SYNTH_METADATA).write_text(json.dumps(meta))
         return SimpleNamespace(returncode=0)
 
-    monkeypatch.setattr(commands.subprocess, "run", fake_run)
-    commands.synth(resolve_target("dev", None), "iot_pipeline")
+    monkeypatch.setattr(synth.subprocess, "run", fake_run)
+    synth.synth(resolve_target("dev", None), "iot_pipeline")
     assert seen == {"outdir": str(tmp_path / "build" / "deep" / "cdktf.out"), "parent_exists": "True"}
 
 

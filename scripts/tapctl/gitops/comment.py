@@ -1,0 +1,322 @@
+"""The PR comment (and job summary) rendered from saved plans.
+
+Input: ``cdktf.out/plan-summary.json`` (``PlanSummary`` per stack, from
+``terraform show -json``) and each stack's ``plan.txt``. Output: one Markdown
+document that GitHub accepts as a comment (< 65,536 characters), laid out so
+the important part survives trimming:
+
+1. a hidden marker per target environment (``<!-- tap-plan:<env> -->``), so
+   the comment is found and updated in place, never duplicated;
+2. a header with environment, commit and run link;
+3. the per-stack table (add / change / destroy / replace and a status mark),
+   errors and destructive changes first -- or a single line when nothing changes;
+4. per stack, collapsible details: resource addresses with actions, then the
+   plan text, trimmed (head and tail kept) so the whole stays under the limit.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scripts.tapctl.stages.plans import PlanSummary
+
+#: GitHub rejects comments over 65,536 characters; keep a margin.
+COMMENT_LIMIT = 65_000
+#: Room kept free for the sticky-comment action's own marker and safety.
+_RESERVE = 600
+MAX_ERROR_CHARS = 3_000
+MAX_DESTRUCTIVE_LISTED = 60
+MAX_ADDRESSES_PER_STACK = 100
+MIN_TEXT_SHARE = 400
+LEFT_OUT = "Plan text left out to keep the comment under GitHub's limit (see the run's artifacts)."
+
+MARK_ERROR = "❌"
+MARK_DESTRUCTIVE = "⚠️"
+MARK_CHANGES = "📝"
+MARK_NONE = "✅"
+ACTION_MARK = {"delete": "🗑️ destroy", "replace": "♻️ replace", "update": "~ update", "create": "+ create"}
+RESULT_MARK = {"success": "✅", "failure": "❌", "cancelled": "⏹️", "skipped": "⏭️"}
+
+
+def marker(env: str, kind: str = "plan") -> str:
+    """The hidden line that identifies the comment (or issue) of one environment."""
+    return f"<!-- tap-{kind}:{env} -->"
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """One line of the results section (e.g. the ephemeral deploy and its tests)."""
+
+    name: str
+    status: str  # success | failure | cancelled | skipped
+    detail: str = ""
+
+
+@dataclass
+class PlanReport:
+    env: str
+    suffix: str
+    summaries: dict[str, PlanSummary]
+    texts: dict[str, str] = field(default_factory=dict)
+    commit: str | None = None
+    run_url: str | None = None
+    title: str = "Terraform plan"
+    kind: str = "plan"
+    results_title: str = ""
+    results: list[JobResult] = field(default_factory=list)
+
+    @property
+    def errored(self) -> list[PlanSummary]:
+        return [s for s in self.summaries.values() if s.error]
+
+    @property
+    def destructive(self) -> list[PlanSummary]:
+        return [s for s in self.summaries.values() if s.destructive and not s.error]
+
+    @property
+    def has_changes(self) -> bool:
+        return any(s.has_changes for s in self.summaries.values())
+
+
+def status_mark(summary: PlanSummary) -> str:
+    if summary.error:
+        return MARK_ERROR
+    if summary.destructive:
+        return MARK_DESTRUCTIVE
+    return MARK_CHANGES if summary.has_changes else MARK_NONE
+
+
+def _rank(summary: PlanSummary) -> tuple[int, str]:
+    """Errors first, then destructive, then other changes, then unchanged."""
+    if summary.error:
+        return (0, summary.stack)
+    if summary.destructive:
+        return (1, summary.stack)
+    return (2 if summary.has_changes else 3, summary.stack)
+
+
+# -- rendering ---------------------------------------------------------------------
+
+
+def render(report: PlanReport, limit: int = COMMENT_LIMIT) -> str:
+    """The whole comment, always shorter than ``limit`` characters."""
+    head = _head(report)
+    tail = _results(report)
+    stacks = sorted(report.summaries.values(), key=_rank)
+    shown = [s for s in stacks if s.error or s.has_changes]
+    budget = limit - len(head) - len(tail) - _RESERVE
+    details = _details(shown, report.texts, budget)
+    text = head + details + tail
+    if len(text) >= limit:  # pathological input (e.g. thousands of stacks): keep the summary
+        text = head + "\n_Per-stack details left out: the comment would exceed GitHub's limit._\n" + tail
+    if len(text) >= limit:
+        text = text[: limit - 200] + "\n\n_…comment truncated to GitHub's size limit._\n"
+    return text
+
+
+def _head(report: PlanReport) -> str:
+    lines = [marker(report.env, report.kind), f"### {report.title} · `{report.env}`"]
+    facts = [
+        f"environment `{report.env}`"
+        + (f" (suffix `{report.suffix}`)" if report.suffix != report.env else "")
+    ]
+    if report.commit:
+        facts.append(f"commit `{report.commit[:12]}`")
+    if report.run_url:
+        facts.append(f"[workflow run]({report.run_url})")
+    facts.append(f"{len(report.summaries)} stack{'s' if len(report.summaries) != 1 else ''}")
+    lines.append(" · ".join(facts))
+    lines.append("")
+    if not report.has_changes and not report.errored:
+        n = len(report.summaries)
+        which = "The stack matches" if n == 1 else f"All {n} stacks match"
+        lines.append(f"{MARK_NONE} **No changes.** {which} the configuration.")
+        return "\n".join(lines) + "\n"
+    if report.errored:
+        names = ", ".join(f"`{s.stack}`" for s in report.errored)
+        lines.append(f"> {MARK_ERROR} **Plan failed** for {names}: nothing can be applied until it is fixed.")
+        lines.append("")
+    if report.destructive:
+        d = sum(s.destroy for s in report.destructive)
+        r = sum(s.replace for s in report.destructive)
+        names = ", ".join(f"`{s.stack}`" for s in report.destructive)
+        lines.append(
+            f"> {MARK_DESTRUCTIVE} **Destructive changes:** {d} to destroy, {r} to replace in {names}. "
+            "Review them before merging."
+        )
+        lines.append("")
+    lines += ["| | stack | add | change | destroy | replace |", "|---|---|--:|--:|--:|--:|"]
+    for s in sorted(report.summaries.values(), key=_rank):
+        if s.error:
+            lines.append(f"| {MARK_ERROR} | `{s.stack}` | – | – | – | – |")
+        else:
+            counts = f"{s.add} | {s.change} | {_bold(s.destroy)} | {_bold(s.replace)}"
+            lines.append(f"| {status_mark(s)} | `{s.stack}` | {counts} |")
+    lines.append("")
+    for s in report.errored:
+        lines += [f"**Error in `{s.stack}`:**", _fence(_clip(s.error or "", MAX_ERROR_CHARS)), ""]
+    doomed = [
+        (s.stack, c) for s in report.destructive for c in s.changes if c.action in ("delete", "replace")
+    ]
+    if doomed:
+        lines.append("**Destructive changes (listed first):**")
+        for stack, change in doomed[:MAX_DESTRUCTIVE_LISTED]:
+            lines.append(f"- {ACTION_MARK[change.action]} `{change.address}` ({stack})")
+        if len(doomed) > MAX_DESTRUCTIVE_LISTED:
+            lines.append(f"- …and {len(doomed) - MAX_DESTRUCTIVE_LISTED} more (see the details below)")
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def render_not_planned(report: PlanReport, reason: str) -> str:
+    """The comment when no plan ran (a required check failed): it replaces an older plan
+    comment, so a retargeted or refused PR never keeps a stale green plan."""
+    lines = [marker(report.env, report.kind), f"### {report.title} · `{report.env}`"]
+    facts = [f"environment `{report.env}`"]
+    if report.commit:
+        facts.append(f"commit `{report.commit[:12]}`")
+    if report.run_url:
+        facts.append(f"[workflow run]({report.run_url})")
+    lines += [" · ".join(facts), "", f"> {MARK_ERROR} **Not planned:** {reason}", ""]
+    return "\n".join(lines) + "\n" + _results(report)
+
+
+def _bold(n: int) -> str:
+    return f"**{n}**" if n else "0"
+
+
+def _details(stacks: list[PlanSummary], texts: Mapping[str, str], budget: int) -> str:
+    skeletons = {s.stack: _skeleton(s) for s in stacks}
+    remaining = budget - sum(len(a) + len(b) for a, b in skeletons.values())
+    wanted = {s.stack: texts.get(s.stack, "") for s in stacks if texts.get(s.stack, "").strip()}
+    shares = _fair_shares({k: len(v) + 40 for k, v in wanted.items()}, max(remaining, 0))
+    out = []
+    for s in stacks:
+        opening, closing = skeletons[s.stack]
+        body = ""
+        if s.stack in wanted:
+            share = shares.get(s.stack, 0)
+            if share >= min(MIN_TEXT_SHARE, len(wanted[s.stack]) + 40):
+                body = _fence(trim(wanted[s.stack], share - 40)) + "\n"
+            else:
+                body = f"_{LEFT_OUT}_\n"
+        out.append(opening + body + closing)
+    return "".join(out)
+
+
+def _skeleton(s: PlanSummary) -> tuple[str, str]:
+    summary = f"{status_mark(s)} <code>{s.stack}</code>: " + ("plan failed" if s.error else s.counts())
+    lines = [f"<details><summary>{summary}</summary>", ""]
+    for change in s.changes[:MAX_ADDRESSES_PER_STACK]:
+        lines.append(f"- {ACTION_MARK[change.action]} `{change.address}`")
+    if len(s.changes) > MAX_ADDRESSES_PER_STACK:
+        lines.append(f"- …and {len(s.changes) - MAX_ADDRESSES_PER_STACK} more")
+    if s.output_changes:
+        lines.append(f"- {s.output_changes} output(s) change")
+    lines.append("")
+    return "\n".join(lines) + "\n", "</details>\n\n"
+
+
+def _fair_shares(sizes: Mapping[str, int], budget: int) -> dict[str, int]:
+    """Split ``budget`` so small texts are shown whole and large ones share the rest."""
+    shares: dict[str, int] = {}
+    left = budget
+    pending = sorted(sizes.items(), key=lambda kv: kv[1])
+    while pending:
+        fair = left // len(pending)
+        name, size = pending.pop(0)
+        shares[name] = min(size, fair)
+        left -= shares[name]
+    return shares
+
+
+def trim(text: str, limit: int) -> str:
+    """``text`` if it fits, else its head and tail with a note of what was cut.
+
+    The tail holds Terraform's ``Plan: N to add...`` line and any errors, so it is kept.
+    """
+    if len(text) <= limit:
+        return text
+    note_room = 120
+    keep = max(limit - note_room, 0)
+    head_len, tail_len = (keep * 2) // 3, keep - (keep * 2) // 3
+    head = text[:head_len].rsplit("\n", 1)[0] if "\n" in text[:head_len] else text[:head_len]
+    tail = text[len(text) - tail_len :] if tail_len else ""
+    if "\n" in tail:
+        tail = tail.split("\n", 1)[1]
+    cut = len(text) - len(head) - len(tail)
+    return f"{head}\n\n... {cut:,} characters trimmed (full plan in the run's artifacts) ...\n\n{tail}"
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 30] + "\n... (error text trimmed)"
+
+
+def _fence(text: str) -> str:
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}text\n{text.rstrip()}\n{fence}"
+
+
+def _results(report: PlanReport) -> str:
+    if not report.results:
+        return ""
+    lines = ["", f"#### {report.results_title or 'Results'}", "", "| job | result | |", "|---|---|---|"]
+    for r in report.results:
+        mark = RESULT_MARK.get(r.status, "❔")
+        lines.append(f"| {r.name} | {mark} {r.status} | {r.detail} |")
+    return "\n".join(lines) + "\n"
+
+
+# -- inputs --------------------------------------------------------------------------
+
+
+def load_report(
+    outdir: Path,
+    *,
+    env: str,
+    suffix: str,
+    commit: str | None = None,
+    run_url: str | None = None,
+    summary_file: str = "plan-summary.json",
+) -> PlanReport:
+    """Read what ``scripts/tap plan`` saved in ``outdir``."""
+    path = outdir / summary_file
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: run `scripts/tap plan` first")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    summaries = {stack: PlanSummary.from_dict(d) for stack, d in data.items()}
+    texts = {}
+    for stack in summaries:
+        plan_txt = outdir / "stacks" / stack / "plan.txt"
+        if plan_txt.exists():
+            texts[stack] = plan_txt.read_text(encoding="utf-8", errors="replace")
+    return PlanReport(
+        env=env, suffix=suffix, summaries=summaries, texts=texts, commit=commit, run_url=run_url
+    )
+
+
+def junit_counts(path: Path) -> dict[str, int] | None:
+    """``{tests, failures, errors, skipped, passed}`` from a pytest JUnit XML file."""
+    if not path.exists():
+        return None
+    root = ET.parse(path).getroot()  # noqa: S314 - our own pytest's report
+    suites: Iterable[ET.Element] = [root] if root.tag == "testsuite" else root.iter("testsuite")
+    counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    for suite in suites:
+        for key in counts:
+            counts[key] += int(suite.get(key, 0))
+    counts["passed"] = counts["tests"] - counts["failures"] - counts["errors"] - counts["skipped"]
+    return counts
+
+
+def describe_tests(counts: Mapping[str, int] | None) -> str:
+    if counts is None:
+        return "no test report"
+    text = f"{counts['passed']} passed, {counts['failures'] + counts['errors']} failed"
+    return text + (f", {counts['skipped']} skipped" if counts["skipped"] else "")

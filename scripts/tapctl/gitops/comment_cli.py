@@ -1,0 +1,72 @@
+"""``scripts/tap comment``: the PR comment / job summary written from the saved plans.
+
+The rendering is :mod:`scripts.tapctl.gitops.comment`; this module reads what
+``plan`` left in ``cdktf.out`` (or renders "not planned" with a reason), adds the
+``--result NAME=STATUS`` rows, and writes the Markdown file the workflow posts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lib.config import Target
+from scripts.tapctl.core import paths
+from scripts.tapctl.core.errors import TapError
+from scripts.tapctl.gitops import comment, github
+
+
+def parse_results(items: list[str], junit: Path | None) -> list[comment.JobResult]:
+    """``NAME=STATUS`` items as result rows; a ``test`` row gets the JUnit counts."""
+    counts = comment.junit_counts(junit) if junit else None
+    results = []
+    for item in items:
+        name, sep, status = item.partition("=")
+        if not sep or not name.strip():
+            raise TapError(f"--result {item!r} is not NAME=STATUS")
+        status = status.strip() or "skipped"
+        if status not in comment.RESULT_MARK:
+            raise TapError(f"--result {item!r}: status must be one of {', '.join(comment.RESULT_MARK)}")
+        detail = comment.describe_tests(counts) if junit and "test" in name else ""
+        results.append(comment.JobResult(name.strip(), status, detail))
+    return results
+
+
+def command(
+    target: Target,
+    *,
+    out: Path,
+    summary: bool = False,
+    title: str = "Terraform plan",
+    commit: str | None = None,
+    results: list[str] | None = None,
+    junit: Path | None = None,
+    results_title: str = "",
+    not_planned: str | None = None,
+) -> int:
+    if not_planned is not None:
+        report = comment.PlanReport(
+            target.env.name, target.suffix, {}, commit=commit, run_url=github.run_url()
+        )
+        report.title = title
+        report.results = parse_results(results or [], None)
+        report.results_title = results_title
+        return _write(out, comment.render_not_planned(report, not_planned), summary=summary)
+    try:
+        report = comment.load_report(
+            paths.outdir(), env=target.env.name, suffix=target.suffix, commit=commit, run_url=github.run_url()
+        )
+    except FileNotFoundError as exc:
+        raise TapError(str(exc)) from None
+    report.title = title
+    report.results = parse_results(results or [], junit)
+    report.results_title = results_title
+    return _write(out, comment.render(report), summary=summary)
+
+
+def _write(out: Path, text: str, *, summary: bool) -> int:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    if summary:
+        github.append_step_summary(text)
+    print(f"wrote {out} ({len(text):,} characters)")
+    return 0

@@ -1,0 +1,122 @@
+"""Security scan of the synthesized Terraform with checkov.
+
+``scripts/tap scan`` synthesizes every environment (one process), runs
+checkov (``--framework terraform_json``) over each stack's ``cdk.tf.json``
+with the project's ``.checkov.yaml`` (every skipped check has a written
+reason there) and writes SARIF to ``.tap/scan/results.sarif``.
+checkov lives in its own virtualenv, installed from ``tools/checkov.lock``
+(pinned with hashes) on first use: its dependency pins would fight the
+project's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from lib.config import known_environments
+from scripts.tapctl.core import paths, ui
+from scripts.tapctl.core.errors import StageFailed, TapError
+
+LOCK = paths.ROOT / "tools" / "checkov.lock"
+CONFIG = paths.ROOT / ".checkov.yaml"
+
+
+def checkov_binary() -> Path:
+    # $TAP_TOOLS_DIR: kept between CI jobs by the workflows' cache (default: .tap/tools).
+    venv = Path(os.environ.get("TAP_TOOLS_DIR") or paths.workdir() / "tools") / "checkov"
+    stamp = venv / ".tap-lock"
+    want = hashlib.sha256(LOCK.read_bytes()).hexdigest()
+    binary = venv / "bin" / "checkov"
+    if binary.exists() and stamp.exists() and stamp.read_text() == want:
+        return binary
+    ui.info(f"installing checkov from {LOCK.relative_to(paths.ROOT)} into {venv} (first run only)")
+    if venv.exists():
+        shutil.rmtree(venv)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    proc = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--require-hashes",
+            "--no-deps",
+            "-r",
+            str(LOCK),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise TapError(f"installing checkov failed: {proc.stderr.strip()[-800:]}")
+    stamp.write_text(want)
+    return binary
+
+
+def scan(envs: list[str] | None = None) -> Path:
+    known = known_environments()
+    envs = envs or known
+    unknown = [e for e in envs if e not in known]
+    if unknown:
+        raise TapError(f"unknown environment(s) {', '.join(unknown)}; known environments: {', '.join(known)}")
+    out = paths.workdir() / "scan"
+    if out.exists():
+        shutil.rmtree(out)
+    checkov = checkov_binary()
+    ui.info(f"synthesizing {', '.join(envs)} for the scan")
+    proc = subprocess.run(
+        [sys.executable, "-m", "scripts.tapctl.stages.synth_many", "--out", str(out / "synth"), *envs],
+        cwd=paths.ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise StageFailed(f"synth for the scan failed: {proc.stderr.strip()[-1500:]}")
+    files = sorted((out / "synth").glob("*/stacks/*/cdk.tf.json"))
+    return run_checkov(checkov, files, out)
+
+
+def run_checkov(checkov: Path, files: list[Path], out: Path) -> Path:
+    """checkov over ``files``; SARIF to ``out/results.sarif``; failed checks raise :class:`StageFailed`."""
+    if not files:
+        raise StageFailed("nothing to scan: no cdk.tf.json was synthesized")
+    ui.info(f"checkov over {len(files)} stack file(s)")
+    sarif = out / "results.sarif"
+    cmd = [
+        str(checkov),
+        "--config-file",
+        str(CONFIG),
+        "--framework",
+        "terraform_json",
+        "--output",
+        "cli",
+        "--output",
+        "sarif",
+        "--output-file-path",
+        f"console,{sarif}",
+        "--compact",
+        "--quiet",
+    ]
+    for f in files:
+        cmd += ["-f", str(f)]
+    result = subprocess.run(cmd, cwd=paths.ROOT, check=False)
+    if result.returncode != 0:
+        raise StageFailed(
+            f"checkov reported failed checks (SARIF: {sarif}); fix them or add a "
+            f"skip with a written reason to {CONFIG.name}"
+        )
+    return sarif
+
+
+def command(envs: list[str]) -> int:
+    print(f"SARIF: {scan(envs)}")
+    return 0

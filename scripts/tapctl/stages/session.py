@@ -1,0 +1,144 @@
+"""What every Terraform stage works in: one environment instance, one cloud, one synthesized ``cdktf.out``.
+
+:func:`resolve` is the CLI's suffix rule (``-e pr`` without ``-s`` is ``pr0``);
+:class:`SessionOptions` are the cloud options a command was given; :func:`ready_session`
+checks Terraform and the synth output, then connects: each stage command starts there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lib.config import Target, resolve_target
+from lib.stacks import select_stacks
+from scripts.tapctl.core import paths
+from scripts.tapctl.core.cloud import Cloud, connect, default_cloud
+from scripts.tapctl.core.errors import TapError
+from scripts.tapctl.core.terraform import LOCK_TIMEOUT, Terraform, check_version, find_binary
+
+#: The suffix of the ephemeral template when none is given: a local stand-in for pr<N>.
+DEFAULT_EPHEMERAL_SUFFIX = "pr0"
+SYNTH_METADATA = "tap-synth.json"  # written by lib.app.synth
+
+
+def resolve(env: str, suffix: str | None) -> Target:
+    """The environment instance ``-e``/``-s`` name; the ``pr`` template defaults to ``pr0``."""
+    if suffix is None and env == "pr":
+        suffix = DEFAULT_EPHEMERAL_SUFFIX
+    return resolve_target(env, suffix)
+
+
+def check_stacks(target: Target, only: str | None) -> None:
+    """Refuse a ``--stacks`` subset naming a stack the environment does not have."""
+    try:
+        select_stacks(target, only)
+    except ValueError as exc:
+        raise TapError(f"--stacks: {exc}") from None
+
+
+def default_parallelism() -> int:
+    return int(os.environ.get("TAP_PARALLELISM", min(8, 3 * (os.cpu_count() or 1))))
+
+
+def read_synth_metadata(target: Target) -> dict[str, Any]:
+    path = paths.outdir() / SYNTH_METADATA
+    if not path.exists():
+        raise TapError(f"{paths.outdir()} holds no synth output: run `scripts/tap synth` first")
+    meta = json.loads(path.read_text())
+    if (meta["environment"], meta["suffix"]) != (target.env.name, target.suffix):
+        raise TapError(
+            f"{paths.outdir()} was synthesized for {meta['environment']}/{meta['suffix']}, "
+            f"not {target.env.name}/{target.suffix}: run `scripts/tap synth` for this environment"
+        )
+    return meta
+
+
+def preflight() -> str:
+    """The Terraform binary, found and version-checked before anything runs."""
+    binary = find_binary()
+    check_version(binary)
+    return binary
+
+
+@dataclass(frozen=True)
+class SessionOptions:
+    """The cloud options of a command: ``--cloud``, ``-j/--parallelism``, ``--lock-timeout``."""
+
+    cloud: str | None = None
+    parallelism: int = field(default_factory=default_parallelism)
+    lock_timeout: str = LOCK_TIMEOUT
+
+    @property
+    def cloud_kind(self) -> str:
+        """``--cloud``, else ``$TAP_CLOUD``, else the embedded AWS."""
+        return self.cloud or default_cloud()
+
+
+@dataclass
+class Session:
+    """One environment instance, one cloud, one synthesized ``cdktf.out``."""
+
+    target: Target
+    cloud: Cloud
+    parallelism: int
+    terraform: str = ""
+    lock_timeout: str = LOCK_TIMEOUT
+
+    @property
+    def outdir(self) -> Path:
+        return paths.outdir()
+
+    def stack_dir(self, stack: str) -> Path:
+        return self.outdir / "stacks" / stack
+
+    def metadata(self) -> dict[str, Any]:
+        return read_synth_metadata(self.target)
+
+    @property
+    def stacks(self) -> list[str]:
+        return list(self.metadata()["stacks"])
+
+    @property
+    def deps(self) -> dict[str, list[str]]:
+        return {s: m.get("depends_on", []) for s, m in self.metadata()["stacks"].items()}
+
+    def tf(self, stack: str) -> Terraform:
+        if not self.terraform:
+            self.terraform = preflight()
+        log_name = f"{self.target.suffix}.{stack}"
+        unlock = f"scripts/tap unlock -e {self.target.env.name} -s {self.target.suffix} --stack {stack}"
+        return Terraform(
+            self.terraform,
+            self.stack_dir(stack),
+            self.cloud.env,
+            log_name,
+            lock_timeout=self.lock_timeout,
+            unlock_hint=unlock,
+        )
+
+    def state_client(self) -> Any:
+        """An S3 client for the environment's state bucket, on this session's cloud."""
+        return self.cloud.client("s3", self.target.env.state.region)
+
+
+def open_session(target: Target, options: SessionOptions, *, terraform: str = "") -> Session:
+    """Connect to the cloud ``options`` name, acting in the target's account."""
+    cloud = connect(options.cloud_kind, target.env.account_id)
+    return Session(
+        target=target,
+        cloud=cloud,
+        parallelism=options.parallelism,
+        terraform=terraform,
+        lock_timeout=options.lock_timeout,
+    )
+
+
+def ready_session(target: Target, options: SessionOptions) -> Session:
+    """Terraform checked, the synth output this target's, then connected: before any stage runs."""
+    binary = preflight()
+    read_synth_metadata(target)
+    return open_session(target, options, terraform=binary)
