@@ -28,11 +28,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     "emulator": frozenset({"stages", "core"}),
     "stages": frozenset({"core"}),
     "core": frozenset(),
-    # scripts/tapctl/outputs.py: the old name tests/integration still imports; nothing may import it
-    "compat": frozenset({"stages"}),
 }
 #: Top-level modules of scripts/tapctl and the package each belongs to.
-TOP_LEVEL = {PREFIX: "core", f"{PREFIX}.__main__": "cli", f"{PREFIX}.outputs": "compat"}
+TOP_LEVEL = {PREFIX: "core", f"{PREFIX}.__main__": "cli"}
 
 
 @dataclass(frozen=True)
