@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """CDKTF app entry point.
 
-Reads ``ENVIRONMENT`` (default ``dev``) and ``ENVIRONMENT_SUFFIX`` (default:
-the environment's own name; required for ephemeral ``pr`` environments) and
+Reads ``ENVIRONMENT`` (default ``pr``, as the CLI) and ``ENVIRONMENT_SUFFIX`` (default:
+the environment's own name; ``pr0`` for the ephemeral ``pr`` template; both
+resolved by :func:`lib.config.resolve_target`) and
 synthesizes one stack per system the environment lists into ``cdktf.out/`` (or
 ``CDKTF_OUTDIR``). CI context (``REPOSITORY``, ``COMMIT_AUTHOR``, ``PR_NUMBER``,
 ``COMMIT_SHA``) is recorded in ``tap-synth.json`` only: the Terraform

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from cdktf import App
 
-from lib.config import Target, resolve_target
+from lib.config import Target, target_from_environ
 from lib.stacks import select_stacks, stack_class
 from lib.stacks.context import StackContext
 
@@ -79,7 +79,7 @@ def synth(target: Target, ci: CiMetadata, outdir: str | os.PathLike[str], only: 
             name: {
                 "region": target.env.region_for(name),
                 "depends_on": [d for d in stack_class(name).depends_on if d in selected],
-                "state_key": f"{target.suffix}/{name}.tfstate",
+                "state_key": target.state_key(name),
                 "images": _stack_images(app, name),
             }
             for name in selected
@@ -93,7 +93,7 @@ def synth(target: Target, ci: CiMetadata, outdir: str | os.PathLike[str], only: 
 
 
 def main(environ: Mapping[str, str] = os.environ) -> Path:
-    target = resolve_target(environ.get("ENVIRONMENT", "dev"), environ.get("ENVIRONMENT_SUFFIX"))
+    target = target_from_environ(environ)
     return synth(
         target,
         ci_metadata_from(environ),

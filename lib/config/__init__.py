@@ -1,17 +1,31 @@
-"""Environment model: typed, validated settings loaded from ``environments/``."""
+"""Environment model: typed, validated settings loaded from ``environments/``, and the
+target (environment + suffix) every command acts on."""
 
 from lib.config.loader import (
     EnvironmentConfigError,
-    Target,
     UnknownEnvironmentError,
     known_environments,
     load_all,
     load_environment,
-    resolve_target,
 )
 from lib.config.model import Environment
+from lib.config.target import (
+    DEFAULT_ENVIRONMENT,
+    ENVIRONMENT_VAR,
+    PLACEHOLDER_SUFFIX,
+    SUFFIX_VAR,
+    Target,
+    parse_state_key,
+    resolve_target,
+    state_key,
+    target_from_environ,
+)
 
 __all__ = [
+    "DEFAULT_ENVIRONMENT",
+    "ENVIRONMENT_VAR",
+    "PLACEHOLDER_SUFFIX",
+    "SUFFIX_VAR",
     "Environment",
     "EnvironmentConfigError",
     "Target",
@@ -19,5 +33,8 @@ __all__ = [
     "known_environments",
     "load_all",
     "load_environment",
+    "parse_state_key",
     "resolve_target",
+    "state_key",
+    "target_from_environ",
 ]

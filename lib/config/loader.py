@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
-import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +17,6 @@ import yaml
 from pydantic import ValidationError
 
 from lib.config.model import Environment
-from lib.naming import SuffixError, validate_suffix
 
 ENVIRONMENTS_DIR = Path(__file__).resolve().parents[2] / "environments"
 DEFAULTS_FILE = "defaults.yaml"
@@ -35,18 +32,6 @@ class EnvironmentConfigError(ValueError):
 
 class UnknownEnvironmentError(ValueError):
     pass
-
-
-@dataclass(frozen=True)
-class Target:
-    """An environment resolved with the suffix it deploys under."""
-
-    env: Environment
-    suffix: str
-
-    @property
-    def name(self) -> str:
-        return self.env.name
 
 
 def known_environments(directory: Path = ENVIRONMENTS_DIR) -> list[str]:
@@ -72,30 +57,6 @@ def load_all(directory: Path = ENVIRONMENTS_DIR) -> dict[str, Environment]:
     _check_cidr_overlaps(envs, directory)
     _check_branches(envs, directory)
     return envs
-
-
-def resolve_target(name: str, suffix: str | None, directory: Path = ENVIRONMENTS_DIR) -> Target:
-    """Validate ``suffix`` against the rule and the environment's own policy."""
-    env = load_environment(name, directory)
-    if suffix is None:
-        suffix = env.canonical_suffix()
-        if suffix is None:
-            raise SuffixError(
-                f"environment {name!r} is a template for ephemeral environments: "
-                f"give a suffix matching {env.ephemeral.suffix_pattern}"  # type: ignore[union-attr]
-            )
-    validate_suffix(suffix)
-    if env.ephemeral is not None and not re.fullmatch(env.ephemeral.suffix_pattern, suffix):
-        raise SuffixError(
-            f"invalid environment suffix {suffix!r} for {name!r}: ephemeral suffixes must match "
-            f"{env.ephemeral.suffix_pattern} (e.g. pr42)"
-        )
-    if env.ephemeral is None and suffix != env.name:
-        raise SuffixError(
-            f"invalid environment suffix {suffix!r} for {name!r}: a long-lived environment "
-            f"deploys under its own name ({env.name!r})"
-        )
-    return Target(env=env, suffix=suffix)
 
 
 # -- internals -----------------------------------------------------------------

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from lib.config import Environment, Target
+from lib.config import Environment, Target, state_key
 from lib.config.settings import StackSettings
 from lib.naming import Namer
 from lib.stacks import STACKS
@@ -78,7 +78,7 @@ class StackContext(Generic[S]):
 
     @property
     def state_key(self) -> str:
-        return f"{self.suffix}/{self.stack}.tfstate"
+        return state_key(self.suffix, self.stack)
 
 
 def _region_of(env: Environment, stack: str) -> str:

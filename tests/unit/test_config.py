@@ -228,7 +228,5 @@ def test_resolve_target_rules():
         resolve_target("pr", "dev")
     with pytest.raises(SuffixError, match="deploys under its own name"):
         resolve_target("dev", "pr1")
-    with pytest.raises(SuffixError, match="template for ephemeral environments"):
-        resolve_target("pr", None)
     with pytest.raises(SuffixError, match="uppercase"):
         resolve_target("pr", "Pr1")

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lib.config import resolve_target
 from lib.stacks import select_stacks
 from scripts.tapctl.bench import parts, png
 from scripts.tapctl.bench.measure import Run, stdout_to_stderr
@@ -24,7 +25,7 @@ from scripts.tapctl.core import emulator_process, paths, ui
 from scripts.tapctl.core.errors import StageFailed, TapError
 from scripts.tapctl.core.terraform import check_version, find_binary
 from scripts.tapctl.stages import destroy
-from scripts.tapctl.stages.session import default_parallelism, resolve
+from scripts.tapctl.stages.session import default_parallelism
 
 PARTS = (1, 2, 3, 4)
 MAX_REPS = 50
@@ -48,7 +49,7 @@ class BenchOptions:
 
 def prepare(options: BenchOptions) -> Run:
     """Validate everything before anything is measured."""
-    target = resolve(options.env, options.suffix)
+    target = resolve_target(options.env, options.suffix)
     try:
         stacks = select_stacks(target, options.stacks)
     except ValueError as exc:

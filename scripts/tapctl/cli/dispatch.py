@@ -15,7 +15,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 
-from lib.config import EnvironmentConfigError, Target, UnknownEnvironmentError
+from lib.config import EnvironmentConfigError, Target, UnknownEnvironmentError, resolve_target
 from lib.naming import SuffixError
 from scripts.tapctl.bench import command as bench
 from scripts.tapctl.cli.parser import build_parser
@@ -53,7 +53,7 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def _target(a: argparse.Namespace) -> Target:
-    return session.resolve(a.env, a.suffix)
+    return resolve_target(a.env, a.suffix)
 
 
 def _options(a: argparse.Namespace) -> session.SessionOptions:

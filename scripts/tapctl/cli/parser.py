@@ -11,12 +11,13 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from lib.config import DEFAULT_ENVIRONMENT, ENVIRONMENT_VAR, PLACEHOLDER_SUFFIX, SUFFIX_VAR
 from scripts.tapctl.bench.command import PARTS
 from scripts.tapctl.cli import argtypes, gitops_args
 from scripts.tapctl.core.cloud import CLOUDS
 from scripts.tapctl.core.terraform import LOCK_TIMEOUT, parse_lock_timeout
 from scripts.tapctl.stages import check, locks
-from scripts.tapctl.stages.session import DEFAULT_EPHEMERAL_SUFFIX, default_parallelism
+from scripts.tapctl.stages.session import default_parallelism
 
 #: ``add(name, help, env=True, cloud=True)``: a command with the environment and cloud options.
 StageAdder = Callable[..., argparse.ArgumentParser]
@@ -26,15 +27,15 @@ def env_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "-e",
         "--env",
-        default=os.environ.get("ENVIRONMENT", "pr"),
-        help="environment file name in environments/ (default: $ENVIRONMENT or pr)",
+        default=os.environ.get(ENVIRONMENT_VAR) or DEFAULT_ENVIRONMENT,
+        help=f"environment file name in environments/ (default: ${ENVIRONMENT_VAR} or {DEFAULT_ENVIRONMENT})",
     )
     p.add_argument(
         "-s",
         "--suffix",
-        default=os.environ.get("ENVIRONMENT_SUFFIX"),
-        help="environment suffix (default: $ENVIRONMENT_SUFFIX; the environment's "
-        f"own name, or {DEFAULT_EPHEMERAL_SUFFIX} for the pr template)",
+        default=os.environ.get(SUFFIX_VAR) or None,
+        help=f"environment suffix (default: ${SUFFIX_VAR}; the environment's "
+        f"own name, or {PLACEHOLDER_SUFFIX} for the ephemeral template)",
     )
 
 
@@ -150,10 +151,7 @@ def _stage_commands(add: StageAdder) -> None:
 def _bench(sub: argparse._SubParsersAction) -> None:
     help_text = "benchmark this pipeline against the stock cdktf-cli workflow (table, JSON, PNG waterfall)"
     p = sub.add_parser("bench", help=help_text, description=help_text)
-    p.add_argument(
-        "-e", "--env", default=os.environ.get("ENVIRONMENT", "pr"), help="environment (default: pr)"
-    )
-    p.add_argument("-s", "--suffix", default=os.environ.get("ENVIRONMENT_SUFFIX"), help="suffix (pr: pr0)")
+    env_args(p)
     p.add_argument("--stacks", default=None, help="comma-separated subset of the environment's stacks")
     p.add_argument("--reps", type=argtypes.reps, default=3, help="repetitions per measurement (default: 3)")
     p.add_argument("--parts", type=argtypes.parts, default=PARTS, help="subset of parts 1-4 (default: all)")

@@ -18,20 +18,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from lib.config import Environment, resolve_target
+from lib.config import PLACEHOLDER_SUFFIX, Environment, parse_state_key, resolve_target
 from scripts.tapctl.core import outdirs, paths, ui
 from scripts.tapctl.core.errors import StageFailed, TapError
 from scripts.tapctl.gitops import github, promotion
 from scripts.tapctl.stages import destroy, state, synth
 from scripts.tapctl.stages.session import (
-    DEFAULT_EPHEMERAL_SUFFIX,
     Session,
     SessionOptions,
     open_session,
     preflight,
 )
 
-_STATE_KEY = re.compile(r"^(?P<suffix>[a-z][a-z0-9]*)/(?P<stack>[A-Za-z0-9_-]+)\.tfstate$")
 _PR_NUMBER = re.compile(r"(\d+)$")
 EPOCH = datetime.min.replace(tzinfo=UTC)
 
@@ -69,11 +67,12 @@ def list_ephemeral(s3: Any, bucket: str, suffix_pattern: str) -> list[EphemeralE
     pattern = re.compile(suffix_pattern)
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
         for obj in page.get("Contents", []):
-            match = _STATE_KEY.match(obj["Key"])
-            if not match or not pattern.fullmatch(match["suffix"]):
+            parsed = parse_state_key(obj["Key"])
+            if parsed is None or not pattern.fullmatch(parsed[0]):
                 continue
-            env = found.setdefault(match["suffix"], EphemeralEnv(match["suffix"]))
-            env.stacks.append(match["stack"])
+            suffix, stack = parsed
+            env = found.setdefault(suffix, EphemeralEnv(suffix))
+            env.stacks.append(stack)
             env.last_write = max(env.last_write, obj["LastModified"])
     return sorted(found.values(), key=lambda e: (e.pr or 0, e.suffix))
 
@@ -205,7 +204,7 @@ def command(
         return open_session(resolve_target(template.name, suffix), options, terraform=binary)
 
     text = run(
-        session_for(DEFAULT_EPHEMERAL_SUFFIX),
+        session_for(PLACEHOLDER_SUFFIX),
         open_prs=open_prs,
         now=now or now_utc(),
         dry_run=dry_run,

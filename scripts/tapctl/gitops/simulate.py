@@ -65,9 +65,9 @@ def validate(request: Request, *, approve: Sequence[str] = (), stacks: str | Non
     if request.fork and not github.REPOSITORY_PATTERN.fullmatch(request.fork):
         raise TapError(f"--fork {request.fork!r} is not OWNER/REPO (e.g. mallory/tap)")
     if stacks:
-        for name, env in load_all().items():
+        for name in load_all():
             try:
-                select_stacks(resolve_target(name, "pr0" if env.is_ephemeral else None), stacks)
+                select_stacks(resolve_target(name), stacks)
             except ValueError as exc:
                 raise TapError(f"--stacks: {exc}") from None
 

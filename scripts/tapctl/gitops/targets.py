@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import json
 
-from lib.config import Target, known_environments, load_environment, resolve_target
+from lib.config import Target, known_environments, resolve_target
 from scripts.tapctl.gitops import github, promotion
 from scripts.tapctl.stages import destroy
-from scripts.tapctl.stages.session import DEFAULT_EPHEMERAL_SUFFIX
 
 #: What a job matrix entry carries (drift: check out the branch, assume the plan role).
 MATRIX_KEYS = ("environment", "suffix", "branch", "region", "plan_role")
@@ -52,7 +51,7 @@ def resolve_command(
     elif suffix is not None:
         target = resolve_target(promotion.env_for_suffix(suffix).name, suffix)
     else:
-        target = resolve_target(promotion.ephemeral_template().name, DEFAULT_EPHEMERAL_SUFFIX)
+        target = resolve_target(promotion.ephemeral_template().name)
     values = target_outputs(target)
     if ephemeral:
         values["suffix"] = ""
@@ -64,8 +63,7 @@ def list_environments_command(*, long_lived: bool) -> int:
     names = promotion.long_lived() if long_lived else known_environments()
     matrix = []
     for name in names:
-        env = load_environment(name)
-        target = resolve_target(name, env.canonical_suffix() or DEFAULT_EPHEMERAL_SUFFIX)
+        target = resolve_target(name)
         matrix.append({k: v for k, v in target_outputs(target).items() if k in MATRIX_KEYS})
     print(github.write_outputs({"environments": json.dumps(names), "matrix": json.dumps(matrix)}), end="")
     return 0

@@ -42,7 +42,7 @@ def destroy(session: Session) -> dict[str, StackResult[str]]:
         return {}
 
     def one(stack: str) -> str:
-        key = f"{session.target.suffix}/{stack}.tfstate"
+        key = session.target.state_key(stack)
         if not state.object_exists(s3, bucket, key):
             return "no state: nothing to destroy"
         tf = session.tf(stack)

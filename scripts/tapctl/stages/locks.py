@@ -15,6 +15,7 @@ import json
 import re
 from typing import Any
 
+from lib.config import state_key
 from scripts.tapctl.core.errors import TapError
 from scripts.tapctl.stages.session import Session
 
@@ -32,7 +33,7 @@ def validate_lock_id(text: str) -> str:
 
 
 def lock_key(suffix: str, stack: str) -> str:
-    return f"{suffix}/{stack}.tfstate.tflock"
+    return state_key(suffix, stack) + ".tflock"
 
 
 def read_lock(s3: Any, bucket: str, key: str) -> tuple[dict[str, Any], str | None] | None:

@@ -1,6 +1,6 @@
 """What every Terraform stage works in: one environment instance, one cloud, one synthesized ``cdktf.out``.
 
-:func:`resolve` is the CLI's suffix rule (``-e pr`` without ``-s`` is ``pr0``);
+The target comes from :func:`lib.config.resolve_target` (the one resolver);
 :class:`SessionOptions` are the cloud options a command was given; :func:`ready_session`
 checks Terraform and the synth output, then connects: each stage command starts there.
 """
@@ -13,23 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lib.config import Target, resolve_target
+from lib.config import Target
 from lib.stacks import select_stacks
 from scripts.tapctl.core import paths
 from scripts.tapctl.core.cloud import Cloud, connect, default_cloud
 from scripts.tapctl.core.errors import TapError
 from scripts.tapctl.core.terraform import LOCK_TIMEOUT, Terraform, check_version, find_binary
 
-#: The suffix of the ephemeral template when none is given: a local stand-in for pr<N>.
-DEFAULT_EPHEMERAL_SUFFIX = "pr0"
 SYNTH_METADATA = "tap-synth.json"  # written by lib.app.synth
-
-
-def resolve(env: str, suffix: str | None) -> Target:
-    """The environment instance ``-e``/``-s`` name; the ``pr`` template defaults to ``pr0``."""
-    if suffix is None and env == "pr":
-        suffix = DEFAULT_EPHEMERAL_SUFFIX
-    return resolve_target(env, suffix)
 
 
 def check_stacks(target: Target, only: str | None) -> None:

@@ -1,7 +1,7 @@
 """Synthesize several environments in ONE process (the provider import is paid once).
 
 ``python -m scripts.tapctl.stages.synth_many --out DIR dev staging prod pr`` writes
-``DIR/<env>/`` for each; the ``pr`` template uses suffix ``pr0``. Used by
+``DIR/<env>/`` for each, each under its default suffix (:func:`lib.config.resolve_target`). Used by
 ``scripts/tap scan``.
 """
 
@@ -14,8 +14,6 @@ from pathlib import Path
 from lib.app import CiMetadata, synth
 from lib.config import resolve_target
 
-EPHEMERAL_SUFFIX = "pr0"
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="synth_many")
@@ -23,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("envs", nargs="+")
     args = parser.parse_args(argv)
     for name in args.envs:
-        target = resolve_target(name, EPHEMERAL_SUFFIX if name == "pr" else None)
+        target = resolve_target(name)
         outdir = args.out / name
         outdir.mkdir(parents=True, exist_ok=True)
         synth(target, CiMetadata(), outdir)

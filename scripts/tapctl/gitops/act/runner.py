@@ -170,7 +170,7 @@ def bootstrap_state_buckets() -> None:
     from scripts.tapctl.stages.session import Session
 
     for name, env in sorted(load_all().items()):
-        target = resolve_target(name, "pr0" if env.is_ephemeral else None)
+        target = resolve_target(name)
         state.bootstrap(Session(target=target, cloud=connect("emulator", env.account_id), parallelism=1))
 
 
