@@ -5,7 +5,7 @@ Every entry point resolves it here and nowhere else: the CLI (``-e``/``-s``, def
 ``$ENVIRONMENT``/``$ENVIRONMENT_SUFFIX``), the workflows (through ``scripts/tap
 resolve``) and the CDKTF app (``tap.py`` reads the same two variables, with the same
 defaults). The default environment, the placeholder suffix of the ephemeral template
-and the layout of state keys in the state bucket are written here once.
+and the layout of the state bucket (state keys, fingerprint records) are written here once.
 """
 
 from __future__ import annotations
@@ -34,6 +34,11 @@ _STATE_KEY = re.compile(r"^(?P<suffix>[a-z][a-z0-9]*)/(?P<stack>[A-Za-z0-9_-]+)\
 def state_key(suffix: str, stack: str) -> str:
     """Where a stack's state lives in its environment's state bucket."""
     return f"{suffix}/{stack}.tfstate"
+
+
+def fingerprint_key(suffix: str, stack: str) -> str:
+    """Where the fingerprint of a stack's last apply is recorded, next to its state."""
+    return f"{suffix}/{stack}.fingerprint.json"
 
 
 def parse_state_key(key: str) -> tuple[str, str] | None:

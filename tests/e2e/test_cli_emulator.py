@@ -23,6 +23,40 @@ def state_keys(ws, env) -> list[str]:
     return sorted(o["Key"] for o in resp.get("Contents", []))
 
 
+def changed(ws, capsys) -> dict:
+    capsys.readouterr()
+    assert ws.tap_cli("changed", *PR) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def check_change_detection(ws, capsys, env, stacks) -> None:
+    """After an apply nothing is changed; a different or missing record makes a stack changed."""
+    after = changed(ws, capsys)
+    assert after["any"] is False and after["stacks"] == [] and after["matrix"] == {"include": []}
+    assert set(after["unchanged"]) == set(stacks)
+    s3 = ws.s3(env.account_id)
+    key = f"pr5/{stacks[0]}.fingerprint.json"
+    record = json.loads(s3.get_object(Bucket=env.state.bucket, Key=key)["Body"].read())
+    assert len(record["fingerprint"]) == 64 and record["commit"]
+    assert after["unchanged"][stacks[0]]["commit"] == record["commit"]
+
+    s3.put_object(Bucket=env.state.bucket, Key=key, Body=json.dumps({**record, "fingerprint": "0" * 64}))
+    tampered = changed(ws, capsys)
+    assert tampered["stacks"] == [stacks[0]]
+    assert tampered["matrix"]["include"][0]["reason"].startswith("differs from the apply of")
+
+    s3.put_object(Bucket=env.state.bucket, Key=key, Body=b"not json")
+    assert changed(ws, capsys)["stacks"] == [stacks[0]], "an unreadable record is 'changed'"
+
+    s3.delete_object(Bucket=env.state.bucket, Key=key)
+    gone = changed(ws, capsys)
+    assert gone["stacks"] == [stacks[0]]
+    assert gone["matrix"]["include"][0]["reason"] == "no record of an apply"
+    assert ws.tap_cli("changed", *PR, "--all") == 0
+    assert json.loads(capsys.readouterr().out)["stacks"] == stacks
+    s3.put_object(Bucket=env.state.bucket, Key=key, Body=json.dumps(record))  # as the apply left it
+
+
 def test_step_by_step_deploy_outputs_destroy(workspace, capsys, reliability):
     ws = workspace
     env = load_environment("pr")
@@ -45,9 +79,18 @@ def test_step_by_step_deploy_outputs_destroy(workspace, capsys, reliability):
     summary = json.loads((ws.out / "plan-summary.json").read_text())
     assert all(summary[s]["add"] > 0 for s in stacks)
 
+    # nothing changed since the apply: an empty answer
+    capsys.readouterr()
+    assert ws.tap_cli("changed", *PR) == 0
+    before = json.loads(capsys.readouterr().out)
+    assert before["stacks"] == stacks and before["unchanged"] == {}, "nothing applied yet: all changed"
+
     assert ws.tap_cli("apply", *PR) == 0
-    assert state_keys(ws, env) == sorted(f"pr5/{s}.tfstate" for s in stacks)
+    assert state_keys(ws, env) == sorted(
+        key for s in stacks for key in (f"pr5/{s}.tfstate", f"pr5/{s}.fingerprint.json")
+    )
     assert ws.tap_cli("converge", *PR) == 0
+    check_change_detection(ws, capsys, env, stacks)
 
     assert ws.tap_cli("outputs", *PR) == 0
     flat = json.loads((ws.outputs / "flat-outputs.json").read_text())

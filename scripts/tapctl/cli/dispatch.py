@@ -23,6 +23,7 @@ from scripts.tapctl.core import emulator_process, terraform
 from scripts.tapctl.core.errors import TapError
 from scripts.tapctl.gitops import (
     bootstrap_oidc,
+    changes,
     comment_cli,
     drift,
     drift_issues,
@@ -82,9 +83,10 @@ def _bench(a: argparse.Namespace) -> bench.BenchOptions:
 COMMANDS: dict[str, Handler] = {
     # the stages (scripts/tapctl/stages)
     "synth": lambda a: synth.command(_target(a), a.stacks),
-    "plan": lambda a: plan.command(_ready(a), destroy=a.destroy, speculative=a.speculative),
-    "apply": lambda a: apply.command(_ready(a)),
-    "converge": lambda a: converge.command(_ready(a)),
+    "changed": lambda a: changes.command(_ready(a), scope=a.scope, force_all=a.all),
+    "plan": lambda a: plan.command(_ready(a).select(a.stacks), destroy=a.destroy, speculative=a.speculative),
+    "apply": lambda a: apply.command(_ready(a).select(a.stacks)),
+    "converge": lambda a: converge.command(_ready(a).select(a.stacks)),
     "outputs": lambda a: outputs.command(_ready(a)),
     "test": lambda a: integration.command(_ready(a), workers=a.workers),
     "destroy": lambda a: destroy.command(_target(a), _options(a), confirm=a.confirm),

@@ -39,6 +39,15 @@ def env_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def subset_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--stacks",
+        default=os.environ.get("TAP_STACKS") or None,
+        help="comma-separated subset of the synthesized stacks to act on, e.g. the `stacks` "
+        "output of `scripts/tap changed` (default: all; $TAP_STACKS)",
+    )
+
+
 def cloud_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--cloud",
@@ -104,7 +113,20 @@ def _stage_commands(add: StageAdder) -> None:
         help="comma-separated subset of the environment's stacks (default: all; "
         "$TAP_STACKS); later commands act on what was synthesized",
     )
+    p = add(
+        "changed",
+        "print (and write to $GITHUB_OUTPUT) the stacks whose synthesized fingerprint differs from "
+        "the one their last apply recorded, with their dependents and dependency levels (JSON)",
+    )
+    p.add_argument(
+        "--scope",
+        default=None,
+        help="limit the answer to these stacks (comma-separated; e.g. what a PR changes in its "
+        "base environment), their dependents and the dependencies they still need",
+    )
+    p.add_argument("--all", action="store_true", help="every stack is changed (ignore the records)")
     p = add("plan", "plan every stack in parallel; saves tfplan, plan.json and plan.txt per stack")
+    subset_arg(p)
     p.add_argument("--destroy", action="store_true", help="plan a destroy instead")
     p.add_argument(
         "--speculative",
@@ -112,8 +134,8 @@ def _stage_commands(add: StageAdder) -> None:
         help="for review only (pull requests): no state lock (-lock=false) and no saved plan, so "
         "`apply` refuses it; plan.json, plan.txt and the summary `comment` reads are still written",
     )
-    add("apply", "apply the saved plans exactly (fails if a plan is stale)")
-    add("converge", "plan again with -detailed-exitcode; fails if any stack still has changes")
+    subset_arg(add("apply", "apply the saved plans exactly (fails if a plan is stale)"))
+    subset_arg(add("converge", "plan again with -detailed-exitcode; fails if any stack still has changes"))
     add("outputs", "write cfn-outputs/flat-outputs.json and all-outputs.json from every stack")
     p = add("test", "run tests/integration with pytest-xdist against the outputs")
     p.add_argument(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from scripts.tapctl.core.errors import TapError
-from scripts.tapctl.stages import images, parallel
+from scripts.tapctl.stages import fingerprint, images, parallel
 from scripts.tapctl.stages.parallel import StackResult
 from scripts.tapctl.stages.plan import PLAN_FILE, SPECULATIVE_MARKER
 from scripts.tapctl.stages.session import Session
@@ -20,12 +20,16 @@ def apply(session: Session) -> dict[str, StackResult[None]]:
     if missing:
         raise TapError(f"no saved plan for {', '.join(missing)}: run `scripts/tap plan` first")
 
+    meta = session.metadata()["stacks"]
+
     def one(stack: str) -> None:
         tf = session.tf(stack)
         tf.init()
         # Container images the stack's functions use must exist before they are created.
         images.publish(session.cloud, session.metadata(), stack, log_name=f"{session.target.suffix}.{stack}")
         tf.apply(PLAN_FILE)
+        # what the stack now is, for `scripts/tap changed` (only after a successful apply)
+        fingerprint.write(session, stack, fingerprint.fingerprint(session.stack_dir(stack), meta[stack]))
 
     results = parallel.run_stacks("apply", session.stacks, session.deps, one, parallelism=session.parallelism)
     parallel.raise_on_failure("apply", results)

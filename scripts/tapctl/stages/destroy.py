@@ -9,7 +9,7 @@ from __future__ import annotations
 from lib.config import Target
 from scripts.tapctl.core import ui
 from scripts.tapctl.core.errors import TapError
-from scripts.tapctl.stages import parallel, state
+from scripts.tapctl.stages import fingerprint, parallel, state
 from scripts.tapctl.stages.parallel import StackResult
 from scripts.tapctl.stages.session import Session, SessionOptions, ready_session
 
@@ -43,6 +43,8 @@ def destroy(session: Session) -> dict[str, StackResult[str]]:
 
     def one(stack: str) -> str:
         key = session.target.state_key(stack)
+        # first: a destroy that fails half-way leaves the stack "changed", never "unchanged"
+        fingerprint.forget(session, stack)
         if not state.object_exists(s3, bucket, key):
             return "no state: nothing to destroy"
         tf = session.tf(stack)

@@ -78,6 +78,23 @@ class Session:
     parallelism: int
     terraform: str = ""
     lock_timeout: str = LOCK_TIMEOUT
+    #: ``--stacks``: the subset of the synthesized stacks this command acts on (None: all)
+    only: tuple[str, ...] | None = None
+
+    def select(self, stacks: str | None) -> Session:
+        """Act on ``stacks`` (comma-separated; None or empty: every synthesized stack)."""
+        names = tuple(s.strip() for s in (stacks or "").split(",") if s.strip())
+        if not names:
+            return self
+        synthesized = list(self.metadata()["stacks"])
+        unknown = [s for s in names if s not in synthesized]
+        if unknown:
+            raise TapError(
+                f"--stacks: {', '.join(unknown)} not synthesized for {self.target.name}/"
+                f"{self.target.suffix} (synthesized: {', '.join(synthesized)})"
+            )
+        self.only = names
+        return self
 
     @property
     def outdir(self) -> Path:
@@ -91,7 +108,8 @@ class Session:
 
     @property
     def stacks(self) -> list[str]:
-        return list(self.metadata()["stacks"])
+        synthesized = list(self.metadata()["stacks"])
+        return synthesized if self.only is None else [s for s in synthesized if s in self.only]
 
     @property
     def deps(self) -> dict[str, list[str]]:
