@@ -57,6 +57,8 @@ def test_installs_from_the_lock_with_hashes_and_stamps_it(tools, tmp_path, monke
     calls.clear()
     assert tool_venv.ensure("x", lock, "x") == binary
     assert calls == [], "a venv stamped with this lock is reused"
+    assert tool_venv.installed("x", lock, "x")
+    assert not tool_venv.installed("x", _lock(tmp_path, "x==2 --hash=sha256:11\n"), "x")
 
 
 def test_a_changed_lock_reinstalls_from_scratch(tools, tmp_path, monkeypatch):
@@ -73,7 +75,7 @@ def test_a_changed_lock_reinstalls_from_scratch(tools, tmp_path, monkeypatch):
 def test_without_install_a_missing_venv_is_an_error(tools, tmp_path, monkeypatch):
     calls: list[list[str]] = []
     _fake_install(monkeypatch, calls)
-    with pytest.raises(TapError, match=r"x is not installed in .*tools/x \(installing it was not allowed\)"):
+    with pytest.raises(TapError, match=r"x is not installed in .*tools/x, and installing it was not allowed"):
         tool_venv.ensure("x", _lock(tmp_path), "x", install=False)
     assert calls == []
 

@@ -38,17 +38,26 @@ def _current(venv: Path, executable: str, want: str) -> bool:
     return (venv / "bin" / executable).exists() and stamp.exists() and stamp.read_text() == want
 
 
+def venv_path(name: str) -> Path:
+    return tools_dir() / name
+
+
+def installed(name: str, lock: Path, executable: str) -> bool:
+    """Whether ``<tools>/<name>`` is there, installed from this ``lock``."""
+    return _current(venv_path(name), executable, _lock_digest(lock))
+
+
 def ensure(name: str, lock: Path, executable: str, *, install: bool = True) -> Path:
     """``<tools>/<name>/bin/<executable>``, installing the venv from ``lock`` if it is absent
     or was installed from another lock. With ``install=False`` a missing or stale venv is a
     :class:`TapError` instead. A failed install is a :class:`TapError` with pip's last words."""
-    venv = tools_dir() / name
+    venv = venv_path(name)
     binary = venv / "bin" / executable
     want = _lock_digest(lock)
     if _current(venv, executable, want):
         return binary
     if not install:
-        raise TapError(f"{name} is not installed in {venv} (installing it was not allowed)")
+        raise TapError(f"{name} is not installed in {venv}, and installing it was not allowed")
     venv.parent.mkdir(parents=True, exist_ok=True)
     with (venv.parent / f"{name}.lock").open("w") as guard:
         fcntl.flock(guard, fcntl.LOCK_EX)  # released when the file is closed
