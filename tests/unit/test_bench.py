@@ -1,4 +1,4 @@
-"""The benchmark's pure parts: figures, table, JSON, PNG, arguments, peer wiring.
+"""The benchmark's pure parts: figures, table, JSON, arguments, peer wiring (the chart: test_bench_chart.py).
 
 Nothing here is timed: figures are computed from given seconds, and the
 measuring functions run against fakes of the commands they call.
@@ -9,17 +9,13 @@ from __future__ import annotations
 import json
 import os
 import stat
-import struct
-import zlib
 from pathlib import Path
 
 import pytest
 
-from scripts.tapctl.bench import command, measure, parts
+from scripts.tapctl.bench import chart_tool, command, measure, parts
 from scripts.tapctl.bench import peer as bench_peer
-from scripts.tapctl.bench import png as bench_png
 from scripts.tapctl.bench.command import BenchOptions
-from scripts.tapctl.bench.png import PALETTE, SIGNATURE, Canvas, encode, waterfall, write_waterfall
 from scripts.tapctl.bench.report import Bar, Comparison, Target, document, median, ratio, render_table
 from scripts.tapctl.cli.dispatch import COMMANDS
 from scripts.tapctl.cli.parser import build_parser
@@ -130,88 +126,6 @@ def test_json_document_shape():
         {"row": "platform", "stage": "plan", "start": 1.5, "seconds": 2.25},
     ]
     json.dumps(doc)  # serializable as written
-
-
-# -- PNG -----------------------------------------------------------------------------------
-
-
-def decode(png: bytes) -> tuple[int, int, list[bytes]]:
-    """Minimal reader for what ``encode`` writes: (width, height, RGB scanlines)."""
-    assert png[:8] == SIGNATURE
-    pos, chunks = 8, {}
-    while pos < len(png):
-        (length,) = struct.unpack(">I", png[pos : pos + 4])
-        kind, data = png[pos + 4 : pos + 8], png[pos + 8 : pos + 8 + length]
-        (crc,) = struct.unpack(">I", png[pos + 8 + length : pos + 12 + length])
-        assert crc == zlib.crc32(kind + data)
-        chunks[kind] = data
-        pos += 12 + length
-    width, height, depth, colour, _, _, _ = struct.unpack(">IIBBBBB", chunks[b"IHDR"])
-    assert (depth, colour) == (8, 2)
-    raw = zlib.decompress(chunks[b"IDAT"])
-    stride = 1 + width * 3
-    assert len(raw) == stride * height
-    lines = [raw[i * stride : (i + 1) * stride] for i in range(height)]
-    assert all(line[0] == 0 for line in lines)  # filter type 0
-    assert set(chunks) == {b"IHDR", b"IDAT", b"IEND"}
-    return width, height, [line[1:] for line in lines]
-
-
-def test_png_encoder_writes_a_valid_image_with_the_rectangle():
-    canvas = Canvas(7, 5)
-    canvas.rect(2, 1, 3, 2, (10, 20, 30))
-    canvas.rect(5, 4, 100, 100, (1, 2, 3))  # clipped at the edge
-    canvas.rect(-5, -5, 2, 2, (9, 9, 9))  # entirely outside: no effect
-    width, height, lines = decode(encode(canvas))
-    assert (width, height) == (7, 5)
-    assert lines[1][2 * 3 : 2 * 3 + 3] == bytes((10, 20, 30))
-    assert lines[2][4 * 3 : 4 * 3 + 3] == bytes((10, 20, 30))
-    assert lines[0][0:3] == bytes((255, 255, 255))
-    assert lines[4][6 * 3 : 6 * 3 + 3] == bytes((1, 2, 3))
-
-
-def test_canvas_refuses_an_empty_size_and_draws_text_in_ink():
-    with pytest.raises(TapError, match="canvas 0x5 must be at least 1x1"):
-        Canvas(0, 5)
-    canvas = Canvas(20, 12)
-    canvas.text(0, 0, "I")  # top row of I is 3 cells of ink, 2 px each
-    assert canvas.pixel(0, 0) == canvas.pixel(5, 1) == (40, 40, 40)
-    assert canvas.pixel(7, 0) == (255, 255, 255)
-
-
-def test_waterfall_has_one_row_per_stack_and_the_bar_colour_at_its_place(tmp_path: Path):
-    bars = [
-        Bar("pipeline", "synth", 0.0, 10.0),
-        Bar("file_processing", "apply", 10.0, 30.0),
-        Bar("platform", "apply", 10.0, 90.0),
-        Bar("platform", "destroy", 100.0, 20.0),
-    ]
-    canvas = waterfall(bars, title="pr/pr0")
-    path = write_waterfall(bars, tmp_path / "w" / "waterfall.png", title="pr/pr0")
-    width, height, lines = decode(path.read_bytes())
-    assert (width, height) == (canvas.width, canvas.height)
-    # geometry of bench_png.waterfall: labels, then 900 px for 120 s
-    label_w = len("pipeline") * 8 + 20
-    top = 20 + 10 + 16
-    x = label_w + int(50.0 * 900 / 120)  # middle of platform's apply
-    y = top + 2 * 22 + 11  # third row (platform), vertical middle
-    assert lines[y][x * 3 : x * 3 + 3] == bytes(PALETTE["apply"])
-    assert canvas.pixel(label_w + int(110 * 900 / 120), y) == PALETTE["destroy"]
-    assert height == top + 3 * 22 + 10 + 16 + 10  # three rows and one legend line
-
-
-def test_legend_wraps_onto_new_lines():
-    layout = bench_png.legend_layout(["synth", "apply", "destroy"], left=100, right=260)
-    # each entry: 18 px swatch + 8 px per character, then 20 px gap
-    assert layout == [("synth", 100, 0), ("apply", 178, 0), ("destroy", 100, 1)]
-    stages = [f"stage{i}" for i in range(12)]
-    canvas = waterfall([Bar("x", s, i, 1.0) for i, s in enumerate(stages)])
-    assert canvas.height == 20 + 10 + 16 + 22 + 10 + 2 * 16 + 10  # 12 entries need two lines
-
-
-def test_waterfall_needs_bars():
-    with pytest.raises(TapError, match="no stage timings to draw"):
-        waterfall([])
 
 
 # -- arguments -----------------------------------------------------------------------------
@@ -639,11 +553,19 @@ def test_execute_runs_the_parts_around_one_baseline_and_always_destroys_it(tmp_p
     assert calls == ["emulator", "baseline", "part 4", "destroy baseline"]
 
 
-def test_main_prints_the_table_and_writes_json_and_png(tmp_path, monkeypatch, capsys):
+def test_main_prints_the_table_and_writes_json_and_the_chart(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("TAP_WORKDIR", str(tmp_path))
     calls: list[str] = []
     _fake_parts(monkeypatch, calls)
-    assert command.main(BenchOptions(stacks="file_processing", no_install=True, parts=(1, 2))) == 0
+    drawn: list[tuple] = []
+
+    def render(source, png, *, install):
+        drawn.append((json.loads(source.read_text())["waterfall"], png, install))
+        return png
+
+    monkeypatch.setattr(chart_tool, "render", render)
+    monkeypatch.setattr(command, "ensure_cli", lambda *a, **kw: bench_peer.CliLookup(None, "no npm here"))
+    assert command.main(BenchOptions(stacks="file_processing", parts=(1, 2))) == 0
     out = capsys.readouterr().out
     assert "synth / import floor" in out
     assert "PASS" in out
@@ -651,11 +573,59 @@ def test_main_prints_the_table_and_writes_json_and_png(tmp_path, monkeypatch, ca
     assert (doc["stacks"], doc["parts"], doc["reps"]) == (["file_processing"], [1, 2], 3)
     assert doc["rows"][0]["passed"] is True
     assert doc["waterfall"] == [{"row": "a", "stage": "plan", "start": 0.0, "seconds": 1.0}]
-    assert (tmp_path / "bench" / "waterfall.png").read_bytes()[:8] == SIGNATURE
+    png = tmp_path / "bench" / "waterfall.png"
+    assert drawn == [(doc["waterfall"], png, True)], "the chart is drawn from the JSON just written"
+    assert out.rstrip().endswith(f"chart: {png}")
+
+
+def test_main_without_the_chart_venv_still_prints_the_table_and_says_why(tmp_path, monkeypatch, capsys):
+    """--no-install and no chart venv: the table, the JSON, and one line on the missing chart."""
+    monkeypatch.setenv("TAP_WORKDIR", str(tmp_path))
+    monkeypatch.setenv("TAP_TOOLS_DIR", str(tmp_path / "no-tools"))
+    _fake_parts(monkeypatch, [])
+    assert command.main(BenchOptions(stacks="file_processing", no_install=True, parts=(1, 2))) == 0
+    out = capsys.readouterr().out
+    assert "synth / import floor" in out
+    last = out.rstrip().splitlines()[-1]
+    assert last.startswith(
+        f"chart not drawn (--no-install, and no chart venv in {tmp_path / 'no-tools' / 'chart'}); "
+    )
+    assert last.endswith(
+        f"draw it later: scripts/tap bench-chart {tmp_path / 'bench' / 'bench.json'} "
+        f"{tmp_path / 'bench' / 'waterfall.png'}"
+    )
+    assert not (tmp_path / "no-tools").exists(), "nothing installed"
+    assert not (tmp_path / "bench" / "waterfall.png").exists()
+
+
+def test_main_when_installing_the_chart_venv_fails_still_finishes(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("TAP_WORKDIR", str(tmp_path))
+    _fake_parts(monkeypatch, [])
+
+    def no_pypi(*a, **kw):
+        raise TapError("installing chart failed: ERROR: Could not find a version that satisfies numpy")
+
+    monkeypatch.setattr(chart_tool.tool_venv, "ensure", no_pypi)
+    monkeypatch.setattr(command, "ensure_cli", lambda *a, **kw: bench_peer.CliLookup(None, "no npm here"))
+    assert command.main(BenchOptions(stacks="file_processing", parts=(1, 2))) == 0
+    last = capsys.readouterr().out.rstrip().splitlines()[-1]
+    assert last.startswith("chart not drawn (installing chart failed: ERROR: Could not find a version")
+
+
+def test_main_without_a_waterfall_says_there_is_no_chart(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("TAP_WORKDIR", str(tmp_path))
+    _fake_parts(monkeypatch, [])
+    assert command.main(BenchOptions(stacks="file_processing", no_install=True, parts=(1,))) == 0
+    assert (
+        capsys.readouterr()
+        .out.rstrip()
+        .endswith("chart not drawn (no waterfall: parts 2 and 3 were not run)")
+    )
 
 
 def test_main_keeps_what_was_measured_when_a_later_part_fails(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("TAP_WORKDIR", str(tmp_path))
+    monkeypatch.setenv("TAP_TOOLS_DIR", str(tmp_path / "tools"))  # no chart venv: not drawn
     calls: list[str] = []
     _fake_parts(monkeypatch, calls)
 

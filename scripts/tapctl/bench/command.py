@@ -4,7 +4,9 @@
 (:mod:`scripts.tapctl.bench.parts`, each a ratio of medians over ``--reps``
 repetitions measured here and now) around one emulator and one deployed baseline,
 and :func:`main` writes what was measured, also when a later part fails: a table on
-stdout, ``<workdir>/bench/bench.json`` and ``waterfall.png``.
+stdout, ``<workdir>/bench/bench.json`` and the chart ``waterfall.png`` (matplotlib, in its
+own venv: :mod:`scripts.tapctl.bench.chart_tool`; not drawn, with the reason, when that
+venv cannot be installed or ``--no-install`` finds it absent).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 
 from lib.config import resolve_target
 from lib.stacks import select_stacks
-from scripts.tapctl.bench import parts, png
+from scripts.tapctl.bench import chart_tool, parts
 from scripts.tapctl.bench.measure import Run, stdout_to_stderr
 from scripts.tapctl.bench.peer import ensure_cli
 from scripts.tapctl.bench.report import document, render_table
@@ -118,9 +120,14 @@ def main(options: BenchOptions) -> int:
     if run.rows:
         print(render_table(run.rows))
     print(f"\nJSON: {run.out / 'bench.json'}")
-    if waterfall:
-        title = f"{run.target.env.name}/{run.target.suffix}: {', '.join(run.stacks)}"
-        print(f"waterfall: {png.write_waterfall(waterfall, run.out / 'waterfall.png', title)}")
+    if waterfall:  # drawn after everything is measured: installing matplotlib times nothing
+        print(
+            chart_tool.try_render(
+                run.out / "bench.json", run.out / "waterfall.png", install=not options.no_install
+            )
+        )
+    else:
+        print("chart not drawn (no waterfall: parts 2 and 3 were not run)")
     if failure is not None:
         ui.info(f"bench    stopped early (rows above: the parts finished before): {meta['stopped_early']}")
         raise failure

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 
 from lib.config import EnvironmentConfigError, Target, UnknownEnvironmentError, resolve_target
 from lib.naming import SuffixError
+from scripts.tapctl.bench import chart_tool
 from scripts.tapctl.bench import command as bench
 from scripts.tapctl.cli.parser import build_parser
 from scripts.tapctl.core import emulator_process, terraform
@@ -140,6 +141,7 @@ COMMANDS: dict[str, Handler] = {
     ),
     # the benchmark (scripts/tapctl/bench)
     "bench": lambda a: bench.main(_bench(a)),
+    "bench-chart": lambda a: chart_tool.command(a.json, a.png),
     # checks
     "scan": lambda a: scan.command(a.envs),
     "secrets-scan": lambda a: secrets.command(a.paths),

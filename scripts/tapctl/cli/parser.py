@@ -91,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     _stage_commands(add)
     gitops_args.add_commands(sub, env_args=env_args, cloud_args=cloud_args)
     _bench(sub)
+    _bench_chart(sub)
     _checks(sub)
     gitops_args.add_seal(sub, env_args=env_args)
     _tox(sub)
@@ -189,7 +190,9 @@ def _bench(sub: argparse._SubParsersAction) -> None:
         "--cdktf", default=None, help="an existing cdktf-cli 0.21 binary (default: install from npm)"
     )
     p.add_argument(
-        "--no-install", action="store_true", help="do not install cdktf-cli; skip its columns if absent"
+        "--no-install",
+        action="store_true",
+        help="do not install cdktf-cli nor the chart's matplotlib venv; skip what is absent",
     )
     p.add_argument(
         "--out",
@@ -197,6 +200,16 @@ def _bench(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="where bench.json and waterfall.png go (default: <workdir>/bench)",
     )
+
+
+def _bench_chart(sub: argparse._SubParsersAction) -> None:
+    help_text = (
+        "draw the benchmark chart from a saved bench.json (matplotlib in its own venv, "
+        "installed from tools/chart.lock on first use)"
+    )
+    p = sub.add_parser("bench-chart", help=help_text, description=help_text)
+    p.add_argument("json", type=Path, help="a bench.json written by scripts/tap bench")
+    p.add_argument("png", type=Path, help="where the PNG goes, e.g. docs/img/bench-ephemeral.png")
 
 
 def _tox(sub: argparse._SubParsersAction) -> None:

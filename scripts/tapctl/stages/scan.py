@@ -5,21 +5,19 @@ checkov (``--framework terraform_json``) over each stack's ``cdk.tf.json``
 with the project's ``.checkov.yaml`` (every skipped check has a written
 reason there) and writes SARIF to ``.tap/scan/results.sarif``.
 checkov lives in its own virtualenv, installed from ``tools/checkov.lock``
-(pinned with hashes) on first use: its dependency pins would fight the
-project's.
+(pinned with hashes) on first use by :mod:`scripts.tapctl.core.tool_venv`: its
+dependency pins would fight the project's.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 from lib.config import known_environments
-from scripts.tapctl.core import paths, ui
+from scripts.tapctl.core import paths, tool_venv, ui
 from scripts.tapctl.core.errors import StageFailed, TapError
 
 LOCK = paths.ROOT / "tools" / "checkov.lock"
@@ -27,38 +25,8 @@ CONFIG = paths.ROOT / ".checkov.yaml"
 
 
 def checkov_binary() -> Path:
-    # $TAP_TOOLS_DIR: kept between CI jobs by the workflows' cache (default: .tap/tools).
-    venv = Path(os.environ.get("TAP_TOOLS_DIR") or paths.workdir() / "tools") / "checkov"
-    stamp = venv / ".tap-lock"
-    want = hashlib.sha256(LOCK.read_bytes()).hexdigest()
-    binary = venv / "bin" / "checkov"
-    if binary.exists() and stamp.exists() and stamp.read_text() == want:
-        return binary
-    ui.info(f"installing checkov from {LOCK.relative_to(paths.ROOT)} into {venv} (first run only)")
-    if venv.exists():
-        shutil.rmtree(venv)
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    proc = subprocess.run(
-        [
-            str(venv / "bin" / "python"),
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--require-hashes",
-            "--no-deps",
-            "-r",
-            str(LOCK),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise TapError(f"installing checkov failed: {proc.stderr.strip()[-800:]}")
-    stamp.write_text(want)
-    return binary
+    # its own venv under $TAP_TOOLS_DIR (kept between CI jobs by the workflows' cache) or .tap/tools
+    return tool_venv.ensure("checkov", LOCK, "checkov")
 
 
 def scan(envs: list[str] | None = None) -> Path:
