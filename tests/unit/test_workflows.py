@@ -312,7 +312,8 @@ def test_nothing_is_planned_or_deployed_before_promotion_lint_and_unit_pass():
 def test_pr_plans_are_speculative_and_secret_scanned_before_anything_leaves_the_job():
     plan_steps = steps(load("pull-request.yml")["jobs"]["plan"])
     runs = [s.get("run", "") for s in plan_steps]
-    assert "scripts/tap plan --speculative" in runs, "a PR plan must not take the live state lock"
+    speculative = 'scripts/tap plan --speculative --stacks "$STACKS"'
+    assert speculative in runs, "a PR plan must not take the live state lock"
     scan = next(i for i, r in enumerate(runs) if r.startswith("scripts/tap secrets-scan"))
     upload = next(i for i, s in enumerate(plan_steps) if uses(s) == "actions/upload-artifact")
     assert scan < upload
@@ -396,10 +397,11 @@ def test_deploy_applies_the_saved_plan_from_the_plan_job():
     jobs = load("deploy.yml")["jobs"]
     plan_runs = [s["run"] for s in steps(jobs["plan"]) if "run" in s]
     apply_runs = [s["run"] for s in steps(jobs["apply"]) if "run" in s]
-    assert "scripts/tap plan" in plan_runs
-    assert apply_runs[:2] == ["scripts/tap unseal build/sealed/plans.sealed", "scripts/tap apply"], (
-        "apply never re-plans: it applies the plans the plan job sealed"
-    )
+    assert 'scripts/tap plan --stacks "$STACKS"' in plan_runs
+    assert apply_runs[:2] == [
+        "scripts/tap unseal build/sealed/plans.sealed",
+        'scripts/tap apply --stacks "$STACKS"',
+    ], "apply never re-plans: it applies the plans the plan job sealed"
     downloads = [s["with"]["name"] for s in steps(jobs["apply"]) if uses(s) == "actions/download-artifact"]
     assert downloads == ["plan"]
 
@@ -433,3 +435,49 @@ def test_drift_issues_are_posted_by_the_cli_not_by_inline_javascript():
     runs = [s["run"] for s in steps(report) if "run" in s]
     assert runs == ['scripts/tap drift-issues --dir build/drift --repository "$REPOSITORY"']
     assert report["permissions"] == {"contents": "read", "issues": "write"}
+
+
+def _step(job: dict, run_prefix: str) -> dict:
+    return next(s for s in steps(job) if s.get("run", "").startswith(run_prefix))
+
+
+@pytest.mark.parametrize(
+    ("workflow", "job", "changed_run"),
+    [
+        ("pull-request.yml", "plan", "scripts/tap changed"),
+        ("pull-request.yml", "deploy", 'scripts/tap changed --scope "$SCOPE"'),
+        ("deploy.yml", "plan", "scripts/tap changed"),
+    ],
+)
+def test_plans_and_applies_act_only_on_the_changed_stacks(workflow, job, changed_run):
+    """Every plan (and the ephemeral apply) takes --stacks from `scripts/tap changed` in
+    the same job, and is skipped when it found no changed stack."""
+    spec = load(workflow)["jobs"][job]
+    changed = _step(spec, "scripts/tap changed")
+    assert changed["run"] == changed_run
+    for prefix in ("scripts/tap plan", "scripts/tap apply"):
+        matching = [s for s in steps(spec) if s.get("run", "").startswith(prefix)]
+        for step in matching:
+            assert step["if"] == f"steps.{changed['id']}.outputs.any == 'true'"
+            assert step["env"]["STACKS"] == f"${{{{ steps.{changed['id']}.outputs.stacks }}}}"
+            assert '--stacks "$STACKS"' in step["run"]
+
+
+def test_the_push_apply_and_the_pr_deploy_skip_when_no_stack_changed():
+    deploy = load("deploy.yml")["jobs"]
+    assert deploy["plan"]["outputs"]["any"] == "${{ steps.changed.outputs.any }}"
+    assert deploy["apply"]["if"] == "needs.plan.outputs.any == 'true'"
+    apply_step = _step(deploy["apply"], "scripts/tap apply")
+    assert apply_step["env"]["STACKS"] == "${{ needs.plan.outputs.stacks }}"
+    pr = load("pull-request.yml")["jobs"]
+    assert pr["deploy"]["if"].endswith("&& needs.plan.outputs.any == 'true'")
+    assert "deploy" in pr["integration"]["needs"]
+    scope = _step(pr["deploy"], "scripts/tap changed")
+    assert scope["env"]["SCOPE"] == "${{ needs.plan.outputs.stacks }}"
+
+
+def test_drift_and_destroy_always_act_on_every_stack():
+    for workflow in ("drift.yml", "destroy.yml", "pr-closed.yml"):
+        text = (WORKFLOWS / workflow).read_text()
+        assert "--stacks" not in text, workflow
+        assert "scripts/tap changed" not in text, workflow
