@@ -181,3 +181,25 @@ def test_the_real_synth_output_fingerprints_each_stack_differently(tmp_path):
     fps = {s: fingerprint(one / "stacks" / s, meta[s]) for s in meta}
     assert fps == {s: fingerprint(two / "stacks" / s, meta[s]) for s in meta}
     assert len(set(fps.values())) == 2
+
+
+def test_a_shared_construct_change_changes_every_stack_using_it_and_no_other(tmp_path, monkeypatch):
+    """What file globs miss: an edit of SystemFoundation (lib/constructs/foundation.py) is
+    seen in each of the four stacks built on it; platform and transaction_images keep
+    their fingerprints."""
+    from lib.app import CiMetadata, synth
+    from lib.config import resolve_target
+    from lib.constructs import foundation
+
+    target = resolve_target("pr", "pr3")
+
+    def fingerprints(out: Path) -> dict[str, str]:
+        synth(target, CiMetadata(), out)
+        meta = json.loads((out / "tap-synth.json").read_text())["stacks"]
+        return {s: fingerprint(out / "stacks" / s, meta[s]) for s in meta}
+
+    before = fingerprints(tmp_path / "before")
+    monkeypatch.setattr(foundation, "KEY_USE_ACTIONS", (*foundation.KEY_USE_ACTIONS, "kms:DescribeKey"))
+    after = fingerprints(tmp_path / "after")
+    moved = sorted(s for s in before if before[s] != after[s])
+    assert moved == ["data_pipeline", "file_processing", "iot_pipeline", "transaction_pipeline"]
