@@ -120,7 +120,10 @@ class Events:
         return sorted(o["Key"] for o in resp.get("Contents", []) if not o["Key"].endswith(".tflock"))
 
     def expected_keys(self, suffix: str) -> list[str]:
-        return sorted(f"{suffix}/{s}.tfstate" for s in STACKS.split(","))
+        """What an apply leaves in the state bucket: each stack's state and fingerprint record."""
+        return sorted(
+            f"{suffix}/{s}.{kind}" for s in STACKS.split(",") for kind in ("tfstate", "fingerprint.json")
+        )
 
 
 @pytest.fixture(scope="module")

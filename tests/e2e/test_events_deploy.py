@@ -10,6 +10,7 @@ import json
 import pytest
 
 from lib.config import load_all
+from tests.e2e.events import STACKS
 
 pytestmark = pytest.mark.emulator
 TITLE = "Push, drift and destroy events through act: dev, staging, prod (approved), drift, destroy"
@@ -33,6 +34,36 @@ def test_push_applies_the_saved_plan_and_keeps_the_outputs(events, branch, env_n
         "plan": f"repo:acme/tap:ref:refs/heads/{branch}",
         "apply": f"repo:acme/tap:environment:{env_name}",
     }
+
+
+def test_a_second_push_of_the_same_tree_plans_and_applies_nothing(events):
+    ev = events
+    assert ev.simulate("push dev (no stack changed)", "push", "--branch", "dev", skip="") == 0
+    jobs = ev.jobs()
+    assert jobs == {**dict.fromkeys(DEPLOY_JOBS, "success"), "apply": "skipped"}
+    changes = json.loads((ev.run_dir() / "artifacts" / "plan" / "cdktf.out" / "tap-changes.json").read_text())
+    assert changes["any"] is False
+    assert set(changes["unchanged"]) == set(STACKS.split(","))
+    summary = (ev.run_dir() / "artifacts" / "plan" / "summary" / "plan.md").read_text()
+    assert "No stack changes" in summary
+    assert [g["job"] for g in ev.credentials() if g["granted"]] == ["plan"], (
+        "no apply role was even asked for"
+    )
+
+
+def test_a_docs_only_pull_request_plans_and_deploys_nothing(events):
+    """dev is deployed at this very tree (the pushes above), so a PR into dev changes no stack."""
+    ev = events
+    assert ev.simulate("pr12 opened (no stack changed)", "pull_request", "--pr", "12", "--base", "dev") == 0
+    jobs = ev.jobs()
+    assert jobs["plan"] == "success"
+    assert jobs["deploy"] == jobs["integration"] == "skipped"
+    assert jobs["report"] == "success"
+    (comment,) = [c for c in ev.comments(12) if "<!-- tap-plan:dev -->" in c["body"]]
+    ev.samples["The PR comment of a PR that changes no stack (`pr12`)"] = comment["body"]
+    assert "No stack changes" in comment["body"]
+    assert "unchanged since" in comment["body"]
+    assert ev.state_keys("pr", "pr12/") == []
 
 
 def test_drift_with_no_change_is_green_and_opens_no_issue(events):

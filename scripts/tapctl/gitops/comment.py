@@ -69,6 +69,9 @@ class PlanReport:
     kind: str = "plan"
     results_title: str = ""
     results: list[JobResult] = field(default_factory=list)
+    #: stack -> the commit whose apply it is unchanged since (`scripts/tap changed`); None:
+    #: change detection was not asked, every synthesized stack was planned
+    unchanged: dict[str, str] | None = None
 
     @property
     def errored(self) -> list[PlanSummary]:
@@ -105,7 +108,9 @@ def _rank(summary: PlanSummary) -> tuple[int, str]:
 
 def render(report: PlanReport, limit: int = COMMENT_LIMIT) -> str:
     """The whole comment, always shorter than ``limit`` characters."""
-    head = _head(report)
+    if not report.summaries and report.unchanged is not None:
+        return render_no_stack_changes(report)
+    head = _head(report) + _unchanged(report)
     tail = _results(report)
     stacks = sorted(report.summaries.values(), key=_rank)
     shown = [s for s in stacks if s.error or s.has_changes]
@@ -320,3 +325,33 @@ def describe_tests(counts: Mapping[str, int] | None) -> str:
         return "no test report"
     text = f"{counts['passed']} passed, {counts['failures'] + counts['errors']} failed"
     return text + (f", {counts['skipped']} skipped" if counts["skipped"] else "")
+
+
+def _unchanged(report: PlanReport) -> str:
+    """The stacks change detection left out: listed, never planned (and the comment says so)."""
+    if not report.unchanged:
+        return ""
+    rows = ", ".join(f"`{s}` (since `{c[:12]}`)" for s, c in sorted(report.unchanged.items()))
+    return (
+        f"**Unchanged since their last apply, not planned** ({len(report.unchanged)}): {rows}. "
+        "Their synthesized configuration and assets are identical to what was applied.\n\n"
+    )
+
+
+def render_no_stack_changes(report: PlanReport) -> str:
+    """A change that touches no stack (e.g. docs only): nothing was planned, and why."""
+    lines = [marker(report.env, report.kind), f"### {report.title} · `{report.env}`"]
+    facts = [f"environment `{report.env}`"]
+    if report.commit:
+        facts.append(f"commit `{report.commit[:12]}`")
+    if report.run_url:
+        facts.append(f"[workflow run]({report.run_url})")
+    n = len(report.unchanged or {})
+    lines += [
+        " · ".join(facts),
+        "",
+        f"{MARK_NONE} **No stack changes.** This change leaves all {n} stack{'s' if n != 1 else ''} "
+        f"of `{report.env}` as last applied: nothing was planned or deployed.",
+        "",
+    ]
+    return "\n".join(lines) + "\n" + _unchanged(report) + _results(report)

@@ -12,7 +12,7 @@ from pathlib import Path
 from lib.config import Target
 from scripts.tapctl.core import paths
 from scripts.tapctl.core.errors import TapError
-from scripts.tapctl.gitops import comment, github
+from scripts.tapctl.gitops import changes, comment, github
 
 
 def parse_results(items: list[str], junit: Path | None) -> list[comment.JobResult]:
@@ -51,12 +51,20 @@ def command(
         report.results = parse_results(results or [], None)
         report.results_title = results_title
         return _write(out, comment.render_not_planned(report, not_planned), summary=summary)
+    detected = changes.load(paths.outdir())  # what `scripts/tap changed` decided, if it was asked
     try:
         report = comment.load_report(
             paths.outdir(), env=target.env.name, suffix=target.suffix, commit=commit, run_url=github.run_url()
         )
     except FileNotFoundError as exc:
-        raise TapError(str(exc)) from None
+        if detected is None or detected.changed:
+            raise TapError(str(exc)) from None
+        # no stack changed, so nothing was planned: the comment says so
+        report = comment.PlanReport(
+            target.env.name, target.suffix, {}, commit=commit, run_url=github.run_url()
+        )
+    if detected is not None:
+        report.unchanged = {stack: record.commit for stack, record in detected.unchanged.items()}
     report.title = title
     report.results = parse_results(results or [], junit)
     report.results_title = results_title
