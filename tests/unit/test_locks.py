@@ -9,7 +9,6 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from lib.config import resolve_target
 from scripts.tapctl.core import terraform
@@ -17,6 +16,7 @@ from scripts.tapctl.core.cloud import Cloud
 from scripts.tapctl.core.errors import StageFailed, TapError
 from scripts.tapctl.stages import locks
 from scripts.tapctl.stages.session import Session
+from tests.unit.offline_aws import mocked_aws
 
 LOCK_ID = "5d2f3c1e-8b1a-4c3e-9f00-0123456789ab"
 LOCKED_OUTPUT = f"""
@@ -164,11 +164,8 @@ def test_forward_interrupt_signals_running_terraform_and_interrupts(monkeypatch)
 
 @pytest.fixture
 def session(monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     target = resolve_target("pr", "pr8")
-    with mock_aws():
+    with mocked_aws(monkeypatch):
         s3 = boto3.client("s3", region_name="us-east-1")
         s3.create_bucket(Bucket=target.env.state.bucket)
         s3.put_bucket_versioning(
