@@ -27,6 +27,7 @@ from scripts.tapctl import cli
 from scripts.tapctl.core.errors import TapError
 from scripts.tapctl.stages import session as stage_session
 from scripts.tapctl.stages.outputs import write
+from tests.unit.fake_terraform import terraform_script
 
 ROOT = Path(__file__).resolve().parents[2]
 REPO_ENVS = ROOT / "environments"
@@ -445,12 +446,10 @@ def guard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Guard:
     for var in ("TAP_CLOUD", "TAP_STACKS", "ENVIRONMENT", "ENVIRONMENT_SUFFIX", "TAP_OUTPUTS_FILE"):
         monkeypatch.delenv(var, raising=False)
     guard = Guard(terraform_calls=tmp_path / "terraform-calls", clients=[])
-    fake = tmp_path / "terraform"
-    fake.write_text(
-        f'#!/bin/sh\n[ "$1" = version ] || echo "$@" >> {guard.terraform_calls}\necho "Terraform v1.11.4"\n'
+    fake = terraform_script(
+        tmp_path, f'[ "$1" = version ] || echo "$@" >> {guard.terraform_calls}\necho "Terraform v1.11.4"\n'
     )
-    fake.chmod(0o755)
-    monkeypatch.setenv("TERRAFORM_BINARY", str(fake))
+    monkeypatch.setenv("TERRAFORM_BINARY", fake)
 
     def refuse(self: object, service: str, *args: object, **kwargs: object) -> None:
         guard.clients.append(service)
