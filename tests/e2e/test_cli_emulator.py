@@ -23,7 +23,7 @@ def state_keys(ws, env) -> list[str]:
     return sorted(o["Key"] for o in resp.get("Contents", []))
 
 
-def test_step_by_step_deploy_outputs_destroy(workspace, capsys, reliability):
+def test_step_by_step_deploy_outputs_destroy(workspace, capsys, fault):
     ws = workspace
     env = load_environment("pr")
     assert ws.tap_cli("synth", *PR, "--stacks", E2E_STACKS) == 0
@@ -57,8 +57,7 @@ def test_step_by_step_deploy_outputs_destroy(workspace, capsys, reliability):
     assert flat, "the stacks define outputs"
 
     # A saved plan already applied is stale: apply refuses it with guidance.
-    stale = reliability.record(
-        category="fault",
+    stale = fault(
         case="stale saved plan",
         input="`scripts/tap apply` of a saved plan another apply already used",
         rule="refused with guidance to re-plan",
@@ -69,8 +68,7 @@ def test_step_by_step_deploy_outputs_destroy(workspace, capsys, reliability):
     assert "is stale" in err
     assert "Re-run `scripts/tap plan`" in err
 
-    twice = reliability.record(
-        category="fault",
+    twice = fault(
         case="destroy twice",
         input="`scripts/tap destroy` run again after a successful destroy",
         rule="the second destroy succeeds as a no-op",
