@@ -124,12 +124,7 @@ def test_known_environments_excludes_defaults():
         ("dev.yaml", "state: {bucket: Bad_Bucket, region: us-east-1}\n", "state.bucket", "pattern"),
         ("dev.yaml", "ci_roles: {plan: not-an-arn, apply: x}\n", "ci_roles.plan", "pattern"),
         ("pr.yaml", "ephemeral: {ttl_hours: 0}\n", "ephemeral.ttl_hours", "greater than or equal to 1"),
-        (
-            "pr.yaml",
-            "ephemeral: {ttl_hours: 5, suffix_pattern: '(['}\n",
-            "ephemeral.suffix_pattern",
-            "regular",
-        ),
+        ("pr.yaml", "ephemeral: {suffix_pattern: '(['}\n", "ephemeral.suffix_pattern", "regular"),
         ("dev.yaml", "branch: staging\n", "branch", "already deploys environment"),
     ],
 )
