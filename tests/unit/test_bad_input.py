@@ -147,6 +147,7 @@ def integration(id: str, outputs: str | None, rule: str, *expect: str) -> Case:
 
 
 # -- the table --------------------------------------------------------------------
+# Each row: (id, what is given, the rule, *fragments the error must hold).
 
 SUFFIX_RULE = "a lowercase ASCII letter, then lowercase letters or digits, 1-10 characters"
 SUFFIXES = [
