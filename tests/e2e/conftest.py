@@ -6,8 +6,9 @@ and starts/stops its own emulator on a free loopback port.
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import boto3
@@ -24,6 +25,12 @@ E2E_STACKS = os.environ.get("TAP_E2E_STACKS", "file_processing")
 
 def pytest_configure(config: pytest.Config) -> None:
     reliability_report.install(config)  # the `reliability` fixture -> build/reports/reliability.md
+
+
+@pytest.fixture
+def fault(reliability: reliability_report.Recorder) -> Callable[..., reliability_report.Record]:
+    """Records a fault case of the reliability report: ``fault(case=..., input=..., rule=...)``."""
+    return functools.partial(reliability.record, category="fault")
 
 
 class Workspace:

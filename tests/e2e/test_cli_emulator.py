@@ -60,7 +60,7 @@ def check_change_detection(ws, capsys, env, stacks) -> None:
     s3.put_object(Bucket=env.state.bucket, Key=key, Body=json.dumps(record))  # as the apply left it
 
 
-def test_step_by_step_deploy_outputs_destroy(workspace, capsys, reliability):
+def test_step_by_step_deploy_outputs_destroy(workspace, capsys, fault):
     ws = workspace
     env = load_environment("pr")
     assert ws.tap_cli("synth", *PR, "--stacks", E2E_STACKS) == 0
@@ -104,8 +104,7 @@ def test_step_by_step_deploy_outputs_destroy(workspace, capsys, reliability):
     assert flat, "the stacks define outputs"
 
     # A saved plan already applied is stale: apply refuses it with guidance.
-    stale = reliability.record(
-        category="fault",
+    stale = fault(
         case="stale saved plan",
         input="`scripts/tap apply` of a saved plan another apply already used",
         rule="refused with guidance to re-plan",
@@ -116,8 +115,7 @@ def test_step_by_step_deploy_outputs_destroy(workspace, capsys, reliability):
     assert "is stale" in err
     assert "Re-run `scripts/tap plan`" in err
 
-    twice = reliability.record(
-        category="fault",
+    twice = fault(
         case="destroy twice",
         input="`scripts/tap destroy` run again after a successful destroy",
         rule="the second destroy succeeds as a no-op",

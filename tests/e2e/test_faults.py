@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SUFFIX = "pr8"
 PR = ("-e", "pr", "-s", SUFFIX)
 STACKS = E2E_STACKS.split(",")
+#: The stack a fault is injected into (its apply is paused holding the lock).
+STACK = STACKS[0]
 ENV = load_environment("pr")
 
 
@@ -133,10 +135,28 @@ class Faults:
         os.kill(tf, signal.SIGSTOP)
         return proc, tf, holder
 
+    def apply_meets(
+        self, fault: Callable[[subprocess.Popen[str]], object], timeout: float
+    ) -> tuple[int, str, float]:
+        """An apply paused holding the lock on ``STACK`` meets ``fault``, then goes on:
+        (exit code, output, seconds from going on to the exit)."""
+        proc, tf, _ = self.apply_holding_lock(STACK)
+        fault(proc)
+        os.kill(tf, signal.SIGCONT)
+        t0 = time.monotonic()
+        code = proc.wait(timeout=timeout)
+        return code, self.output_of(proc), time.monotonic() - t0
+
     def converged(self) -> None:
         """Every stack's second plan is empty."""
         code, err = self.tap("converge", *PR)
         assert code == 0, f"second plan not empty: {err[-2000:]}"
+
+    def recovers(self, *commands: str) -> None:
+        """``scripts/tap <command>`` succeeds for each command in turn, then the second plan is empty."""
+        for command in commands:
+            self.ok(command, *PR)
+        self.converged()
 
 
 @pytest.fixture(scope="module")
@@ -177,15 +197,13 @@ def faults(faults_root: Workspace, capsys: pytest.CaptureFixture[str], monkeypat
         f.tap("destroy", *PR)
 
 
-def test_concurrent_apply_waits_for_the_lock_then_names_its_holder(faults, reliability):
-    stack = STACKS[0]
-    rec = reliability.record(
-        category="fault",
+def test_concurrent_apply_waits_for_the_lock_then_names_its_holder(faults, fault):
+    rec = fault(
         case="two applies at once",
         input=f"`scripts/tap apply --lock-timeout 3s` while another apply of {SUFFIX} holds the lock",
         rule="the second waits up to the lock timeout, then fails naming the holder; nothing is corrupted",
     )
-    first, tf, holder = faults.apply_holding_lock(stack)
+    first, tf, holder = faults.apply_holding_lock(STACK)
     try:
         t0 = time.monotonic()
         code, err = faults.tap("apply", *PR, "--lock-timeout", "3s")
@@ -194,107 +212,88 @@ def test_concurrent_apply_waits_for_the_lock_then_names_its_holder(faults, relia
         os.kill(tf, signal.SIGCONT)
     rec.observed = f"exit {code} after {waited:.1f}s: " + err.strip().splitlines()[-1]
     assert code == 1
-    assert f"the state of {stack} is locked by {holder['Who']}" in err
+    assert f"the state of {STACK} is locked by {holder['Who']}" in err
     assert "(OperationTypeApply since " in err
     assert f"lock id {holder['ID']}" in err
     assert "waited 3s" in err
     assert waited >= 3
     assert first.wait(timeout=120) == 0, faults.output_of(first)
-    assert faults.lock(stack) is None
+    assert faults.lock(STACK) is None
     assert faults.state_keys() == sorted(f"{SUFFIX}/{s}.tfstate" for s in STACKS)
     faults.converged()
     rec.observed += "; the first apply then finished (exit 0) and the second plan is empty"
 
 
-def test_sigint_stops_terraform_gracefully_and_releases_the_lock(faults, reliability):
-    stack = STACKS[0]
-    rec = reliability.record(
-        category="fault",
+def test_sigint_stops_terraform_gracefully_and_releases_the_lock(faults, fault):
+    rec = fault(
         case="Ctrl-C (SIGINT) during apply",
         input="SIGINT to `scripts/tap apply` while Terraform holds the lock",
         rule="Terraform stops gracefully, the lock is released, a re-run converges",
     )
-    proc, tf, _ = faults.apply_holding_lock(stack)
-    os.kill(proc.pid, signal.SIGINT)  # forwarded to Terraform, pending until it runs again
-    time.sleep(0.5)
-    os.kill(tf, signal.SIGCONT)
-    code = proc.wait(timeout=90)
-    out = faults.output_of(proc)
+
+    def ctrl_c(proc: subprocess.Popen[str]) -> None:
+        os.kill(proc.pid, signal.SIGINT)  # forwarded to Terraform, pending until it runs again
+        time.sleep(0.5)
+
+    code, out, _ = faults.apply_meets(ctrl_c, timeout=90)
     rec.observed = f"exit {code}: {out.strip().splitlines()[-1]}"
     assert code == 130, out
     assert "interrupted: Terraform was asked to stop gracefully" in out
-    assert "Interrupt received" in faults.apply_log(stack)
-    assert faults.lock(stack) is None, "the lock was not released"
-    faults.ok("plan", *PR)
-    faults.ok("apply", *PR)
-    faults.converged()
+    assert "Interrupt received" in faults.apply_log(STACK)
+    assert faults.lock(STACK) is None, "the lock was not released"
+    faults.recovers("plan", "apply")
     rec.observed += "; Terraform logged 'Interrupt received', no lock left; plan + apply converged"
 
 
-def test_sigkill_leaves_the_lock_which_unlock_removes_by_id(faults, reliability):
-    stack = STACKS[0]
-    rec = reliability.record(
-        category="fault",
+def test_sigkill_leaves_the_lock_which_unlock_removes_by_id(faults, fault):
+    rec = fault(
         case="SIGKILL during apply",
         input="SIGKILL to Terraform (and the CLI) while it holds the lock",
         rule="the lock stays; the CLI shows the lock id and an unlock command that removes only that lock",
     )
-    proc, tf, holder = faults.apply_holding_lock(stack)
+    proc, tf, holder = faults.apply_holding_lock(STACK)
     os.killpg(tf, signal.SIGKILL)  # Terraform and its provider, as a lost runner would
     proc.kill()
     proc.wait(timeout=30)
-    assert faults.lock(stack) == holder, "the lock of the killed apply must stay"
+    assert faults.lock(STACK) == holder, "the lock of the killed apply must stay"
 
     code, err = faults.tap("plan", *PR, "--lock-timeout", "1s")
-    unlock = f"scripts/tap unlock -e pr -s {SUFFIX} --stack {stack} --lock-id {holder['ID']}"
+    unlock = f"scripts/tap unlock -e pr -s {SUFFIX} --stack {STACK} --lock-id {holder['ID']}"
     assert code == 1
     assert f"lock id {holder['ID']}" in err
     assert unlock in err
-    code, wrong = faults.tap("unlock", *PR, "--stack", stack, "--lock-id", str(uuid.uuid4()))
+    code, wrong = faults.tap("unlock", *PR, "--stack", STACK, "--lock-id", str(uuid.uuid4()))
     assert code == 2
     assert "nothing removed" in wrong
-    assert faults.lock(stack) == holder
+    assert faults.lock(STACK) == holder
     faults.ok(*unlock.split()[1:])
-    assert faults.lock(stack) is None
+    assert faults.lock(STACK) is None
     rec.observed = f"plan: {err.strip().splitlines()[-1]}; wrong id refused: {wrong.strip()}"
 
-    faults.ok("plan", *PR)
-    faults.ok("apply", *PR)
-    faults.converged()
+    faults.recovers("plan", "apply")
     rec.observed += "; after unlock, plan + apply converged"
 
 
-def test_emulator_dies_mid_apply(faults, reliability):
-    stack = STACKS[0]
-    rec = reliability.record(
-        category="fault",
+def test_emulator_dies_mid_apply(faults, fault):
+    rec = fault(
         case="the emulator dies mid-apply",
         input="the embedded AWS is stopped while Terraform holds the lock",
         rule="a clear error; after restart (in-memory: empty) bootstrap + plan + apply converge",
     )
-    proc, tf, _ = faults.apply_holding_lock(stack)
-    emulator_process.stop()
-    os.kill(tf, signal.SIGCONT)
-    t0 = time.monotonic()
-    code = proc.wait(timeout=150)
-    out = faults.output_of(proc)
-    rec.observed = f"exit {code} after {time.monotonic() - t0:.0f}s: {out.strip().splitlines()[-1]}"
+    code, out, seconds = faults.apply_meets(lambda proc: emulator_process.stop(), timeout=150)
+    rec.observed = f"exit {code} after {seconds:.0f}s: {out.strip().splitlines()[-1]}"
     assert code == 1, out
     assert "refused connections: the embedded AWS stopped" in out
     assert "run bootstrap, plan and apply again" in out
 
     faults.ok("emulator", "start")
-    assert faults.lock(stack) is None  # the restarted emulator is empty
-    faults.ok("bootstrap", *PR)
-    faults.ok("plan", *PR)
-    faults.ok("apply", *PR)
-    faults.converged()
+    assert faults.lock(STACK) is None  # the restarted emulator is empty
+    faults.recovers("bootstrap", "plan", "apply")
     rec.observed += "; after restart: bootstrap + plan + apply converged"
 
 
-def test_failed_destroy_exits_non_zero_and_keeps_state_for_the_janitor(faults, reliability):
-    rec = reliability.record(
-        category="fault",
+def test_failed_destroy_exits_non_zero_and_keeps_state_for_the_janitor(faults, fault):
+    rec = fault(
         case="a destroy that fails",
         input="DynamoDB deletion protection switched on out of band, then `scripts/tap destroy`",
         rule="destroy exits non-zero and keeps the state, so the janitor finds the environment; "

@@ -10,10 +10,8 @@ API reads it back.
 from __future__ import annotations
 
 import hashlib
-import struct
 import urllib.request
 import uuid
-import zlib
 from typing import Any
 
 import boto3
@@ -23,6 +21,7 @@ from lib.config import load_environment
 from lib.config.settings.file_processing import FileProcessingSettings
 from tests.integration.http_api import call
 from tests.integration.waiting import eventually
+from tests.sample_files import png
 
 OUTPUT_KEYS = (
     "FileUploadBucketName",
@@ -50,18 +49,6 @@ def files(outputs):
     if missing:
         pytest.skip(f"file_processing is not deployed (no {', '.join(missing)})")
     return outputs
-
-
-def png(width: int, height: int) -> bytes:
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
-    chunk = b"IHDR" + ihdr
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + struct.pack(">I", len(ihdr))
-        + chunk
-        + struct.pack(">I", zlib.crc32(chunk))
-        + b"\0" * 16
-    )
 
 
 def upload(files, region: str, name: str, body: bytes) -> str:

@@ -10,6 +10,8 @@ row of build/reports/reliability.md (the ``reliability`` fixture).
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -27,6 +29,7 @@ from scripts.tapctl import cli
 from scripts.tapctl.core.errors import TapError
 from scripts.tapctl.stages import session as stage_session
 from scripts.tapctl.stages.outputs import write
+from tests.unit.fake_terraform import terraform_script
 
 ROOT = Path(__file__).resolve().parents[2]
 REPO_ENVS = ROOT / "environments"
@@ -96,7 +99,55 @@ def outputs_file(text: str | None) -> Setup:
     return setup
 
 
+def set_env(env: dict[str, str]) -> Setup:
+    def setup(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        for var, value in env.items():
+            monkeypatch.setenv(var, value)
+
+    return setup
+
+
+# -- kinds of case ------------------------------------------------------------------
+
+
+def command(id: str, line: str, rule: str, *expect: str, kind: str = "cli") -> Case:
+    """``scripts/tap`` given ``line`` as typed in a shell (leading ``VAR=value`` words: the environment)."""
+    words = shlex.split(line)
+    env: dict[str, str] = {}
+    while words and re.fullmatch(r"[A-Z_]+=.*", words[0]):
+        var, value = words.pop(0).split("=", 1)
+        env[var] = value
+    setup = set_env(env) if env else None
+    return Case(id=id, input=line, rule=rule, argv=tuple(words), expect=expect, setup=setup, kind=kind)
+
+
+def env_setting(
+    id: str,
+    setting: str,
+    rule: str,
+    *expect: str,
+    file: str = "dev.yaml",
+    on: str = "plan -e dev",
+    note: str = "",
+) -> Case:
+    """``environments/<file>`` given ``key.path: value`` (value read as YAML), then ``scripts/tap <on>``."""
+    path, value = setting.split(": ", 1)
+    nested: object = yaml.safe_load(value)
+    for key in reversed(path.split(".")):
+        nested = {key: nested}
+    setup = amend_env(file, yaml.safe_dump(nested))
+    return Case(id, f"environments/{file} {setting}{note}", rule, tuple(on.split()), expect, setup)
+
+
+def integration(id: str, outputs: str | None, rule: str, *expect: str) -> Case:
+    """``pytest tests/integration`` against an outputs file holding ``outputs`` (None: no file)."""
+    shown = {None: "TAP_OUTPUTS_FILE names no file", "": "flat-outputs.json is empty"}
+    input = shown.get(outputs) or f"flat-outputs.json is `{outputs}`"
+    return Case(id, input, rule, argv=(), expect=expect, setup=outputs_file(outputs), kind="integration")
+
+
 # -- the table --------------------------------------------------------------------
+# Each row: (id, what is given, the rule, *fragments the error must hold).
 
 SUFFIX_RULE = "a lowercase ASCII letter, then lowercase letters or digits, 1-10 characters"
 SUFFIXES = [
@@ -111,72 +162,62 @@ SUFFIXES = [
     ("path traversal", "../pr1", "destroy", "contains the character '.'"),
 ]
 CASES: list[Case] = [
-    Case(
-        id=f"suffix-{name.replace(' ', '-')}",
-        input=f"{command} -e pr -s {suffix!r}",
-        rule=SUFFIX_RULE,
-        argv=(command, "-e", "pr", "-s", suffix),
-        expect=(f"invalid environment suffix {suffix!r}", reason, "1-10 characters"),
+    command(
+        f"suffix-{name.replace(' ', '-')}",
+        f"{cmd} -e pr -s {suffix!r}",
+        SUFFIX_RULE,
+        f"invalid environment suffix {suffix!r}",
+        reason,
+        "1-10 characters",
     )
-    for name, suffix, command, reason in SUFFIXES
+    for name, suffix, cmd, reason in SUFFIXES
 ]
 CASES += [
-    Case(
-        id="suffix-not-ephemeral-pattern",
-        input="plan -e pr -s dev",
-        rule="pr suffixes match the ephemeral pattern",
-        argv=("plan", "-e", "pr", "-s", "dev"),
-        expect=("invalid environment suffix 'dev' for 'pr'", "ephemeral suffixes must match"),
+    command(
+        "suffix-not-ephemeral-pattern",
+        "plan -e pr -s dev",
+        "pr suffixes match the ephemeral pattern",
+        "invalid environment suffix 'dev' for 'pr'",
+        "ephemeral suffixes must match",
     ),
-    Case(
-        id="suffix-long-lived-renamed",
-        input="apply -e dev -s pr1",
-        rule="a long-lived environment deploys under its own name",
-        argv=("apply", "-e", "dev", "-s", "pr1"),
-        expect=("invalid environment suffix 'pr1' for 'dev'", "deploys under its own name ('dev')"),
+    command(
+        "suffix-long-lived-renamed",
+        "apply -e dev -s pr1",
+        "a long-lived environment deploys under its own name",
+        "invalid environment suffix 'pr1' for 'dev'",
+        "deploys under its own name ('dev')",
     ),
     *[
-        Case(
-            id=f"unknown-env-{command}",
-            input=f"{command} -e qa",
-            rule="environment is a file in environments/",
-            argv=(command, "-e", "qa"),
-            expect=("unknown environment 'qa'; known environments: dev, pr, prod, staging",),
+        command(
+            f"unknown-env-{cmd}",
+            f"{cmd} -e qa",
+            "environment is a file in environments/",
+            "unknown environment 'qa'; known environments: dev, pr, prod, staging",
         )
-        for command in ("synth", "plan", "destroy", "pipeline")
+        for cmd in ("synth", "plan", "destroy", "pipeline")
     ],
     # -- environment files ----------------------------------------------------
-    Case(
-        id="env-wrong-type",
-        input="environments/dev.yaml region: 42",
-        rule="region is a string",
-        argv=("plan", "-e", "dev"),
-        expect=("dev.yaml: region:", "string"),
-        setup=amend_env("dev.yaml", "region: 42\n"),
+    env_setting("env-wrong-type", "region: 42", "region is a string", "dev.yaml: region:", "string"),
+    env_setting(
+        "env-wrong-type-nested",
+        "protection.destroy_allowed: yes-please",
+        "protection.destroy_allowed is a boolean",
+        "dev.yaml: protection.destroy_allowed:",
+        "boolean",
     ),
-    Case(
-        id="env-wrong-type-nested",
-        input="environments/dev.yaml protection.destroy_allowed: yes-please",
-        rule="protection.destroy_allowed is a boolean",
-        argv=("plan", "-e", "dev"),
-        expect=("dev.yaml: protection.destroy_allowed:", "boolean"),
-        setup=amend_env("dev.yaml", "protection: {destroy_allowed: yes-please}\n"),
+    env_setting(
+        "env-unknown-key",
+        "colour: blue",
+        "no key outside the environment schema",
+        "dev.yaml: colour:",
+        "unknown key",
+        on="synth -e dev",
     ),
-    Case(
-        id="env-unknown-key",
-        input="environments/dev.yaml colour: blue",
-        rule="no key outside the environment schema",
-        argv=("synth", "-e", "dev"),
-        expect=("dev.yaml: colour:", "unknown key"),
-        setup=amend_env("dev.yaml", "colour: blue\n"),
-    ),
-    Case(
-        id="env-unknown-settings-key",
-        input="environments/dev.yaml settings.platform.colour: blue",
-        rule="stack settings forbid extra keys",
-        argv=("plan", "-e", "dev"),
-        expect=("dev.yaml: settings.platform.colour:",),
-        setup=amend_env("dev.yaml", "settings: {platform: {colour: blue}}\n"),
+    env_setting(
+        "env-unknown-settings-key",
+        "settings.platform.colour: blue",
+        "stack settings forbid extra keys",
+        "dev.yaml: settings.platform.colour:",
     ),
     Case(
         id="env-missing-required-key",
@@ -186,29 +227,30 @@ CASES += [
         expect=("dev.yaml: account_id: required key is missing",),
         setup=drop_env_key("dev.yaml", "account_id"),
     ),
-    Case(
-        id="env-invalid-cidr",
-        input="environments/dev.yaml settings.platform.vpc_cidr: 10.0.0.0/33",
-        rule="a CIDR is a valid IPv4 block",
-        argv=("plan", "-e", "dev"),
-        expect=("dev.yaml: settings.platform.vpc_cidr:", "is not a valid IPv4 CIDR block"),
-        setup=amend_env("dev.yaml", "settings: {platform: {vpc_cidr: 10.0.0.0/33}}\n"),
+    env_setting(
+        "env-invalid-cidr",
+        "settings.platform.vpc_cidr: 10.0.0.0/33",
+        "a CIDR is a valid IPv4 block",
+        "dev.yaml: settings.platform.vpc_cidr:",
+        "is not a valid IPv4 CIDR block",
     ),
-    Case(
-        id="env-cidr-host-bits",
-        input="environments/dev.yaml settings.platform.vpc_cidr: 10.0.0.1/16",
-        rule="a CIDR has no host bits set",
-        argv=("plan", "-e", "dev"),
-        expect=("dev.yaml: settings.platform.vpc_cidr:", "host bits set"),
-        setup=amend_env("dev.yaml", "settings: {platform: {vpc_cidr: 10.0.0.1/16}}\n"),
+    env_setting(
+        "env-cidr-host-bits",
+        "settings.platform.vpc_cidr: 10.0.0.1/16",
+        "a CIDR has no host bits set",
+        "dev.yaml: settings.platform.vpc_cidr:",
+        "host bits set",
     ),
-    Case(
-        id="env-overlapping-cidr",
-        input="environments/staging.yaml settings.platform.vpc_cidr: 10.0.128.0/17 (dev has 10.0.0.0/16)",
-        rule="CIDRs of all environments are disjoint",
-        argv=("plan", "-e", "staging"),
-        expect=("CIDR 10.0.128.0/17 overlaps 10.0.0.0/16", "settings.platform.vpc_cidr", "dev.yaml"),
-        setup=amend_env("staging.yaml", "settings: {platform: {vpc_cidr: 10.0.128.0/17}}\n"),
+    env_setting(
+        "env-overlapping-cidr",
+        "settings.platform.vpc_cidr: 10.0.128.0/17",
+        "CIDRs of all environments are disjoint",
+        "CIDR 10.0.128.0/17 overlaps 10.0.0.0/16",
+        "settings.platform.vpc_cidr",
+        "dev.yaml",
+        file="staging.yaml",
+        on="plan -e staging",
+        note=" (dev has 10.0.0.0/16)",
     ),
     Case(
         id="env-overlap-in-another-file",
@@ -218,29 +260,27 @@ CASES += [
         expect=("overlaps 10.0.0.0/16", "prod.yaml"),
         setup=amend_env("prod.yaml", "settings: {platform: {vpc_cidr: 10.0.0.0/24}}\n"),
     ),
-    Case(
-        id="env-invalid-region",
-        input="environments/dev.yaml region: mars-east-1",
-        rule="region is a known AWS region",
-        argv=("plan", "-e", "dev"),
-        expect=("dev.yaml: region:", "unknown AWS region 'mars-east-1'"),
-        setup=amend_env("dev.yaml", "region: mars-east-1\n"),
+    env_setting(
+        "env-invalid-region",
+        "region: mars-east-1",
+        "region is a known AWS region",
+        "dev.yaml: region:",
+        "unknown AWS region 'mars-east-1'",
     ),
-    Case(
-        id="env-invalid-account-id",
-        input='environments/dev.yaml account_id: "12345"',
-        rule="account_id is 12 digits",
-        argv=("plan", "-e", "dev"),
-        expect=("dev.yaml: account_id:", "String should match pattern"),
-        setup=amend_env("dev.yaml", 'account_id: "12345"\n'),
+    env_setting(
+        "env-invalid-account-id",
+        'account_id: "12345"',
+        "account_id is 12 digits",
+        "dev.yaml: account_id:",
+        "String should match pattern",
     ),
-    Case(
-        id="env-account-id-number",
-        input="environments/dev.yaml account_id: 111111111111 (unquoted)",
-        rule="account_id is a quoted string (YAML would drop leading zeros)",
-        argv=("plan", "-e", "dev"),
-        expect=("dev.yaml: account_id:", "string"),
-        setup=amend_env("dev.yaml", "account_id: 111111111111\n"),
+    env_setting(
+        "env-account-id-number",
+        "account_id: 111111111111",
+        "account_id is a quoted string (YAML would drop leading zeros)",
+        "dev.yaml: account_id:",
+        "string",
+        note=" (unquoted)",
     ),
     Case(
         id="env-not-yaml",
@@ -261,87 +301,61 @@ CASES += [
         )
         for env in ("prod", "staging")
     ],
-    Case(
-        id="destroy-protected-pipeline",
-        input="pipeline -e prod --cloud aws",
-        rule="the pipeline's destroy stage never runs on a protected environment",
-        argv=("pipeline", "-e", "prod", "--cloud", "aws"),
-        expect=("environment 'prod' is protected", "use --keep"),
+    command(
+        "destroy-protected-pipeline",
+        "pipeline -e prod --cloud aws",
+        "the pipeline's destroy stage never runs on a protected environment",
+        "environment 'prod' is protected",
+        "use --keep",
     ),
-    Case(
-        id="destroy-confirm-mismatch",
-        input="destroy -e pr -s pr4 --confirm pr5",
-        rule="--confirm repeats the suffix exactly",
-        argv=("destroy", "-e", "pr", "-s", "pr4", "--confirm", "pr5"),
-        expect=("--confirm 'pr5' does not match the suffix 'pr4'",),
+    command(
+        "destroy-confirm-mismatch",
+        "destroy -e pr -s pr4 --confirm pr5",
+        "--confirm repeats the suffix exactly",
+        "--confirm 'pr5' does not match the suffix 'pr4'",
     ),
-    Case(
-        id="destroy-aws-unconfirmed",
-        input="destroy -e pr -s pr4 --cloud aws",
-        rule="a destroy on real AWS needs --confirm",
-        argv=("destroy", "-e", "pr", "-s", "pr4", "--cloud", "aws"),
-        expect=("destroying on real AWS needs --confirm pr4",),
+    command(
+        "destroy-aws-unconfirmed",
+        "destroy -e pr -s pr4 --cloud aws",
+        "a destroy on real AWS needs --confirm",
+        "destroying on real AWS needs --confirm pr4",
     ),
     # -- CLI arguments out of range --------------------------------------------
     *[
-        Case(
-            id=f"arg-{name}",
-            input=" ".join(argv),
-            rule=rule,
-            argv=argv,
-            expect=(message,),
-            kind="argparse",
-        )
-        for name, argv, rule, message in [
-            (
-                "parallelism-zero",
-                ("plan", "-j", "0"),
-                "-j is 1-64",
-                "-j/--parallelism: 0 is out of range: use 1-64",
-            ),
-            ("parallelism-huge", ("apply", "-j", "65"), "-j is 1-64", "65 is out of range: use 1-64"),
-            ("parallelism-text", ("plan", "-j", "many"), "-j is an integer", "'many' is not an integer"),
-            ("port-low", ("emulator", "start", "--port", "80"), "--port is 1024-65535", "80 is out of range"),
-            ("port-high", ("pipeline", "--port", "70000"), "--port is 1024-65535", "70000 is out of range"),
-            (
-                "port-text",
-                ("emulator", "start", "--port", "http"),
-                "--port is a number",
-                "'http' is not a port",
-            ),
-            (
-                "workers-high",
-                ("test", "-n", "65"),
-                "-n is auto, logical or 0-64",
-                "65 is out of range: use 0-64",
-            ),
-            ("workers-negative", ("test", "-n", "-1"), "-n is auto, logical or 0-64", "-1 is out of range"),
-            ("workers-text", ("test", "-n", "lots"), "-n is auto, logical or a number", "'lots' is not auto"),
-            ("cloud", ("plan", "--cloud", "gcp"), "--cloud is emulator or aws", "invalid choice: 'gcp'"),
-            ("emulator-action", ("emulator", "restart"), "emulator start|stop|status", "invalid choice"),
-            ("timeout-high", ("apply", "--lock-timeout", "2h"), "--lock-timeout is 0s-1h", "out of range"),
-            ("timeout-text", ("plan", "--lock-timeout", "soon"), "--lock-timeout is a duration", "'soon'"),
+        command(f"arg-{name}", line, rule, message, kind="argparse")
+        for name, line, rule, message in [
+            ("parallelism-zero", "plan -j 0", "-j is 1-64", "-j/--parallelism: 0 is out of range: use 1-64"),
+            ("parallelism-huge", "apply -j 65", "-j is 1-64", "65 is out of range: use 1-64"),
+            ("parallelism-text", "plan -j many", "-j is an integer", "'many' is not an integer"),
+            ("port-low", "emulator start --port 80", "--port is 1024-65535", "80 is out of range"),
+            ("port-high", "pipeline --port 70000", "--port is 1024-65535", "70000 is out of range"),
+            ("port-text", "emulator start --port http", "--port is a number", "'http' is not a port"),
+            ("workers-high", "test -n 65", "-n is auto, logical or 0-64", "65 is out of range: use 0-64"),
+            ("workers-negative", "test -n -1", "-n is auto, logical or 0-64", "-1 is out of range"),
+            ("workers-text", "test -n lots", "-n is auto, logical or a number", "'lots' is not auto"),
+            ("cloud", "plan --cloud gcp", "--cloud is emulator or aws", "invalid choice: 'gcp'"),
+            ("emulator-action", "emulator restart", "emulator start|stop|status", "invalid choice"),
+            ("timeout-high", "apply --lock-timeout 2h", "--lock-timeout is 0s-1h", "out of range"),
+            ("timeout-text", "plan --lock-timeout soon", "--lock-timeout is a duration", "'soon'"),
             (
                 "unlock-lock-id",
-                ("unlock", "--stack", "file_processing", "--lock-id", "abc"),
+                "unlock --stack file_processing --lock-id abc",
                 "--lock-id is a Terraform lock UUID",
                 "'abc' is not a lock id",
             ),
             (
                 "unlock-no-stack",
-                ("unlock", "--lock-id", "5d2f3c1e-8b1a-4c3e-9f00-0123456789ab"),
+                "unlock --lock-id 5d2f3c1e-8b1a-4c3e-9f00-0123456789ab",
                 "unlock needs --stack",
                 "the following arguments are required: --stack",
             ),
         ]
     ],
-    Case(
-        id="env-var-tap-cloud",
-        input="TAP_CLOUD=azure pipeline -e pr -s pr1",
-        rule="TAP_CLOUD is emulator or aws",
-        argv=("pipeline", "-e", "pr", "-s", "pr1"),
-        expect=("TAP_CLOUD='azure' is not a cloud",),
-        setup=lambda tmp, mp: mp.setenv("TAP_CLOUD", "azure"),
+    command(
+        "env-var-tap-cloud",
+        "TAP_CLOUD=azure pipeline -e pr -s pr1",
+        "TAP_CLOUD is emulator or aws",
+        "TAP_CLOUD='azure' is not a cloud",
     ),
     Case(
         id="plan-key-missing",
@@ -351,73 +365,50 @@ CASES += [
         expect=("$TAP_PLAN_KEY is not set",),
         setup=lambda tmp, mp: mp.delenv("TAP_PLAN_KEY", raising=False),
     ),
-    Case(
-        id="plan-key-short",
-        input="TAP_PLAN_KEY=short seal --out p.sealed",
-        rule="sealed plans need $TAP_PLAN_KEY (>= 32 characters)",
-        argv=("seal", "--out", "p.sealed"),
-        expect=("$TAP_PLAN_KEY is 5 characters; use at least 32",),
-        setup=lambda tmp, mp: mp.setenv("TAP_PLAN_KEY", "short"),
+    command(
+        "plan-key-short",
+        "TAP_PLAN_KEY=short seal --out p.sealed",
+        "sealed plans need $TAP_PLAN_KEY (>= 32 characters)",
+        "$TAP_PLAN_KEY is 5 characters; use at least 32",
     ),
-    Case(
-        id="stacks-unknown",
-        input="synth -e pr -s pr1 --stacks nope",
-        rule="--stacks names stacks of the environment",
-        argv=("synth", "-e", "pr", "-s", "pr1", "--stacks", "nope"),
-        expect=("--stacks: stack(s) nope not in environment 'pr'",),
+    command(
+        "stacks-unknown",
+        "synth -e pr -s pr1 --stacks nope",
+        "--stacks names stacks of the environment",
+        "--stacks: stack(s) nope not in environment 'pr'",
     ),
-    Case(
-        id="keep-on-emulator",
-        input="pipeline --keep",
-        rule="--keep only applies to real AWS",
-        argv=("pipeline", "--keep"),
-        expect=("--keep only applies to --cloud aws",),
+    command(
+        "keep-on-emulator",
+        "pipeline --keep",
+        "--keep only applies to real AWS",
+        "--keep only applies to --cloud aws",
     ),
     # -- the outputs file (integration tests stop with one message) --------------
-    Case(
-        id="outputs-missing",
-        input="TAP_OUTPUTS_FILE names no file",
-        rule="integration tests need the outputs file",
-        argv=(),
-        expect=("cannot run integration tests: outputs file", "is missing: run `scripts/tap outputs`"),
-        setup=outputs_file(None),
-        kind="integration",
+    integration(
+        "outputs-missing",
+        None,
+        "integration tests need the outputs file",
+        "cannot run integration tests: outputs file",
+        "is missing: run `scripts/tap outputs`",
     ),
-    Case(
-        id="outputs-empty",
-        input="flat-outputs.json is empty",
-        rule="the outputs file holds a JSON object",
-        argv=(),
-        expect=("flat-outputs.json is empty",),
-        setup=outputs_file(""),
-        kind="integration",
+    integration("outputs-empty", "", "the outputs file holds a JSON object", "flat-outputs.json is empty"),
+    integration(
+        "outputs-malformed",
+        '{"BucketName": ',
+        "the outputs file is valid JSON",
+        "flat-outputs.json is not valid JSON",
     ),
-    Case(
-        id="outputs-malformed",
-        input='flat-outputs.json is `{"BucketName": `',
-        rule="the outputs file is valid JSON",
-        argv=(),
-        expect=("flat-outputs.json is not valid JSON",),
-        setup=outputs_file('{"BucketName": '),
-        kind="integration",
+    integration(
+        "outputs-not-object",
+        '["BucketName"]',
+        "the outputs file maps output name -> value",
+        "must hold a JSON object of output name -> value",
     ),
-    Case(
-        id="outputs-not-object",
-        input='flat-outputs.json is `["BucketName"]`',
-        rule="the outputs file maps output name -> value",
-        argv=(),
-        expect=("must hold a JSON object of output name -> value",),
-        setup=outputs_file('["BucketName"]'),
-        kind="integration",
-    ),
-    Case(
-        id="outputs-colliding-keys",
-        input='flat-outputs.json is `{"BucketName": "a", "BucketName": "b"}`',
-        rule="output names are unique across stacks",
-        argv=(),
-        expect=("defines output 'BucketName' twice",),
-        setup=outputs_file('{"BucketName": "a", "BucketName": "b"}'),
-        kind="integration",
+    integration(
+        "outputs-colliding-keys",
+        '{"BucketName": "a", "BucketName": "b"}',
+        "output names are unique across stacks",
+        "defines output 'BucketName' twice",
     ),
 ]
 
@@ -445,12 +436,10 @@ def guard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Guard:
     for var in ("TAP_CLOUD", "TAP_STACKS", "ENVIRONMENT", "ENVIRONMENT_SUFFIX", "TAP_OUTPUTS_FILE"):
         monkeypatch.delenv(var, raising=False)
     guard = Guard(terraform_calls=tmp_path / "terraform-calls", clients=[])
-    fake = tmp_path / "terraform"
-    fake.write_text(
-        f'#!/bin/sh\n[ "$1" = version ] || echo "$@" >> {guard.terraform_calls}\necho "Terraform v1.11.4"\n'
+    fake = terraform_script(
+        tmp_path, f'[ "$1" = version ] || echo "$@" >> {guard.terraform_calls}\necho "Terraform v1.11.4"\n'
     )
-    fake.chmod(0o755)
-    monkeypatch.setenv("TERRAFORM_BINARY", str(fake))
+    monkeypatch.setenv("TERRAFORM_BINARY", fake)
 
     def refuse(self: object, service: str, *args: object, **kwargs: object) -> None:
         guard.clients.append(service)

@@ -8,9 +8,9 @@ from types import SimpleNamespace
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from tests.unit.lambda_source import function_module
+from tests.unit.offline_aws import mocked_aws
 
 SYSTEM = "data_pipeline"
 LAYERS = ("layer",)
@@ -23,14 +23,7 @@ OTHER = {"record_id": "r2", "source": "b", "value": 7}
 
 @pytest.fixture
 def aws(monkeypatch):
-    for var in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-2")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("RAW_BUCKET", BUCKET)
-    monkeypatch.setenv("TABLE_NAME", TABLE)
-    with mock_aws():
+    with mocked_aws(monkeypatch, region="us-east-2", RAW_BUCKET=BUCKET, TABLE_NAME=TABLE):
         s3 = boto3.client("s3")
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "us-east-2"})
         boto3.client("dynamodb").create_table(

@@ -6,9 +6,9 @@ import io
 import zipfile
 
 import boto3
-from moto import mock_aws
 
 from scripts.tapctl.emulator.patches import patch_lambda_vpc_config_vpc_id
+from tests.unit.offline_aws import mocked_aws
 
 
 def _zip() -> bytes:
@@ -19,13 +19,8 @@ def _zip() -> bytes:
 
 
 def test_function_vpc_is_the_subnets_vpc(monkeypatch) -> None:
-    for var in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-2")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     patch_lambda_vpc_config_vpc_id()
-    with mock_aws():
+    with mocked_aws(monkeypatch, region="us-east-2"):
         ec2 = boto3.client("ec2")
         vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
         subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.0.0/24")["Subnet"]["SubnetId"]

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import io
 import json
-import struct
 import urllib.parse
-import zlib
 
 import boto3
 import pytest
-from moto import mock_aws
 
+from tests.sample_files import PDF, jpeg, png
 from tests.unit.lambda_source import function_module
+from tests.unit.offline_aws import mocked_aws
 
 SYSTEM = "file_processing"
 LAYERS = ("common",)
@@ -20,46 +19,17 @@ BUCKET = "files-bucket"
 TABLE = "files-metadata"
 
 
-def png(width: int, height: int) -> bytes:
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
-    chunk = b"IHDR" + ihdr
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + struct.pack(">I", len(ihdr))
-        + chunk
-        + struct.pack(">I", zlib.crc32(chunk))
-        + b"\x00" * 16
-    )
-
-
-def jpeg(width: int, height: int) -> bytes:
-    app0 = b"\xff\xe0" + struct.pack(">H", 16) + b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
-    sof0 = (
-        b"\xff\xc0" + struct.pack(">HBHHB", 17, 8, height, width, 3) + b"\x01\x22\x00\x02\x11\x01\x03\x11\x01"
-    )
-    return b"\xff\xd8" + app0 + sof0 + b"\xff\xd9"
-
-
-PDF = (
-    b"%PDF-1.7\n1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n"
-    b"2 0 obj <</Type /Pages /Kids [3 0 R 4 0 R] /Count 2>> endobj\n"
-    b"3 0 obj <</Type /Page>> endobj\n4 0 obj <</Type/Page>> endobj\n%%EOF\n"
-)
-
-
 @pytest.fixture
 def aws(monkeypatch):
-    for var in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "BEDROCK_MODEL_ID"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("METADATA_TABLE", TABLE)
-    monkeypatch.setenv("UPLOAD_BUCKET", BUCKET)
-    monkeypatch.setenv("MAX_FILE_BYTES", "4096")
-    monkeypatch.setenv("URL_EXPIRY_SECONDS", "300")
-    monkeypatch.setenv("ALLOWED_ORIGINS", "https://app.example.org,http://localhost:3000")
-    with mock_aws():
+    with mocked_aws(
+        monkeypatch,
+        unset=("BEDROCK_MODEL_ID",),
+        METADATA_TABLE=TABLE,
+        UPLOAD_BUCKET=BUCKET,
+        MAX_FILE_BYTES="4096",
+        URL_EXPIRY_SECONDS="300",
+        ALLOWED_ORIGINS="https://app.example.org,http://localhost:3000",
+    ):
         boto3.client("s3").create_bucket(Bucket=BUCKET)
         boto3.client("dynamodb").create_table(
             TableName=TABLE,

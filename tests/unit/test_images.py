@@ -14,12 +14,12 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from lib.constructs.container_image import ContainerImage
 from scripts.tapctl.core.cloud import Cloud
 from scripts.tapctl.core.errors import StageFailed, TapError
 from scripts.tapctl.stages import images
+from tests.unit.offline_aws import mocked_aws
 
 REGION = "us-east-1"
 REPO = "pr-use1-txn-csv-validator-pr7"
@@ -41,11 +41,7 @@ def _metadata(*specs: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture
 def ecr(monkeypatch, tmp_path):
-    monkeypatch.setenv("TAP_WORKDIR", str(tmp_path / "work"))
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    with mock_aws():
+    with mocked_aws(monkeypatch, region=REGION, TAP_WORKDIR=str(tmp_path / "work")):
         client = boto3.client("ecr", region_name=REGION)
         client.create_repository(repositoryName=REPO, imageTagMutability="IMMUTABLE")
         monkeypatch.setattr(images, "_client", lambda cloud, region: client)

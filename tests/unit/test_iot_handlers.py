@@ -9,9 +9,9 @@ from decimal import Decimal
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from tests.unit.lambda_source import function_module
+from tests.unit.offline_aws import mocked_aws
 
 SYSTEM = "iot_pipeline"
 LAYERS = ("layer",)
@@ -23,16 +23,13 @@ TS = 1714564800
 
 @pytest.fixture
 def aws(monkeypatch):
-    for var in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("RAW_TABLE_NAME", RAW)
-    monkeypatch.setenv("PROCESSED_TABLE_NAME", PROCESSED)
-    monkeypatch.setenv("CONFIG_PARAMETER", CONFIG)
-    monkeypatch.setenv("MAX_METRICS_PER_READING", "3")
-    with mock_aws():
+    with mocked_aws(
+        monkeypatch,
+        RAW_TABLE_NAME=RAW,
+        PROCESSED_TABLE_NAME=PROCESSED,
+        CONFIG_PARAMETER=CONFIG,
+        MAX_METRICS_PER_READING="3",
+    ):
         ddb = boto3.client("dynamodb")
         for name, (hash_key, range_key, range_type) in {
             RAW: ("device_id", "timestamp", "N"),

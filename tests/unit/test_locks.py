@@ -9,7 +9,6 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from lib.config import resolve_target
 from scripts.tapctl.core import terraform
@@ -17,6 +16,8 @@ from scripts.tapctl.core.cloud import Cloud
 from scripts.tapctl.core.errors import StageFailed, TapError
 from scripts.tapctl.stages import locks
 from scripts.tapctl.stages.session import Session
+from tests.unit.fake_terraform import recording_terraform, stack_workdir, terraform_script
+from tests.unit.offline_aws import mocked_aws
 
 LOCK_ID = "5d2f3c1e-8b1a-4c3e-9f00-0123456789ab"
 LOCKED_OUTPUT = f"""
@@ -38,19 +39,13 @@ by multiple users at the same time.
 
 
 def fake_terraform(tmp_path: Path, output: str, code: int) -> str:
-    script = tmp_path / "terraform"
     (tmp_path / "out.txt").write_text(output)
-    script.write_text(f"#!/bin/sh\ncat {tmp_path / 'out.txt'}\nexit {code}\n")
-    script.chmod(0o755)
-    return str(script)
+    return terraform_script(tmp_path, f"cat {tmp_path / 'out.txt'}\nexit {code}\n")
 
 
 @pytest.fixture
 def workdir(tmp_path, monkeypatch):
-    monkeypatch.setenv("TAP_WORKDIR", str(tmp_path / "tap"))
-    stack_dir = tmp_path / "file_processing"
-    stack_dir.mkdir()
-    return stack_dir
+    return stack_workdir(tmp_path, monkeypatch, "file_processing")
 
 
 def test_lock_info_reads_the_holder():
@@ -105,11 +100,8 @@ def test_refused_emulator_connection_says_the_emulator_stopped(tmp_path, workdir
 
 
 def test_lock_timeout_is_passed_to_terraform(tmp_path, workdir):
-    calls = tmp_path / "calls"
-    script = tmp_path / "terraform"
-    script.write_text(f'#!/bin/sh\necho "$@" >> {calls}\n')
-    script.chmod(0o755)
-    tf = terraform.Terraform(str(script), workdir, {}, "x", lock_timeout="7s")
+    binary, calls = recording_terraform(tmp_path)
+    tf = terraform.Terraform(binary, workdir, {}, "x", lock_timeout="7s")
     tf.plan("p")
     tf.apply("p")
     tf.destroy()
@@ -164,11 +156,8 @@ def test_forward_interrupt_signals_running_terraform_and_interrupts(monkeypatch)
 
 @pytest.fixture
 def session(monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     target = resolve_target("pr", "pr8")
-    with mock_aws():
+    with mocked_aws(monkeypatch):
         s3 = boto3.client("s3", region_name="us-east-1")
         s3.create_bucket(Bucket=target.env.state.bucket)
         s3.put_bucket_versioning(

@@ -12,6 +12,7 @@ import pytest
 from scripts.tapctl import cli
 from scripts.tapctl.core.errors import TapError
 from scripts.tapctl.stages import seal
+from tests.unit.sealed_plans import assert_unseal_refused
 
 KEY = "k" * 40
 BOUND = seal.Binding(environment="staging", suffix="staging", commit="c0ffee" * 6 + "abcd")
@@ -63,9 +64,8 @@ def test_each_seal_is_different_even_for_the_same_input(tmp_path):
 def test_wrong_key_is_refused_and_nothing_is_extracted(tmp_path):
     sealed = tmp_path / "plan.sealed"
     seal.seal(_plans(tmp_path), sealed, KEY, binding=BOUND)
-    with pytest.raises(TapError, match=r"cannot be authenticated: \$TAP_PLAN_KEY differs"):
-        seal.unseal(sealed, tmp_path / "x", "w" * 40, binding=BOUND)
-    assert not (tmp_path / "x").exists()
+    match = r"cannot be authenticated: \$TAP_PLAN_KEY differs"
+    assert_unseal_refused(sealed, tmp_path / "x", match, key="w" * 40, binding=BOUND)
 
 
 def test_a_changed_byte_is_refused(tmp_path):
@@ -74,18 +74,16 @@ def test_a_changed_byte_is_refused(tmp_path):
     blob = bytearray(sealed.read_bytes())
     blob[-20] ^= 1
     sealed.write_bytes(bytes(blob))
-    with pytest.raises(TapError, match="or the file was changed; nothing was extracted"):
-        seal.unseal(sealed, tmp_path / "x", KEY, binding=BOUND)
-    assert not (tmp_path / "x").exists()
+    match = "or the file was changed; nothing was extracted"
+    assert_unseal_refused(sealed, tmp_path / "x", match, key=KEY, binding=BOUND)
 
 
 def test_not_a_sealed_file_and_missing_file(tmp_path):
     other = tmp_path / "plain.tar.gz"
     other.write_bytes(b"\x1f\x8b" + b"0" * 100)
-    with pytest.raises(TapError, match="is not a file written by `scripts/tap seal`"):
-        seal.unseal(other, tmp_path / "x", KEY, binding=BOUND)
-    with pytest.raises(TapError, match="does not exist"):
-        seal.unseal(tmp_path / "nope", tmp_path / "x", KEY, binding=BOUND)
+    match = "is not a file written by `scripts/tap seal`"
+    assert_unseal_refused(other, tmp_path / "x", match, key=KEY, binding=BOUND)
+    assert_unseal_refused(tmp_path / "nope", tmp_path / "x", "does not exist", key=KEY, binding=BOUND)
     with pytest.raises(TapError, match="is not a directory"):
         seal.seal(tmp_path / "nope", tmp_path / "s", KEY, binding=BOUND)
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from scripts.tapctl import cli
-from scripts.tapctl.core.errors import TapError
 from scripts.tapctl.gitops import commits
 from scripts.tapctl.stages import seal
+from tests.unit.sealed_plans import assert_unseal_refused
 
 KEY = "k" * 40
 COMMIT = "1" * 40
@@ -47,11 +47,9 @@ def test_the_same_environment_suffix_and_commit_unseal(sealed, tmp_path):
     ],
 )
 def test_replay_into_another_target_or_run_is_refused_before_writing(sealed, tmp_path, other, named):
-    into = tmp_path / "into"
-    with pytest.raises(TapError, match="was sealed for another target or commit") as err:
-        seal.unseal(sealed, into, KEY, binding=other)
-    assert named in str(err.value)
-    assert not into.exists(), "nothing extracted"
+    match = "was sealed for another target or commit"
+    err = assert_unseal_refused(sealed, tmp_path / "into", match, key=KEY, binding=other)
+    assert named in str(err)
 
 
 def test_an_edited_binding_fails_authentication(sealed, tmp_path):
@@ -61,16 +59,13 @@ def test_an_edited_binding_fails_authentication(sealed, tmp_path):
     assert forged != blob
     sealed.write_bytes(forged)
     prod = seal.Binding("prod!!!", "staging", COMMIT)
-    with pytest.raises(TapError, match="cannot be authenticated"):
-        seal.unseal(sealed, tmp_path / "into", KEY, binding=prod)
-    assert not (tmp_path / "into").exists()
+    assert_unseal_refused(sealed, tmp_path / "into", "cannot be authenticated", key=KEY, binding=prod)
 
 
 def test_a_file_of_the_unbound_format_is_refused(tmp_path):
     old = tmp_path / "old.sealed"
     old.write_bytes(b"TAPSEAL1" + b"\0" * 64)
-    with pytest.raises(TapError, match="sealed without a binding"):
-        seal.unseal(old, tmp_path / "into", KEY, binding=BOUND)
+    assert_unseal_refused(old, tmp_path / "into", "sealed without a binding", key=KEY, binding=BOUND)
 
 
 @pytest.fixture

@@ -18,29 +18,19 @@ from scripts.tapctl.core.errors import TapError
 from scripts.tapctl.stages import apply, plan
 from scripts.tapctl.stages import session as stage_session
 from scripts.tapctl.stages.session import SYNTH_METADATA, Session
+from tests.unit.fake_terraform import recording_terraform, stack_workdir
 
 STACKS = ("iot_pipeline", "platform")
 PLAN = {"resource_changes": [{"address": "aws_sqs_queue.q", "change": {"actions": ["update"]}}]}
 
 
-def _recording_terraform(tmp_path: Path) -> tuple[str, Path]:
-    calls = tmp_path / "calls"
-    script = tmp_path / "terraform"
-    script.write_text(f'#!/bin/sh\necho "$@" >> {calls}\n')
-    script.chmod(0o755)
-    return str(script), calls
-
-
 @pytest.fixture
 def workdir(tmp_path, monkeypatch):
-    monkeypatch.setenv("TAP_WORKDIR", str(tmp_path / "tap"))
-    stack = tmp_path / "stack"
-    stack.mkdir()
-    return stack
+    return stack_workdir(tmp_path, monkeypatch, "stack")
 
 
 def test_speculative_plan_runs_terraform_without_the_lock(tmp_path, workdir):
-    binary, calls = _recording_terraform(tmp_path)
+    binary, calls = recording_terraform(tmp_path)
     tf = terraform.Terraform(binary, workdir, {}, "x", lock_timeout="7s")
     tf.plan("speculative.tfplan", lock=False)
     tf.plan("tfplan")

@@ -8,9 +8,9 @@ from decimal import Decimal
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from tests.unit.lambda_source import function_module
+from tests.unit.offline_aws import mocked_aws
 
 SYSTEM = "transaction_pipeline"
 BUCKET = "uploads-bucket"
@@ -27,17 +27,14 @@ GOOD_CSV = (
 
 @pytest.fixture
 def aws(monkeypatch):
-    for var in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("UPLOAD_BUCKET", BUCKET)
-    monkeypatch.setenv("STATUS_TABLE", STATUS)
-    monkeypatch.setenv("TRANSACTIONS_TABLE", TRANSACTIONS)
-    monkeypatch.setenv("MAX_FILE_BYTES", "2048")
-    monkeypatch.setenv("MAX_ROWS", "5")
-    with mock_aws():
+    with mocked_aws(
+        monkeypatch,
+        UPLOAD_BUCKET=BUCKET,
+        STATUS_TABLE=STATUS,
+        TRANSACTIONS_TABLE=TRANSACTIONS,
+        MAX_FILE_BYTES="2048",
+        MAX_ROWS="5",
+    ):
         boto3.client("s3").create_bucket(Bucket=BUCKET)
         ddb = boto3.client("dynamodb")
         for name, key in ((STATUS, "upload_id"), (TRANSACTIONS, "transaction_id")):
