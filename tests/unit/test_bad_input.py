@@ -26,8 +26,8 @@ import yaml
 
 from lib.config import resolve_target
 from scripts.tapctl import cli
+from scripts.tapctl.cli import dispatch as cli_dispatch
 from scripts.tapctl.core.errors import TapError
-from scripts.tapctl.stages import session as stage_session
 from scripts.tapctl.stages.outputs import write
 from tests.unit.fake_terraform import terraform_script
 
@@ -58,7 +58,7 @@ def _envdir(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     target = tmp / "environments"
     if not target.exists():
         shutil.copytree(REPO_ENVS, target)
-        monkeypatch.setattr(stage_session, "resolve_target", partial(resolve_target, directory=target))
+        monkeypatch.setattr(cli_dispatch, "resolve_target", partial(resolve_target, directory=target))
     return target
 
 

@@ -259,14 +259,14 @@ def test_sqs_mapping_consumes_and_a_poison_message_is_redriven(aws, layer_arn, t
     queue = sqs.create_queue(
         QueueName=f"esm-{tag}",
         Attributes={
-            "VisibilityTimeout": "1",
+            "VisibilityTimeout": "3",
             "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2}),
         },
     )["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
-    name = make_function(aws, layer_arn, "app.picky", timeout=1, env={"TABLE": table, "MARK": "sqs"})
+    name = make_function(aws, layer_arn, "app.picky", timeout=3, env={"TABLE": table, "MARK": "sqs"})
     aws("lambda").create_event_source_mapping(EventSourceArn=queue_arn, FunctionName=name, BatchSize=1)
     sqs.send_message(QueueUrl=queue, MessageBody="good")
     sqs.send_message(QueueUrl=queue, MessageBody="poison")
