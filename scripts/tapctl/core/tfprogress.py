@@ -112,7 +112,7 @@ class Progress:
         self.done = 0
         self.errored: list[str] = []  # resource instances whose change failed
         self.diagnostics: list[dict[str, Any]] = []
-        self.log: list[str] = []  # the rendered text, for the GitHub group
+        self.log: list[str] = []  # the rendered text, for the GitHub group (on GitHub only)
         self.last = ""  # the latest resource that finished, e.g. "aws_sqs_queue.q created, 1.2s"
         self.started: dict[str, datetime] = {}
         self.printed: str | None = None  # the latest line printed
@@ -131,7 +131,8 @@ class Progress:
         else:
             text = render(event)
             self._event(event)
-        self.log.append(text)
+        if self.github:
+            self.log.append(text)
         return text
 
     def _event(self, event: dict[str, Any]) -> None:
