@@ -21,9 +21,11 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from scripts.tapctl.core import paths
 from scripts.tapctl.core.errors import StageFailed, TapError
+from scripts.tapctl.core.tfprogress import Progress
 
 MIN_VERSION = (1, 10, 0)
 DEFAULT_MIRROR = Path("/opt/tf-plugins")
@@ -169,7 +171,17 @@ class Terraform:
         #: The command that removes a stale lock of this stack, without ``--lock-id``.
         self.unlock_hint = unlock_hint
 
-    def run(self, args: Sequence[str], *, stage: str, ok_codes: Sequence[int] = (0,)) -> Result:
+    def run(
+        self,
+        args: Sequence[str],
+        *,
+        stage: str,
+        ok_codes: Sequence[int] = (0,),
+        progress: Progress | None = None,
+    ) -> Result:
+        """Run Terraform, its output into the stage's log. With ``progress`` (the
+        command runs with ``-json``) the output is read as it comes: the log keeps
+        its human-readable text and ``progress`` prints the stack's progress."""
         log = paths.logs_dir() / f"{self.log_name}.{stage}.log"
         cmd = [self.binary, *args]
         with log.open("wb") as fh:
@@ -179,7 +191,7 @@ class Terraform:
                 cmd,
                 cwd=self.dir,
                 env=self.env,
-                stdout=fh,
+                stdout=fh if progress is None else subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # an interrupt reaches it once, from us
@@ -187,10 +199,15 @@ class Terraform:
             with _running_lock:
                 _running.add(proc)
             try:
+                if progress is not None:
+                    _pump(proc, fh, progress)
                 code = _wait(proc)
             finally:
                 with _running_lock:
                     _running.discard(proc)
+        if progress is not None:
+            with contextlib.suppress(Exception):  # as in _pump: progress never fails a command
+                progress.finish(code)
         output = log.read_text(errors="replace")
         result = Result(code, output, log)
         if code not in ok_codes:
@@ -267,11 +284,13 @@ class Terraform:
         result = self.run(args, stage="plan", ok_codes=(0, 2) if detailed else (0,))
         return result.returncode == 2
 
-    def apply(self, plan_file: str) -> None:
+    def apply(self, plan_file: str, *, progress: Progress | None = None) -> None:
+        """Apply a saved plan, printing the stack's progress (``progress``: how)."""
         try:
             self.run(
-                ["apply", "-input=false", "-no-color", f"-lock-timeout={self.lock_timeout}", plan_file],
+                ["apply", "-json", "-input=false", f"-lock-timeout={self.lock_timeout}", plan_file],
                 stage="apply",
+                progress=progress or Progress("apply", self.dir.name),
             )
         except StateLocked:
             raise
@@ -283,10 +302,12 @@ class Terraform:
                 ) from None
             raise
 
-    def destroy(self) -> None:
+    def destroy(self, *, progress: Progress | None = None) -> None:
+        """Destroy everything in the state, printing the stack's progress."""
         self.run(
-            ["destroy", "-auto-approve", "-input=false", "-no-color", f"-lock-timeout={self.lock_timeout}"],
+            ["destroy", "-json", "-auto-approve", "-input=false", f"-lock-timeout={self.lock_timeout}"],
             stage="destroy",
+            progress=progress or Progress("destroy", self.dir.name),
         )
 
     def show_json(self, plan_file: str) -> str:
@@ -304,6 +325,29 @@ def _log_text(exc: StageFailed) -> str:
     if match and Path(match.group(1)).exists():
         return Path(match.group(1)).read_text(errors="replace")
     return ""
+
+
+def _pump(proc: subprocess.Popen[bytes], fh: IO[bytes], progress: Progress) -> None:
+    """Read Terraform's output line by line to its end: each line to ``progress``, its text to the log."""
+    assert proc.stdout is not None
+    try:
+        for raw in proc.stdout:
+            line = raw.decode(errors="replace")
+            try:
+                text = progress.feed(line)
+            except Exception:  # the progress is a convenience: never lose the line or stop reading
+                text = line
+            fh.write(text.encode())
+            fh.flush()
+    except KeyboardInterrupt:
+        # Forward one SIGINT, then keep reading: Terraform must not block on a full pipe.
+        interrupt_all()
+        for raw in proc.stdout:
+            fh.write(raw)
+        proc.wait()
+        raise
+    finally:
+        proc.stdout.close()
 
 
 def _wait(proc: subprocess.Popen[bytes]) -> int:

@@ -1,7 +1,8 @@
-"""Progress lines and summary tables on stderr/stdout."""
+"""Progress lines and summary tables on stderr/stdout, and GitHub workflow commands."""
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -15,6 +16,36 @@ def info(message: str) -> None:
     with _lock:
         elapsed = time.monotonic() - _start
         print(f"[{elapsed:7.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def block(lines: list[str]) -> None:
+    """Print lines as they are (no time prefix), all together: stacks running in
+    parallel never interleave inside one block (a GitHub log group, say)."""
+    if not lines:
+        return
+    with _lock:
+        print("\n".join(lines), file=sys.stderr, flush=True)
+
+
+def github_actions() -> bool:
+    """Running as a GitHub Actions step: workflow commands (groups, annotations) are understood."""
+    return os.environ.get("GITHUB_ACTIONS") == "true"
+
+
+def escape_data(text: str) -> str:
+    """A workflow command's message: ``%``, CR and LF escaped (GitHub's rule)."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    """A workflow command's property value: as :func:`escape_data`, and ``:`` and ``,`` too."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def workflow_command(command: str, message: str = "", **properties: str) -> str:
+    """``::command key=value,...::message``, escaped, e.g. ``::error title=apply x::it failed``."""
+    props = ",".join(f"{key}={escape_property(value)}" for key, value in properties.items())
+    return f"::{command}{' ' + props if props else ''}::{escape_data(message)}"
 
 
 @dataclass
