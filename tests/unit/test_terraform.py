@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from scripts.tapctl.core.errors import TapError
-from scripts.tapctl.core.terraform import error_summary, parse_version, provider_mirror, write_cli_config
+from scripts.tapctl.core.terraform import error_summary
+from scripts.tapctl.core.terraform_setup import parse_version, provider_mirror, write_cli_config
 
 
 def test_parse_version():
@@ -33,7 +34,7 @@ def test_mirror_setting_must_be_a_directory(tmp_path, monkeypatch):
 
 def test_no_mirror_uses_the_registry(tmp_path, monkeypatch):
     monkeypatch.delenv("TAP_PROVIDER_MIRROR", raising=False)
-    monkeypatch.setattr("scripts.tapctl.core.terraform.DEFAULT_MIRROR", tmp_path / "absent")
+    monkeypatch.setattr("scripts.tapctl.core.terraform_setup.DEFAULT_MIRROR", tmp_path / "absent")
     text = write_cli_config(tmp_path).read_text()
     assert "provider_installation" not in text
     assert "plugin_cache_dir" in text

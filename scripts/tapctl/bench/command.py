@@ -25,7 +25,7 @@ from scripts.tapctl.bench.peer import ensure_cli
 from scripts.tapctl.bench.report import document, render_table
 from scripts.tapctl.core import emulator_process, paths, ui
 from scripts.tapctl.core.errors import StageFailed, TapError
-from scripts.tapctl.core.terraform import check_version, find_binary
+from scripts.tapctl.core.terraform_setup import check_version, find_binary
 from scripts.tapctl.stages import destroy
 from scripts.tapctl.stages.session import default_parallelism
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from scripts.tapctl.core import emulator_process, paths
 from scripts.tapctl.core.errors import TapError
-from scripts.tapctl.core.terraform import write_cli_config
+from scripts.tapctl.core.terraform_setup import write_cli_config
 
 CLOUDS = ("emulator", "aws")
 #: Variables that would leak a real identity into an emulator run.

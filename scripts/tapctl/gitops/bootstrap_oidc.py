@@ -19,7 +19,8 @@ from lib.config.settings.github_oidc import (
 )
 from scripts.tapctl.core import paths, ui
 from scripts.tapctl.core.errors import TapError
-from scripts.tapctl.core.terraform import Terraform, check_version, find_binary
+from scripts.tapctl.core.terraform import Terraform
+from scripts.tapctl.core.terraform_setup import check_version, find_binary
 from scripts.tapctl.gitops import github
 from scripts.tapctl.stages import state
 from scripts.tapctl.stages.plans import PlanSummary, summarize

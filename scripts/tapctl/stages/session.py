@@ -18,7 +18,8 @@ from lib.stacks import select_stacks
 from scripts.tapctl.core import paths
 from scripts.tapctl.core.cloud import Cloud, connect, default_cloud
 from scripts.tapctl.core.errors import TapError
-from scripts.tapctl.core.terraform import LOCK_TIMEOUT, Terraform, check_version, find_binary
+from scripts.tapctl.core.terraform import LOCK_TIMEOUT, Terraform
+from scripts.tapctl.core.terraform_setup import check_version, find_binary
 
 SYNTH_METADATA = "tap-synth.json"  # written by lib.app.synth
 
