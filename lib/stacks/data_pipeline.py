@@ -4,8 +4,8 @@ Four functions (arm64, one shared layer) run in private subnets of their own
 VPC, reaching S3 and DynamoDB through gateway endpoints (no NAT). A Step
 Functions workflow chains them, retrying each task with exponential backoff;
 a failure that survives the retries is published to the alert topic and
-sent to the dead-letter queue before the execution fails. See
-docs/stacks/data_pipeline.md.
+sent to the dead-letter queue before the execution fails (the definition:
+:mod:`lib.stacks.data_workflow`). See docs/stacks/data_pipeline.md.
 """
 
 from __future__ import annotations
@@ -32,99 +32,14 @@ from lib.constructs.ssm import SsmExports
 from lib.constructs.state_machine import StateMachine
 from lib.naming import NameKind
 from lib.stacks.base import StackContext, TapStack
+from lib.stacks.data_workflow import workflow_definition
 
 SYSTEM = "data_pipeline"
 RUNTIME = "python3.12"
 LAYER_DIR: Path = LAMBDA_ROOT / SYSTEM / "layer"
-#: The workflow's steps, in order.
-STEPS = ("ingest", "validate", "transform", "load")
 #: Objects created under this prefix start an execution; inline batches are stored elsewhere.
 RAW_PREFIX = "raw/"
 INLINE_PREFIX = "inline/"
-#: Transient errors worth retrying (a PipelineError is a bad batch: retrying it cannot help).
-RETRYABLE_ERRORS = (
-    "Lambda.ServiceException",
-    "Lambda.AWSLambdaException",
-    "Lambda.SdkClientException",
-    "Lambda.TooManyRequestsException",
-    "States.Timeout",
-)
-
-
-def workflow_definition(
-    *,
-    function_arns: dict[str, str],
-    topic_arn: str,
-    dlq_url: str,
-    max_attempts: int,
-    interval_seconds: int,
-    backoff_rate: float,
-) -> str:
-    """Amazon States Language: each step retried with exponential backoff, every
-    failure caught into Notify (SNS) -> DeadLetter (SQS) -> Failed; an input
-    without a batch (Ingest reports ``count: 0``) ends in NoBatch."""
-    missing = [s for s in STEPS if s not in function_arns]
-    if missing:
-        raise ValueError(f"workflow needs a function for step(s) {', '.join(missing)}")
-    states: dict[str, Any] = {}
-    for i, step in enumerate(STEPS):
-        state: dict[str, Any] = {
-            "Type": "Task",
-            "Resource": function_arns[step],
-            "Retry": [
-                {
-                    "ErrorEquals": list(RETRYABLE_ERRORS),
-                    "IntervalSeconds": interval_seconds,
-                    "MaxAttempts": max_attempts,
-                    "BackoffRate": backoff_rate,
-                }
-            ],
-            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Notify"}],
-        }
-        if step == "ingest":
-            state["Next"] = "HasBatch"
-        elif i + 1 < len(STEPS):
-            state["Next"] = STEPS[i + 1].capitalize()
-        else:
-            state["End"] = True
-        states[step.capitalize()] = state
-    states["HasBatch"] = {
-        "Type": "Choice",
-        "Choices": [
-            {
-                "And": [
-                    {"Variable": "$.count", "IsPresent": True},
-                    {"Variable": "$.count", "NumericEquals": 0},
-                ],
-                "Next": "NoBatch",
-            }
-        ],
-        "Default": STEPS[1].capitalize(),
-    }
-    states["NoBatch"] = {"Type": "Succeed", "Comment": "the input carried no records and no key"}
-    states["Notify"] = {
-        "Type": "Task",
-        "Resource": "arn:aws:states:::sns:publish",
-        "Parameters": {
-            "TopicArn": topic_arn,
-            "Subject": "Data pipeline execution failed",
-            "Message.$": "States.JsonToString($)",
-        },
-        "ResultPath": None,
-        "Next": "DeadLetter",
-    }
-    states["DeadLetter"] = {
-        "Type": "Task",
-        "Resource": "arn:aws:states:::sqs:sendMessage",
-        "Parameters": {"QueueUrl": dlq_url, "MessageBody.$": "States.JsonToString($)"},
-        "ResultPath": None,
-        "Next": "Failed",
-    }
-    states["Failed"] = {"Type": "Fail", "Error": "PipelineFailed", "Cause": "a step failed after its retries"}
-    return json.dumps(
-        {"Comment": "ingest -> validate -> transform -> load", "StartAt": "Ingest", "States": states},
-        separators=(",", ":"),
-    )
 
 
 class DataPipelineStack(TapStack):
