@@ -17,6 +17,7 @@ from constructs import Construct
 
 from lib.config.settings.file_processing import FileProcessingSettings
 from lib.constructs.alarms import lambda_alarms, metric_alarm
+from lib.constructs.api_clients import request_validator
 from lib.constructs.dynamodb_table import Index, OnDemandTable
 from lib.constructs.foundation import SystemFoundation
 from lib.constructs.iam import Grant
@@ -247,7 +248,7 @@ class FileProcessingStack(TapStack):
             throttle=Throttle(rate_limit=settings.api_rate_limit, burst_limit=settings.api_burst_limit),
         )
         # Path parameters are checked by API Gateway before the function runs.
-        validator = api.request_validator("api-validator", name="parameters", body=False)
+        validator = request_validator(api, "api-validator", name="parameters", body=False)
         for method, path in ROUTES:
             api.lambda_route(
                 path,

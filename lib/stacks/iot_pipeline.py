@@ -29,6 +29,7 @@ from constructs import Construct
 
 from lib.config.settings.iot_pipeline import IotPipelineSettings
 from lib.constructs.alarms import lambda_alarms, metric_alarm
+from lib.constructs.api_clients import json_model, request_validator, usage_plan
 from lib.constructs.dynamodb_table import OnDemandTable
 from lib.constructs.foundation import SystemFoundation
 from lib.constructs.iam import Grant
@@ -291,8 +292,9 @@ class IotPipelineStack(TapStack):
                 rate_limit=settings.throttle_rate_limit, burst_limit=settings.throttle_burst_limit
             ),
         )
-        validator = api.request_validator("api-validator", name="body-and-parameters", body=True)
-        reading = api.model(
+        validator = request_validator(api, "api-validator", name="body-and-parameters", body=True)
+        reading = json_model(
+            api,
             "reading-model",
             name="Reading",
             description="A sensor reading (POST /ingest, POST /process)",
@@ -316,7 +318,8 @@ class IotPipelineStack(TapStack):
             log_format=ACCESS_LOG_FORMAT,
         )
         stage = api.deploy(access_log=access_log, logging_level="ERROR")
-        devices = api.usage_plan(
+        devices = usage_plan(
+            api,
             "usage-plan",
             name=namer.name("iot-devices"),
             description="Device clients of the IoT API",
