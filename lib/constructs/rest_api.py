@@ -40,6 +40,8 @@ from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from constructs import Construct
 
+from lib.constructs.forwarded import Forwarded
+
 AUTHORIZATIONS = frozenset({"NONE", "AWS_IAM"})
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 _PART = re.compile(r"^([A-Za-z0-9._-]+|\{[A-Za-z_][A-Za-z0-9_]*\})$")
@@ -183,26 +185,16 @@ class RestApi(Construct):
             raise RestApiError(f"{method} {path} would be open to anyone: require AWS_IAM or an API key")
         resource = self.resource(path)
         slug = f"{method.lower()}-{_slug(path)}"
-        m = ApiGatewayMethod(
-            self,
-            f"method-{slug}",
-            rest_api_id=self.api.id,
-            resource_id=resource.id,
-            http_method=method,
+        m, integration = self._method(
+            slug,
+            resource,
+            method,
             authorization=authorization,
             api_key_required=api_key_required,
             request_validator_id=request_validator_id,
-            request_models=dict(request_models) if request_models else None,
-        )
-        integration = ApiGatewayIntegration(
-            self,
-            f"integration-{slug}",
-            rest_api_id=self.api.id,
-            resource_id=resource.id,
-            http_method=m.http_method,
-            type="AWS_PROXY",
-            integration_http_method="POST",
-            uri=invoke_arn,
+            request_models=request_models,
+            integration_type="AWS_PROXY",
+            integration_uri=invoke_arn,
         )
         source_path = re.sub(r"\{[^}]+\}", "*", path)
         LambdaPermission(
@@ -254,21 +246,12 @@ class RestApi(Construct):
             "Access-Control-Allow-Methods": ",".join(sorted({*allow_methods, "OPTIONS"})),
             "Access-Control-Allow-Headers": ",".join(allow_headers),
         }
-        m = ApiGatewayMethod(
-            self,
-            f"method-{slug}",
-            rest_api_id=self.api.id,
-            resource_id=resource.id,
-            http_method="OPTIONS",
+        m, integration = self._method(
+            slug,
+            resource,
+            "OPTIONS",
             authorization="NONE",
-        )
-        integration = ApiGatewayIntegration(
-            self,
-            f"integration-{slug}",
-            rest_api_id=self.api.id,
-            resource_id=resource.id,
-            http_method=m.http_method,
-            type="MOCK",
+            integration_type="MOCK",
             request_templates={"application/json": '{"statusCode": 200}'},
         )
         response = ApiGatewayMethodResponse(
@@ -293,6 +276,46 @@ class RestApi(Construct):
         self._parts += [m, integration, response, integration_response]
         self._spec.append({"path": path, "method": "OPTIONS", "headers": sorted(headers.items())})
         return m
+
+    def _method(
+        self,
+        slug: str,
+        resource: ApiGatewayResource,
+        http_method: str,
+        *,
+        authorization: str,
+        integration_type: str,
+        api_key_required: bool | None = None,
+        request_validator_id: str | None = None,
+        request_models: Mapping[str, str] | None = None,
+        integration_uri: str | None = None,
+        request_templates: Mapping[str, str] | None = None,
+    ) -> tuple[ApiGatewayMethod, ApiGatewayIntegration]:
+        """``method-<slug>`` on ``resource`` and its ``integration-<slug>`` (API Gateway
+        invokes a Lambda proxy integration with POST, whatever the method)."""
+        method = ApiGatewayMethod(
+            self,
+            f"method-{slug}",
+            rest_api_id=self.api.id,
+            resource_id=resource.id,
+            http_method=http_method,
+            authorization=authorization,
+            api_key_required=api_key_required,
+            request_validator_id=request_validator_id,
+            request_models=dict(request_models) if request_models else None,
+        )
+        integration = ApiGatewayIntegration(
+            self,
+            f"integration-{slug}",
+            rest_api_id=self.api.id,
+            resource_id=resource.id,
+            http_method=method.http_method,
+            type=integration_type,
+            integration_http_method="POST" if integration_type == "AWS_PROXY" else None,
+            uri=integration_uri,
+            request_templates=dict(request_templates) if request_templates else None,
+        )
+        return method, integration
 
     # -- deployment ----------------------------------------------------------
     def access_log_group(
@@ -360,9 +383,7 @@ class RestApi(Construct):
         )
         return self.stage
 
-    @property
-    def id(self) -> str:
-        return self.api.id
+    id = Forwarded("api", "id")
 
     @property
     def invoke_url(self) -> str:
