@@ -20,7 +20,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_notification import S3BucketNotification
 from constructs import Construct
 
 from lib.config.settings.transaction_pipeline import TransactionPipelineSettings
-from lib.constructs.alarms import lambda_alarms, metric_alarm
+from lib.constructs.alarms import executions_failed_alarm, lambda_alarms, queue_depth_alarm
 from lib.constructs.api_clients import json_model, request_validator, usage_plan
 from lib.constructs.container_image import ContainerImage
 from lib.constructs.dynamodb_table import Index, OnDemandTable
@@ -322,27 +322,22 @@ class TransactionPipelineStack(TapStack):
                 function_name=fn.name,
                 topic_arn=topic_arn,
             )
-        metric_alarm(
+        executions_failed_alarm(
             self,
             "alarm-workflow-failed",
             name=namer.name("txn-workflow-failed", NameKind.ALARM),
             description=f"Step Functions {self.workflow.name}: executions failed",
-            namespace="AWS/States",
-            metric="ExecutionsFailed",
-            dimensions={"StateMachineArn": self.workflow.arn},
+            state_machine_arn=self.workflow.arn,
             topic_arn=topic_arn,
         )
         threshold = self.settings.dlq_alarm_threshold
-        metric_alarm(
+        queue_depth_alarm(
             self,
             "alarm-dlq-depth",
             name=namer.name("txn-dlq-depth", NameKind.ALARM),
             description=f"Dead-letter queue holds >= {threshold} message(s)",
-            namespace="AWS/SQS",
-            metric="ApproximateNumberOfMessagesVisible",
-            dimensions={"QueueName": self.dlq.name},
+            queue_name=self.dlq.name,
             topic_arn=topic_arn,
-            statistic="Maximum",
             threshold=threshold,
         )
 
