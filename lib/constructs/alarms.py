@@ -1,4 +1,5 @@
-"""CloudWatch alarm helpers: one metric alarm, and the standard set per function.
+"""CloudWatch alarm helpers: one metric alarm, the standard set per function, and the
+alarms the stacks share (a REST API's 5xx errors, a queue's depth, failed executions).
 
 Every alarm notifies ``topic_arn`` on ALARM and on OK, and treats missing data
 as not breaching (an idle function is healthy).
@@ -88,3 +89,75 @@ def lambda_alarms(
             threshold=threshold,
         )
     return alarms
+
+
+def api_5xx_alarm(
+    scope: Construct,
+    id_: str,
+    *,
+    name: str,
+    description: str,
+    api_name: str,
+    stage: str,
+    topic_arn: str,
+) -> CloudwatchMetricAlarm:
+    """A REST API stage answered with 5xx errors (one or more in 5 minutes)."""
+    return metric_alarm(
+        scope,
+        id_,
+        name=name,
+        description=description,
+        namespace="AWS/ApiGateway",
+        metric="5XXError",
+        dimensions={"ApiName": api_name, "Stage": stage},
+        topic_arn=topic_arn,
+    )
+
+
+def queue_depth_alarm(
+    scope: Construct,
+    id_: str,
+    *,
+    name: str,
+    description: str,
+    queue_name: str,
+    topic_arn: str,
+    threshold: float = 1,
+    period_seconds: int = 300,
+) -> CloudwatchMetricAlarm:
+    """A queue (typically a dead-letter queue) holds ``threshold`` or more visible messages."""
+    return metric_alarm(
+        scope,
+        id_,
+        name=name,
+        description=description,
+        namespace="AWS/SQS",
+        metric="ApproximateNumberOfMessagesVisible",
+        dimensions={"QueueName": queue_name},
+        topic_arn=topic_arn,
+        statistic="Maximum",
+        threshold=threshold,
+        period_seconds=period_seconds,
+    )
+
+
+def executions_failed_alarm(
+    scope: Construct,
+    id_: str,
+    *,
+    name: str,
+    description: str,
+    state_machine_arn: str,
+    topic_arn: str,
+) -> CloudwatchMetricAlarm:
+    """A Step Functions state machine had one or more failed executions in 5 minutes."""
+    return metric_alarm(
+        scope,
+        id_,
+        name=name,
+        description=description,
+        namespace="AWS/States",
+        metric="ExecutionsFailed",
+        dimensions={"StateMachineArn": state_machine_arn},
+        topic_arn=topic_arn,
+    )

@@ -14,6 +14,8 @@ from cdktf_cdktf_provider_aws.dynamodb_table import (
 )
 from constructs import Construct
 
+from lib.constructs.forwarded import Forwarded
+
 KEY_TYPES = frozenset({"S", "N", "B"})
 
 
@@ -80,13 +82,8 @@ class OnDemandTable(Construct):
             deletion_protection_enabled=deletion_protection,
         )
 
-    @property
-    def name(self) -> str:
-        return self.table.name
-
-    @property
-    def arn(self) -> str:
-        return self.table.arn
+    name = Forwarded("table", "name")
+    arn = Forwarded("table", "arn")
 
     def index_arn(self, index: str) -> str:
         if index not in self.index_names:

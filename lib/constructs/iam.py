@@ -19,6 +19,8 @@ from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from constructs import Construct
 
+from lib.constructs.forwarded import Forwarded
+
 #: ``service:Action`` with no wildcard anywhere.
 ACTION_PATTERN = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+$")
 
@@ -118,10 +120,5 @@ class ServiceRole(Construct):
             policy=policy_document(self.grants),
         )
 
-    @property
-    def arn(self) -> str:
-        return self.role.arn
-
-    @property
-    def name(self) -> str:
-        return self.role.name
+    arn = Forwarded("role", "arn")
+    name = Forwarded("role", "name")

@@ -12,6 +12,8 @@ from cdktf_cdktf_provider_aws.ecr_repository import (
 )
 from constructs import Construct
 
+from lib.constructs.forwarded import Forwarded
+
 
 def keep_last_policy(count: int) -> str:
     """A lifecycle policy that expires all but the newest ``count`` images."""
@@ -59,10 +61,5 @@ class ImageRepository(Construct):
         )
         self.lifecycle = EcrLifecyclePolicy(self, "lifecycle", repository=self.repository.name, policy=policy)
 
-    @property
-    def arn(self) -> str:
-        return self.repository.arn
-
-    @property
-    def url(self) -> str:
-        return self.repository.repository_url
+    arn = Forwarded("repository", "arn")
+    url = Forwarded("repository", "repository_url")

@@ -17,6 +17,7 @@ from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from constructs import Construct
 
+from lib.constructs.forwarded import Forwarded
 from lib.naming import Namer
 
 #: What the account (and through IAM, its principals) may do with the key.
@@ -103,6 +104,4 @@ class StackKey(Construct):
             self, "alias", name=f"alias/{namer.name(service)}", target_key_id=self.key.key_id
         )
 
-    @property
-    def arn(self) -> str:
-        return self.key.arn
+    arn = Forwarded("key", "arn")

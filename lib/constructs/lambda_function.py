@@ -38,6 +38,7 @@ from cdktf_cdktf_provider_aws.lambda_layer_version import LambdaLayerVersion
 from constructs import Construct
 
 from lib.config.types import LOG_RETENTION_DAYS
+from lib.constructs.forwarded import Forwarded
 from lib.constructs.iam import Grant, ServiceRole
 from lib.constructs.packaging import LambdaPackage
 from lib.naming import NameKind, Namer
@@ -267,21 +268,10 @@ class LambdaFunction(Construct):
             **code_args,  # type: ignore[arg-type]
         )
 
-    @property
-    def arn(self) -> str:
-        return self.function.arn
-
-    @property
-    def name(self) -> str:
-        return self.function.function_name
-
-    @property
-    def invoke_arn(self) -> str:
-        return self.function.invoke_arn
-
-    @property
-    def role_arn(self) -> str:
-        return self.role.arn
+    arn = Forwarded("function", "arn")
+    name = Forwarded("function", "function_name")
+    invoke_arn = Forwarded("function", "invoke_arn")
+    role_arn = Forwarded("role", "arn")
 
 
 def python_layer(

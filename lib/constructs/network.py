@@ -1,4 +1,5 @@
-"""A VPC with public and private subnets over three AZs, optional NAT, and flow logs."""
+"""A VPC with public and private subnets over three AZs, optional NAT, and flow logs;
+the VPC, subnet-tier and route-table builders it shares with :mod:`lib.constructs.private_network`."""
 
 from __future__ import annotations
 
@@ -37,6 +38,65 @@ def subnet_cidrs(vpc_cidr: str) -> tuple[list[str], list[str]]:
     return blocks[:AZ_COUNT], blocks[PRIVATE_OFFSET : PRIVATE_OFFSET + AZ_COUNT]
 
 
+def vpc_and_zones(
+    scope: Construct, *, cidr: str, namer: Namer, prefix: str
+) -> tuple[Vpc, DataAwsAvailabilityZones]:
+    """The VPC ``<prefix>-vpc`` (DNS on), its default security group, and the region's zones."""
+    vpc = Vpc(
+        scope,
+        "vpc",
+        cidr_block=cidr,
+        enable_dns_support=True,
+        enable_dns_hostnames=True,
+        tags={"Name": namer.name(f"{prefix}-vpc")},
+    )
+    # No rule at all on the default security group: nothing may use it by accident.
+    DefaultSecurityGroup(scope, "default-sg", vpc_id=vpc.id, tags={"Name": namer.name(f"{prefix}-default")})
+    # Regular AZs only (no Local or Wavelength Zones), and no state filter:
+    # an impaired zone must not shift the index of the others.
+    zones = DataAwsAvailabilityZones(
+        scope,
+        "azs",
+        filter=[DataAwsAvailabilityZonesFilter(name="zone-type", values=["availability-zone"])],
+    )
+    return vpc, zones
+
+
+def tier_subnets(
+    scope: Construct,
+    tier: str,
+    *,
+    vpc_id: str,
+    zones: DataAwsAvailabilityZones,
+    cidrs: list[str],
+    namer: Namer,
+    prefix: str,
+) -> list[Subnet]:
+    """``<tier>-<i>``: one subnet of the tier per block, in zone ``i`` (none maps public IPs)."""
+    return [
+        Subnet(
+            scope,
+            f"{tier}-{i}",
+            vpc_id=vpc_id,
+            cidr_block=block,
+            availability_zone=Fn.element(zones.names, i),
+            map_public_ip_on_launch=False,
+            tags={"Name": namer.name(f"{prefix}-{tier}-{i}"), "Tier": tier},
+        )
+        for i, block in enumerate(cidrs)
+    ]
+
+
+def tier_route_table(
+    scope: Construct, tier: str, *, vpc_id: str, subnets: list[Subnet], namer: Namer, prefix: str
+) -> RouteTable:
+    """``<tier>-rt``, associated with each subnet of the tier."""
+    table = RouteTable(scope, f"{tier}-rt", vpc_id=vpc_id, tags={"Name": namer.name(f"{prefix}-{tier}")})
+    for i, subnet in enumerate(subnets):
+        RouteTableAssociation(scope, f"{tier}-rta-{i}", route_table_id=table.id, subnet_id=subnet.id)
+    return table
+
+
 class Network(Construct):
     """VPC, 3 public + 3 private subnets, IGW, optional single NAT, routes, flow logs.
 
@@ -56,55 +116,19 @@ class Network(Construct):
         log_retention_days: int,
     ) -> None:
         super().__init__(scope, id)
-        self.vpc = Vpc(
-            self,
-            "vpc",
-            cidr_block=cidr,
-            enable_dns_support=True,
-            enable_dns_hostnames=True,
-            tags={"Name": namer.name("plat-vpc")},
-        )
-        # No rule at all on the default security group: nothing may use it by accident.
-        DefaultSecurityGroup(
-            self, "default-sg", vpc_id=self.vpc.id, tags={"Name": namer.name("plat-default")}
-        )
-
-        # Regular AZs only (no Local or Wavelength Zones), and no state filter:
-        # an impaired zone must not shift the index of the others.
-        azs = DataAwsAvailabilityZones(
-            self,
-            "azs",
-            filter=[DataAwsAvailabilityZonesFilter(name="zone-type", values=["availability-zone"])],
-        )
+        self.vpc, zones = vpc_and_zones(self, cidr=cidr, namer=namer, prefix="plat")
         public_cidrs, private_cidrs = subnet_cidrs(cidr)
-        self.public_subnets = [
-            Subnet(
-                self,
-                f"public-{i}",
-                vpc_id=self.vpc.id,
-                cidr_block=block,
-                availability_zone=Fn.element(azs.names, i),
-                map_public_ip_on_launch=False,
-                tags={"Name": namer.name(f"plat-public-{i}"), "Tier": "public"},
-            )
-            for i, block in enumerate(public_cidrs)
-        ]
-        self.private_subnets = [
-            Subnet(
-                self,
-                f"private-{i}",
-                vpc_id=self.vpc.id,
-                cidr_block=block,
-                availability_zone=Fn.element(azs.names, i),
-                map_public_ip_on_launch=False,
-                tags={"Name": namer.name(f"plat-private-{i}"), "Tier": "private"},
-            )
-            for i, block in enumerate(private_cidrs)
-        ]
+        vpc_id = self.vpc.id
+        self.public_subnets = tier_subnets(
+            self, "public", vpc_id=vpc_id, zones=zones, cidrs=public_cidrs, namer=namer, prefix="plat"
+        )
+        self.private_subnets = tier_subnets(
+            self, "private", vpc_id=vpc_id, zones=zones, cidrs=private_cidrs, namer=namer, prefix="plat"
+        )
 
-        igw = InternetGateway(self, "igw", vpc_id=self.vpc.id, tags={"Name": namer.name("plat-igw")})
-        public_rt = RouteTable(
-            self, "public-rt", vpc_id=self.vpc.id, tags={"Name": namer.name("plat-public")}
+        igw = InternetGateway(self, "igw", vpc_id=vpc_id, tags={"Name": namer.name("plat-igw")})
+        public_rt = tier_route_table(
+            self, "public", vpc_id=vpc_id, subnets=self.public_subnets, namer=namer, prefix="plat"
         )
         Route(
             self,
@@ -113,11 +137,8 @@ class Network(Construct):
             destination_cidr_block="0.0.0.0/0",
             gateway_id=igw.id,
         )
-        for i, subnet in enumerate(self.public_subnets):
-            RouteTableAssociation(self, f"public-rta-{i}", route_table_id=public_rt.id, subnet_id=subnet.id)
-
-        private_rt = RouteTable(
-            self, "private-rt", vpc_id=self.vpc.id, tags={"Name": namer.name("plat-private")}
+        private_rt = tier_route_table(
+            self, "private", vpc_id=vpc_id, subnets=self.private_subnets, namer=namer, prefix="plat"
         )
         self.nat: NatGateway | None = None
         if nat_gateway:
@@ -137,8 +158,6 @@ class Network(Construct):
                 destination_cidr_block="0.0.0.0/0",
                 nat_gateway_id=self.nat.id,
             )
-        for i, subnet in enumerate(self.private_subnets):
-            RouteTableAssociation(self, f"private-rta-{i}", route_table_id=private_rt.id, subnet_id=subnet.id)
 
         vpc_flow_logs(
             self,

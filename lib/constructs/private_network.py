@@ -8,22 +8,12 @@ so the same JSON fits any region. Flow logs go to their own log group.
 
 from __future__ import annotations
 
-from cdktf import Fn
-from cdktf_cdktf_provider_aws.data_aws_availability_zones import (
-    DataAwsAvailabilityZones,
-    DataAwsAvailabilityZonesFilter,
-)
-from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
-from cdktf_cdktf_provider_aws.route_table import RouteTable
-from cdktf_cdktf_provider_aws.route_table_association import RouteTableAssociation
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup, SecurityGroupEgress
-from cdktf_cdktf_provider_aws.subnet import Subnet
-from cdktf_cdktf_provider_aws.vpc import Vpc
 from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint
 from constructs import Construct
 
 from lib.constructs.flow_logs import vpc_flow_logs
-from lib.constructs.network import AZ_COUNT, subnet_cidrs
+from lib.constructs.network import AZ_COUNT, subnet_cidrs, tier_route_table, tier_subnets, vpc_and_zones
 from lib.naming import NameKind, Namer
 
 #: Services reached through gateway endpoints (free, no ENI, no NAT).
@@ -47,42 +37,20 @@ class PrivateNetwork(Construct):
         log_retention_days: int,
     ) -> None:
         super().__init__(scope, id_)
-        self.vpc = Vpc(
-            self,
-            "vpc",
-            cidr_block=cidr,
-            enable_dns_support=True,
-            enable_dns_hostnames=True,
-            tags={"Name": namer.name(f"{service}-vpc")},
-        )
-        DefaultSecurityGroup(
-            self, "default-sg", vpc_id=self.vpc.id, tags={"Name": namer.name(f"{service}-default")}
-        )
-        azs = DataAwsAvailabilityZones(
-            self,
-            "azs",
-            filter=[DataAwsAvailabilityZonesFilter(name="zone-type", values=["availability-zone"])],
-        )
+        self.vpc, zones = vpc_and_zones(self, cidr=cidr, namer=namer, prefix=service)
         _, private_cidrs = subnet_cidrs(cidr)
-        self.subnets = [
-            Subnet(
-                self,
-                f"private-{i}",
-                vpc_id=self.vpc.id,
-                cidr_block=block,
-                availability_zone=Fn.element(azs.names, i),
-                map_public_ip_on_launch=False,
-                tags={"Name": namer.name(f"{service}-private-{i}"), "Tier": "private"},
-            )
-            for i, block in enumerate(private_cidrs[:AZ_COUNT])
-        ]
-        route_table = RouteTable(
-            self, "private-rt", vpc_id=self.vpc.id, tags={"Name": namer.name(f"{service}-private")}
+        self.subnets = tier_subnets(
+            self,
+            "private",
+            vpc_id=self.vpc.id,
+            zones=zones,
+            cidrs=private_cidrs[:AZ_COUNT],
+            namer=namer,
+            prefix=service,
         )
-        for i, subnet in enumerate(self.subnets):
-            RouteTableAssociation(
-                self, f"private-rta-{i}", route_table_id=route_table.id, subnet_id=subnet.id
-            )
+        route_table = tier_route_table(
+            self, "private", vpc_id=self.vpc.id, subnets=self.subnets, namer=namer, prefix=service
+        )
         self.endpoints = {
             svc: VpcEndpoint(
                 self,

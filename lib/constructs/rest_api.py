@@ -1,15 +1,15 @@
-"""A REST API (API Gateway v1) with Lambda proxy routes, CORS preflights, request
-validators and models, one stage throttled by method settings, and usage plans.
+"""A REST API (API Gateway v1) with Lambda proxy routes, CORS preflights and one
+stage throttled by method settings.
 
 Routes are added with :meth:`RestApi.lambda_route` / :meth:`RestApi.cors_preflight`
-(checked by :meth:`RestApi.request_validator` and :meth:`RestApi.model`), then
+(checked by validators and models of :mod:`lib.constructs.api_clients`), then
 :meth:`RestApi.deploy` creates the deployment (redeployed whenever a route, an
 integration target or the routes' description changes) and the stage; after it,
-:meth:`RestApi.usage_plan` meters API-key clients of the stage.
+:func:`lib.constructs.api_clients.usage_plan` meters API-key clients of the stage.
 
-Validators, models, the access log group and usage plans are created *beside* the
-API, in the scope the API was created in, under the ids the caller gives: their
-Terraform addresses do not depend on the API's construct id.
+The access log group (like the validators, models and usage plans) is created
+*beside* the API, in the scope the API was created in (:attr:`RestApi.beside`), under
+the id the caller gives: its Terraform address does not depend on the API's construct id.
 """
 
 from __future__ import annotations
@@ -19,10 +19,8 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from cdktf import Fn, TerraformResource, TerraformResourceLifecycle
-from cdktf_cdktf_provider_aws.api_gateway_api_key import ApiGatewayApiKey
 from cdktf_cdktf_provider_aws.api_gateway_deployment import ApiGatewayDeployment
 from cdktf_cdktf_provider_aws.api_gateway_integration import ApiGatewayIntegration
 from cdktf_cdktf_provider_aws.api_gateway_integration_response import ApiGatewayIntegrationResponse
@@ -32,24 +30,17 @@ from cdktf_cdktf_provider_aws.api_gateway_method_settings import (
     ApiGatewayMethodSettings,
     ApiGatewayMethodSettingsSettings,
 )
-from cdktf_cdktf_provider_aws.api_gateway_model import ApiGatewayModel
-from cdktf_cdktf_provider_aws.api_gateway_request_validator import ApiGatewayRequestValidator
 from cdktf_cdktf_provider_aws.api_gateway_resource import ApiGatewayResource
 from cdktf_cdktf_provider_aws.api_gateway_rest_api import (
     ApiGatewayRestApi,
     ApiGatewayRestApiEndpointConfiguration,
 )
 from cdktf_cdktf_provider_aws.api_gateway_stage import ApiGatewayStage, ApiGatewayStageAccessLogSettings
-from cdktf_cdktf_provider_aws.api_gateway_usage_plan import (
-    ApiGatewayUsagePlan,
-    ApiGatewayUsagePlanApiStages,
-    ApiGatewayUsagePlanQuotaSettings,
-    ApiGatewayUsagePlanThrottleSettings,
-)
-from cdktf_cdktf_provider_aws.api_gateway_usage_plan_key import ApiGatewayUsagePlanKey
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from constructs import Construct
+
+from lib.constructs.forwarded import Forwarded
 
 AUTHORIZATIONS = frozenset({"NONE", "AWS_IAM"})
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
@@ -98,14 +89,6 @@ class Throttle:
             raise RestApiError(f"throttle {self.rate_limit}/{self.burst_limit} must be positive")
 
 
-@dataclass(frozen=True)
-class UsagePlan:
-    """A usage plan of the API's stage and the one API key it meters."""
-
-    plan: ApiGatewayUsagePlan
-    key: ApiGatewayApiKey
-
-
 def _slug(path: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "root"
 
@@ -135,8 +118,8 @@ class RestApi(Construct):
         super().__init__(scope, id_)
         if not re.match(r"^[A-Za-z0-9_]{1,128}$", stage_name):
             raise RestApiError(f"stage name {stage_name!r} must be letters, digits or '_'")
-        #: Where validators, models, the access log group and usage plans are created.
-        self._beside = scope
+        #: Where the access log group, validators, models and usage plans are created.
+        self.beside = scope
         self.name = name
         self.stage_name = stage_name
         self.throttle = throttle
@@ -202,26 +185,16 @@ class RestApi(Construct):
             raise RestApiError(f"{method} {path} would be open to anyone: require AWS_IAM or an API key")
         resource = self.resource(path)
         slug = f"{method.lower()}-{_slug(path)}"
-        m = ApiGatewayMethod(
-            self,
-            f"method-{slug}",
-            rest_api_id=self.api.id,
-            resource_id=resource.id,
-            http_method=method,
+        m, integration = self._method(
+            slug,
+            resource,
+            method,
             authorization=authorization,
             api_key_required=api_key_required,
             request_validator_id=request_validator_id,
-            request_models=dict(request_models) if request_models else None,
-        )
-        integration = ApiGatewayIntegration(
-            self,
-            f"integration-{slug}",
-            rest_api_id=self.api.id,
-            resource_id=resource.id,
-            http_method=m.http_method,
-            type="AWS_PROXY",
-            integration_http_method="POST",
-            uri=invoke_arn,
+            request_models=request_models,
+            integration_type="AWS_PROXY",
+            integration_uri=invoke_arn,
         )
         source_path = re.sub(r"\{[^}]+\}", "*", path)
         LambdaPermission(
@@ -273,21 +246,12 @@ class RestApi(Construct):
             "Access-Control-Allow-Methods": ",".join(sorted({*allow_methods, "OPTIONS"})),
             "Access-Control-Allow-Headers": ",".join(allow_headers),
         }
-        m = ApiGatewayMethod(
-            self,
-            f"method-{slug}",
-            rest_api_id=self.api.id,
-            resource_id=resource.id,
-            http_method="OPTIONS",
+        m, integration = self._method(
+            slug,
+            resource,
+            "OPTIONS",
             authorization="NONE",
-        )
-        integration = ApiGatewayIntegration(
-            self,
-            f"integration-{slug}",
-            rest_api_id=self.api.id,
-            resource_id=resource.id,
-            http_method=m.http_method,
-            type="MOCK",
+            integration_type="MOCK",
             request_templates={"application/json": '{"statusCode": 200}'},
         )
         response = ApiGatewayMethodResponse(
@@ -313,30 +277,45 @@ class RestApi(Construct):
         self._spec.append({"path": path, "method": "OPTIONS", "headers": sorted(headers.items())})
         return m
 
-    # -- request checks ------------------------------------------------------
-    def request_validator(self, id_: str, *, name: str, body: bool) -> ApiGatewayRequestValidator:
-        """A validator that checks a method's required parameters and, with ``body``, its
-        body against the method's model (pass its ``id`` to :meth:`lambda_route`)."""
-        return ApiGatewayRequestValidator(
-            self._beside,
-            id_,
+    def _method(
+        self,
+        slug: str,
+        resource: ApiGatewayResource,
+        http_method: str,
+        *,
+        authorization: str,
+        integration_type: str,
+        api_key_required: bool | None = None,
+        request_validator_id: str | None = None,
+        request_models: Mapping[str, str] | None = None,
+        integration_uri: str | None = None,
+        request_templates: Mapping[str, str] | None = None,
+    ) -> tuple[ApiGatewayMethod, ApiGatewayIntegration]:
+        """``method-<slug>`` on ``resource`` and its ``integration-<slug>`` (API Gateway
+        invokes a Lambda proxy integration with POST, whatever the method)."""
+        method = ApiGatewayMethod(
+            self,
+            f"method-{slug}",
             rest_api_id=self.api.id,
-            name=name,
-            validate_request_body=body,
-            validate_request_parameters=True,
+            resource_id=resource.id,
+            http_method=http_method,
+            authorization=authorization,
+            api_key_required=api_key_required,
+            request_validator_id=request_validator_id,
+            request_models=dict(request_models) if request_models else None,
         )
-
-    def model(self, id_: str, *, name: str, description: str, schema: Mapping[str, Any]) -> ApiGatewayModel:
-        """A JSON body model (``schema`` is JSON schema draft-04, as API Gateway reads it)."""
-        return ApiGatewayModel(
-            self._beside,
-            id_,
+        integration = ApiGatewayIntegration(
+            self,
+            f"integration-{slug}",
             rest_api_id=self.api.id,
-            name=name,
-            content_type="application/json",
-            description=description,
-            schema=json.dumps(schema, separators=(",", ":")),
+            resource_id=resource.id,
+            http_method=method.http_method,
+            type=integration_type,
+            integration_http_method="POST" if integration_type == "AWS_PROXY" else None,
+            uri=integration_uri,
+            request_templates=dict(request_templates) if request_templates else None,
         )
+        return method, integration
 
     # -- deployment ----------------------------------------------------------
     def access_log_group(
@@ -344,7 +323,7 @@ class RestApi(Construct):
     ) -> AccessLog:
         """The log group ``/aws/apigateway/<api name>``, as the stage's access log (:meth:`deploy`)."""
         group = CloudwatchLogGroup(
-            self._beside,
+            self.beside,
             id_,
             name=f"/aws/apigateway/{self.name}",
             retention_in_days=retention_days,
@@ -404,45 +383,7 @@ class RestApi(Construct):
         )
         return self.stage
 
-    # -- clients -------------------------------------------------------------
-    def usage_plan(
-        self,
-        id_: str,
-        *,
-        name: str,
-        description: str,
-        key_id: str,
-        key_name: str,
-        key_description: str | None = None,
-        daily_quota: int | None = None,
-        plan_key_id: str = "usage-plan-key",
-    ) -> UsagePlan:
-        """A usage plan of the deployed stage, throttled as the stage is (plus a daily
-        quota per key), and one API key in it (its value generated by AWS)."""
-        if self.stage is None:
-            raise RestApiError("deploy() the API before adding a usage plan")
-        plan = ApiGatewayUsagePlan(
-            self._beside,
-            id_,
-            name=name,
-            description=description,
-            api_stages=[ApiGatewayUsagePlanApiStages(api_id=self.api.id, stage=self.stage.stage_name)],
-            throttle_settings=ApiGatewayUsagePlanThrottleSettings(
-                rate_limit=self.throttle.rate_limit, burst_limit=self.throttle.burst_limit
-            ),
-            quota_settings=(
-                ApiGatewayUsagePlanQuotaSettings(limit=daily_quota, period="DAY") if daily_quota else None
-            ),
-        )
-        key = ApiGatewayApiKey(self._beside, key_id, name=key_name, enabled=True, description=key_description)
-        ApiGatewayUsagePlanKey(
-            self._beside, plan_key_id, key_id=key.id, key_type="API_KEY", usage_plan_id=plan.id
-        )
-        return UsagePlan(plan=plan, key=key)
-
-    @property
-    def id(self) -> str:
-        return self.api.id
+    id = Forwarded("api", "id")
 
     @property
     def invoke_url(self) -> str:

@@ -38,6 +38,8 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
 )
 from constructs import Construct
 
+from lib.constructs.forwarded import Forwarded
+
 CORS_METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "HEAD"})
 
 
@@ -188,17 +190,9 @@ class SecureBucket(Construct):
                 ],
             )
 
-    @property
-    def name(self) -> str:
-        return self.bucket.bucket
-
-    @property
-    def arn(self) -> str:
-        return self.bucket.arn
-
-    @property
-    def id(self) -> str:
-        return self.bucket.id
+    name = Forwarded("bucket", "bucket")
+    arn = Forwarded("bucket", "arn")
+    id = Forwarded("bucket", "id")
 
     def objects_arn(self, prefix: str = "") -> str:
         """ARN of the objects under ``prefix`` (``arn:...:bucket/prefix*``)."""

@@ -22,6 +22,7 @@ from cdktf_cdktf_provider_aws.sfn_state_machine import (
 )
 from constructs import Construct
 
+from lib.constructs.forwarded import Forwarded
 from lib.constructs.iam import Grant, ServiceRole
 from lib.naming import NameKind, Namer
 
@@ -108,6 +109,4 @@ class StateMachine:
             depends_on=[self.role.policy] if wait_for_role_policy else None,
         )
 
-    @property
-    def arn(self) -> str:
-        return self.machine.arn
+    arn = Forwarded("machine", "arn")

@@ -4,14 +4,13 @@ Four functions (arm64, one shared layer) run in private subnets of their own
 VPC, reaching S3 and DynamoDB through gateway endpoints (no NAT). A Step
 Functions workflow chains them, retrying each task with exponential backoff;
 a failure that survives the retries is published to the alert topic and
-sent to the dead-letter queue before the execution fails. See
-docs/stacks/data_pipeline.md.
+sent to the dead-letter queue before the execution fails (the definition:
+:mod:`lib.stacks.data_workflow`). See docs/stacks/data_pipeline.md.
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from cdktf import TerraformOutput
@@ -19,112 +18,26 @@ from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
 from constructs import Construct
 
 from lib.config.settings.data_pipeline import DataPipelineSettings
-from lib.constructs.alarms import lambda_alarms, metric_alarm
+from lib.constructs.alarms import executions_failed_alarm, lambda_alarms, queue_depth_alarm
 from lib.constructs.dynamodb_table import OnDemandTable
 from lib.constructs.foundation import SystemFoundation
+from lib.constructs.function_family import FunctionFamily, system_layer
 from lib.constructs.iam import Grant
-from lib.constructs.lambda_function import LambdaFunction, LambdaZip, VpcPlacement, python_layer
+from lib.constructs.lambda_function import LambdaFunction, VpcPlacement
 from lib.constructs.object_trigger import ObjectCreatedTrigger
-from lib.constructs.packaging import LAMBDA_ROOT, function_package, layer_package
 from lib.constructs.private_network import PrivateNetwork
 from lib.constructs.secure_bucket import SecureBucket
 from lib.constructs.ssm import SsmExports
 from lib.constructs.state_machine import StateMachine
 from lib.naming import NameKind
 from lib.stacks.base import StackContext, TapStack
+from lib.stacks.data_workflow import workflow_definition
 
 SYSTEM = "data_pipeline"
 RUNTIME = "python3.12"
-LAYER_DIR: Path = LAMBDA_ROOT / SYSTEM / "layer"
-#: The workflow's steps, in order.
-STEPS = ("ingest", "validate", "transform", "load")
 #: Objects created under this prefix start an execution; inline batches are stored elsewhere.
 RAW_PREFIX = "raw/"
 INLINE_PREFIX = "inline/"
-#: Transient errors worth retrying (a PipelineError is a bad batch: retrying it cannot help).
-RETRYABLE_ERRORS = (
-    "Lambda.ServiceException",
-    "Lambda.AWSLambdaException",
-    "Lambda.SdkClientException",
-    "Lambda.TooManyRequestsException",
-    "States.Timeout",
-)
-
-
-def workflow_definition(
-    *,
-    function_arns: dict[str, str],
-    topic_arn: str,
-    dlq_url: str,
-    max_attempts: int,
-    interval_seconds: int,
-    backoff_rate: float,
-) -> str:
-    """Amazon States Language: each step retried with exponential backoff, every
-    failure caught into Notify (SNS) -> DeadLetter (SQS) -> Failed; an input
-    without a batch (Ingest reports ``count: 0``) ends in NoBatch."""
-    missing = [s for s in STEPS if s not in function_arns]
-    if missing:
-        raise ValueError(f"workflow needs a function for step(s) {', '.join(missing)}")
-    states: dict[str, Any] = {}
-    for i, step in enumerate(STEPS):
-        state: dict[str, Any] = {
-            "Type": "Task",
-            "Resource": function_arns[step],
-            "Retry": [
-                {
-                    "ErrorEquals": list(RETRYABLE_ERRORS),
-                    "IntervalSeconds": interval_seconds,
-                    "MaxAttempts": max_attempts,
-                    "BackoffRate": backoff_rate,
-                }
-            ],
-            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Notify"}],
-        }
-        if step == "ingest":
-            state["Next"] = "HasBatch"
-        elif i + 1 < len(STEPS):
-            state["Next"] = STEPS[i + 1].capitalize()
-        else:
-            state["End"] = True
-        states[step.capitalize()] = state
-    states["HasBatch"] = {
-        "Type": "Choice",
-        "Choices": [
-            {
-                "And": [
-                    {"Variable": "$.count", "IsPresent": True},
-                    {"Variable": "$.count", "NumericEquals": 0},
-                ],
-                "Next": "NoBatch",
-            }
-        ],
-        "Default": STEPS[1].capitalize(),
-    }
-    states["NoBatch"] = {"Type": "Succeed", "Comment": "the input carried no records and no key"}
-    states["Notify"] = {
-        "Type": "Task",
-        "Resource": "arn:aws:states:::sns:publish",
-        "Parameters": {
-            "TopicArn": topic_arn,
-            "Subject": "Data pipeline execution failed",
-            "Message.$": "States.JsonToString($)",
-        },
-        "ResultPath": None,
-        "Next": "DeadLetter",
-    }
-    states["DeadLetter"] = {
-        "Type": "Task",
-        "Resource": "arn:aws:states:::sqs:sendMessage",
-        "Parameters": {"QueueUrl": dlq_url, "MessageBody.$": "States.JsonToString($)"},
-        "ResultPath": None,
-        "Next": "Failed",
-    }
-    states["Failed"] = {"Type": "Fail", "Error": "PipelineFailed", "Cause": "a step failed after its retries"}
-    return json.dumps(
-        {"Comment": "ingest -> validate -> transform -> load", "StartAt": "Ingest", "States": states},
-        separators=(",", ":"),
-    )
 
 
 class DataPipelineStack(TapStack):
@@ -154,19 +67,16 @@ class DataPipelineStack(TapStack):
             logs_key_arn=self.key.arn,
             log_retention_days=settings.log_retention_days,
         )
-        self.layer = python_layer(
+        self.layer = system_layer(
             self,
             "layer",
+            system=SYSTEM,
+            folder="layer",
             name=namer.name("dpl-common", NameKind.LAMBDA_LAYER),
             description="Data pipeline shared code (pipeline_common)",
-            package=layer_package(
-                self,
-                "layer-package",
-                source=LAYER_DIR,
-                label=f"{SYSTEM}-layer",
-                requirements=LAYER_DIR / "requirements.txt",
-            ),
             runtime=RUNTIME,
+            package_id="layer-package",
+            with_requirements=True,
         )
         self.functions = self._functions()
         self.workflow = self._workflow()
@@ -226,43 +136,32 @@ class DataPipelineStack(TapStack):
                 [read, Grant(actions=["dynamodb:BatchWriteItem", "dynamodb:PutItem"], resources=[table.arn])],
             ),
         }
+        settings, network = self.settings, self.network
+        family = FunctionFamily(
+            scope=self,
+            namer=self.namer,
+            system=SYSTEM,
+            layer_arn=self.layer.arn,
+            key_arn=self.key.arn,
+            dead_letter_queue_arn=self.dlq.arn,
+            log_retention_days=settings.log_retention_days,
+            memory_mb=settings.memory_mb,
+            runtime=RUNTIME,
+            vpc=VpcPlacement(subnet_ids=network.subnet_ids, security_group_ids=[network.security_group.id]),
+        )
         return {
-            step: self._function(
-                step, description=text, environment=environment, grants=[*grants, self.base.key_use]
+            step: family.function(
+                step,
+                function=step,
+                service=f"dpl-{step}",
+                description=text,
+                environment=environment,
+                grants=[*grants, self.base.key_use],
+                timeout_seconds=settings.timeout_seconds,
+                reserved_concurrency=settings.reserved_concurrency,
             )
             for step, (text, environment, grants) in steps.items()
         }
-
-    def _function(
-        self, step: str, *, description: str, environment: dict[str, str], grants: list[Grant]
-    ) -> LambdaFunction:
-        settings = self.settings
-        return LambdaFunction(
-            self,
-            step,
-            namer=self.namer,
-            service=f"dpl-{step}",
-            description=description,
-            code=LambdaZip(
-                package=function_package(self, f"{step}-package", system=SYSTEM, function=step),
-                handler="handler.handler",
-                runtime=RUNTIME,
-            ),
-            layers=[self.layer.arn],
-            environment=environment,
-            grants=grants,
-            memory_mb=settings.memory_mb,
-            timeout_seconds=settings.timeout_seconds,
-            reserved_concurrency=settings.reserved_concurrency,
-            log_retention_days=settings.log_retention_days,
-            dead_letter_queue_arn=self.dlq.arn,
-            log_kms_key_arn=self.key.arn,
-            kms_key_arn=self.key.arn,
-            vpc=VpcPlacement(
-                subnet_ids=self.network.subnet_ids,
-                security_group_ids=[self.network.security_group.id],
-            ),
-        )
 
     def _workflow(self) -> StateMachine:
         settings = self.settings
@@ -301,26 +200,21 @@ class DataPipelineStack(TapStack):
                 function_name=fn.function_name,
                 topic_arn=topic_arn,
             )
-        metric_alarm(
+        executions_failed_alarm(
             self,
             "executions-failed-alarm",
             name=namer.name("dpl-executions-failed", NameKind.ALARM),
             description="Data pipeline executions failed",
-            namespace="AWS/States",
-            metric="ExecutionsFailed",
-            dimensions={"StateMachineArn": self.state_machine.arn},
+            state_machine_arn=self.state_machine.arn,
             topic_arn=topic_arn,
         )
-        metric_alarm(
+        queue_depth_alarm(
             self,
             "dlq-alarm",
             name=namer.name("dpl-dlq-depth", NameKind.ALARM),
             description="Failed data pipeline executions are waiting in the dead-letter queue",
-            namespace="AWS/SQS",
-            metric="ApproximateNumberOfMessagesVisible",
-            dimensions={"QueueName": self.dlq.name},
+            queue_name=self.dlq.name,
             topic_arn=topic_arn,
-            statistic="Maximum",
             period_seconds=60,
         )
         self.dashboard = CloudwatchDashboard(
@@ -356,55 +250,41 @@ class DataPipelineStack(TapStack):
         region = self.namer.region
         names = [fn.function_name for fn in self.functions.values()]
 
-        def lambda_widget(metric: str, x: int) -> dict[str, Any]:
+        def widget(title: str, x: int, y: int, metrics: list[list[str]]) -> dict[str, Any]:
+            """A 12x6 graph of ``metrics``, each summed over 5 minutes."""
             return {
                 "type": "metric",
                 "x": x,
-                "y": 0,
+                "y": y,
                 "width": 12,
                 "height": 6,
                 "properties": {
-                    "title": f"Lambda {metric}",
+                    "title": title,
                     "region": region,
                     "stat": "Sum",
                     "period": 300,
-                    "metrics": [["AWS/Lambda", metric, "FunctionName", n] for n in names],
+                    "metrics": metrics,
                 },
             }
 
+        def lambda_metrics(metric: str) -> list[list[str]]:
+            return [["AWS/Lambda", metric, "FunctionName", n] for n in names]
+
+        executions = ("ExecutionsStarted", "ExecutionsSucceeded", "ExecutionsFailed")
         widgets = [
-            lambda_widget("Invocations", 0),
-            lambda_widget("Errors", 12),
-            {
-                "type": "metric",
-                "x": 0,
-                "y": 6,
-                "width": 12,
-                "height": 6,
-                "properties": {
-                    "title": "Workflow executions",
-                    "region": region,
-                    "stat": "Sum",
-                    "period": 300,
-                    "metrics": [
-                        ["AWS/States", m, "StateMachineArn", self.state_machine.arn]
-                        for m in ("ExecutionsStarted", "ExecutionsSucceeded", "ExecutionsFailed")
-                    ],
-                },
-            },
-            {
-                "type": "metric",
-                "x": 12,
-                "y": 6,
-                "width": 12,
-                "height": 6,
-                "properties": {
-                    "title": "Records table writes",
-                    "region": region,
-                    "stat": "Sum",
-                    "period": 300,
-                    "metrics": [["AWS/DynamoDB", "ConsumedWriteCapacityUnits", "TableName", self.table.name]],
-                },
-            },
+            widget("Lambda Invocations", 0, 0, lambda_metrics("Invocations")),
+            widget("Lambda Errors", 12, 0, lambda_metrics("Errors")),
+            widget(
+                "Workflow executions",
+                0,
+                6,
+                [["AWS/States", m, "StateMachineArn", self.state_machine.arn] for m in executions],
+            ),
+            widget(
+                "Records table writes",
+                12,
+                6,
+                [["AWS/DynamoDB", "ConsumedWriteCapacityUnits", "TableName", self.table.name]],
+            ),
         ]
         return json.dumps({"widgets": widgets}, separators=(",", ":"))

@@ -16,12 +16,13 @@ from cdktf_cdktf_provider_aws.s3_bucket_notification import (
 from constructs import Construct
 
 from lib.config.settings.file_processing import FileProcessingSettings
-from lib.constructs.alarms import lambda_alarms, metric_alarm
+from lib.constructs.alarms import api_5xx_alarm, lambda_alarms
+from lib.constructs.api_clients import request_validator
 from lib.constructs.dynamodb_table import Index, OnDemandTable
 from lib.constructs.foundation import SystemFoundation
+from lib.constructs.function_family import FunctionFamily, system_layer
 from lib.constructs.iam import Grant
-from lib.constructs.lambda_function import LambdaFunction, LambdaZip, python_layer
-from lib.constructs.packaging import LAMBDA_ROOT, function_package, layer_package
+from lib.constructs.lambda_function import LambdaFunction
 from lib.constructs.rest_api import RestApi, Throttle
 from lib.constructs.secure_bucket import BucketCors, SecureBucket
 from lib.naming import NameKind
@@ -75,15 +76,28 @@ class FileProcessingStack(TapStack):
         )
         self.key, self.topic, self.dlq = self.base.key, self.base.topic, self.base.dlq
         self._storage()
-        self.layer = python_layer(
+        self.layer = system_layer(
             self,
             "common-layer",
+            system=SYSTEM,
+            folder="common",
             name=namer.name("files-common", NameKind.LAMBDA_LAYER),
             description="file_records: S3 events, metadata records, the processing loop",
-            package=layer_package(
-                self, "common-layer-asset", source=LAMBDA_ROOT / SYSTEM / "common", label=f"{SYSTEM}-common"
-            ),
             runtime=PYTHON_RUNTIME,
+            package_id="common-layer-asset",
+            with_requirements=False,
+        )
+        self.family = FunctionFamily(
+            scope=self,
+            namer=namer,
+            system=SYSTEM,
+            layer_arn=self.layer.arn,
+            key_arn=self.key.arn,
+            dead_letter_queue_arn=self.dlq.arn,
+            log_retention_days=self.settings.log_retention_days,
+            memory_mb=512,
+            runtime=PYTHON_RUNTIME,
+            package_id="{function}-asset",
         )
         self.functions: dict[str, LambdaFunction] = {}
         self._processors()
@@ -130,27 +144,15 @@ class FileProcessingStack(TapStack):
         reserved: int,
         description: str,
     ) -> LambdaFunction:
-        fn = LambdaFunction(
-            self,
+        fn = self.family.function(
             name.replace("_", "-"),
-            namer=self.namer,
+            function=name,
             service=service,
-            code=LambdaZip(
-                package=function_package(self, f"{name}-asset", system=SYSTEM, function=name),
-                runtime=PYTHON_RUNTIME,
-            ),
             description=description,
-            layers=[self.layer.arn],
-            log_retention_days=self.settings.log_retention_days,
-            log_kms_key_arn=self.key.arn,
             grants=[*grants, self.base.key_use],
             environment=environment,
-            architecture="arm64",
-            memory_mb=512,
             timeout_seconds=60,
             reserved_concurrency=reserved,
-            dead_letter_queue_arn=self.dlq.arn,
-            kms_key_arn=self.key.arn,
         )
         self.functions[name] = fn
         return fn
@@ -247,7 +249,7 @@ class FileProcessingStack(TapStack):
             throttle=Throttle(rate_limit=settings.api_rate_limit, burst_limit=settings.api_burst_limit),
         )
         # Path parameters are checked by API Gateway before the function runs.
-        validator = api.request_validator("api-validator", name="parameters", body=False)
+        validator = request_validator(api, "api-validator", name="parameters", body=False)
         for method, path in ROUTES:
             api.lambda_route(
                 path,
@@ -281,14 +283,13 @@ class FileProcessingStack(TapStack):
                 function_name=fn.name,
                 topic_arn=topic_arn,
             )
-        metric_alarm(
+        api_5xx_alarm(
             self,
             "api-5xx-alarm",
             name=namer.name("files-api-5xx", NameKind.ALARM),
             description="File API answered with 5xx errors",
-            namespace="AWS/ApiGateway",
-            metric="5XXError",
-            dimensions={"ApiName": self.api.api.name, "Stage": STAGE},
+            api_name=self.api.api.name,
+            stage=STAGE,
             topic_arn=topic_arn,
         )
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 from cdktf import TerraformOutput
 from cdktf_cdktf_provider_aws.api_gateway_stage import ApiGatewayStage
@@ -28,12 +27,13 @@ from cdktf_cdktf_provider_aws.ssm_parameter import SsmParameter
 from constructs import Construct
 
 from lib.config.settings.iot_pipeline import IotPipelineSettings
-from lib.constructs.alarms import lambda_alarms, metric_alarm
+from lib.constructs.alarms import api_5xx_alarm, lambda_alarms, queue_depth_alarm
+from lib.constructs.api_clients import json_model, request_validator, usage_plan
 from lib.constructs.dynamodb_table import OnDemandTable
 from lib.constructs.foundation import SystemFoundation
+from lib.constructs.function_family import FunctionFamily, system_layer
 from lib.constructs.iam import Grant
-from lib.constructs.lambda_function import LambdaFunction, LambdaZip, python_layer
-from lib.constructs.packaging import LAMBDA_ROOT, function_package, layer_package
+from lib.constructs.lambda_function import LambdaFunction
 from lib.constructs.queues import QueueWithDlq
 from lib.constructs.rest_api import RestApi, Throttle
 from lib.constructs.ssm import secure_parameter
@@ -42,7 +42,6 @@ from lib.stacks.base import StackContext, TapStack
 
 SYSTEM = "iot_pipeline"
 RUNTIME = "python3.12"
-LAYER_DIR: Path = LAMBDA_ROOT / SYSTEM / "layer"
 
 #: Access log line: one JSON object per request.
 ACCESS_LOG_FORMAT = json.dumps(
@@ -108,19 +107,16 @@ class IotPipelineStack(TapStack):
         )
         self.key, self.topic = self.base.key, self.base.topic
         self._data()
-        self.layer = python_layer(
+        self.layer = system_layer(
             self,
             "layer",
+            system=SYSTEM,
+            folder="layer",
             name=namer.name("iot-common", NameKind.LAMBDA_LAYER),
             description="IoT pipeline shared code (iot_common)",
-            package=layer_package(
-                self,
-                "layer-package",
-                source=LAYER_DIR,
-                label=f"{SYSTEM}-layer",
-                requirements=LAYER_DIR / "requirements.txt",
-            ),
             runtime=RUNTIME,
+            package_id="layer-package",
+            with_requirements=True,
         )
         self._functions()
         self.api, self.stage = self._api(
@@ -193,10 +189,24 @@ class IotPipelineStack(TapStack):
     def _functions(self) -> None:
         """ingest (API -> raw table + queue), processor (queue -> processed table), query."""
         settings, queue, use_key = self.settings, self.queues.queue, self.base.key_use
-        self.ingest = self._function(
+        family = FunctionFamily(
+            scope=self,
+            namer=self.namer,
+            system=SYSTEM,
+            layer_arn=self.layer.arn,
+            key_arn=self.key.arn,
+            dead_letter_queue_arn=self.queues.dlq.arn,
+            log_retention_days=settings.log_retention_days,
+            memory_mb=settings.memory_mb,
+            runtime=RUNTIME,
+        )
+        self.ingest = family.function(
             "ingest",
+            function="ingest",
+            service="iot-ingest",
+            reserved_concurrency=settings.reserved_concurrency,
             description="Validate a reading; store it raw and queue it",
-            timeout=settings.ingest_timeout_seconds,
+            timeout_seconds=settings.ingest_timeout_seconds,
             environment={
                 "RAW_TABLE_NAME": self.raw_table.name,
                 "QUEUE_URL": queue.url,
@@ -209,10 +219,13 @@ class IotPipelineStack(TapStack):
                 use_key,
             ],
         )
-        self.processor = self._function(
+        self.processor = family.function(
             "processor",
+            function="processor",
+            service="iot-processor",
+            reserved_concurrency=settings.reserved_concurrency,
             description="Transform queued readings into per-day records",
-            timeout=settings.processor_timeout_seconds,
+            timeout_seconds=settings.processor_timeout_seconds,
             environment={
                 "PROCESSED_TABLE_NAME": self.processed_table.name,
                 "MAX_METRICS_PER_READING": str(settings.max_metrics_per_reading),
@@ -223,10 +236,13 @@ class IotPipelineStack(TapStack):
                 use_key,
             ],
         )
-        self.query = self._function(
+        self.query = family.function(
             "query",
+            function="query",
+            service="iot-query",
+            reserved_concurrency=settings.reserved_concurrency,
             description="Read a device's daily records by date range",
-            timeout=settings.query_timeout_seconds,
+            timeout_seconds=settings.query_timeout_seconds,
             environment={"PROCESSED_TABLE_NAME": self.processed_table.name},
             grants=[Grant(actions=["dynamodb:Query"], resources=[self.processed_table.arn]), use_key],
         )
@@ -246,39 +262,6 @@ class IotPipelineStack(TapStack):
             ),
         )
 
-    def _function(
-        self,
-        name: str,
-        *,
-        description: str,
-        timeout: int,
-        environment: dict[str, str],
-        grants: list[Grant],
-    ) -> LambdaFunction:
-        settings = self.settings
-        return LambdaFunction(
-            self,
-            name,
-            namer=self.namer,
-            service=f"iot-{name}",
-            description=description,
-            code=LambdaZip(
-                package=function_package(self, f"{name}-package", system=SYSTEM, function=name),
-                handler="handler.handler",
-                runtime=RUNTIME,
-            ),
-            layers=[self.layer.arn],
-            environment=environment,
-            grants=grants,
-            memory_mb=settings.memory_mb,
-            timeout_seconds=timeout,
-            reserved_concurrency=settings.reserved_concurrency,
-            log_retention_days=settings.log_retention_days,
-            log_kms_key_arn=self.key.arn,
-            kms_key_arn=self.key.arn,
-            dead_letter_queue_arn=self.queues.dlq.arn,
-        )
-
     def _api(self, routes: list[Route]) -> tuple[RestApi, ApiGatewayStage]:
         settings, namer = self.settings, self.namer
         api = RestApi(
@@ -291,8 +274,9 @@ class IotPipelineStack(TapStack):
                 rate_limit=settings.throttle_rate_limit, burst_limit=settings.throttle_burst_limit
             ),
         )
-        validator = api.request_validator("api-validator", name="body-and-parameters", body=True)
-        reading = api.model(
+        validator = request_validator(api, "api-validator", name="body-and-parameters", body=True)
+        reading = json_model(
+            api,
             "reading-model",
             name="Reading",
             description="A sensor reading (POST /ingest, POST /process)",
@@ -316,7 +300,8 @@ class IotPipelineStack(TapStack):
             log_format=ACCESS_LOG_FORMAT,
         )
         stage = api.deploy(access_log=access_log, logging_level="ERROR")
-        devices = api.usage_plan(
+        devices = usage_plan(
+            api,
             "usage-plan",
             name=namer.name("iot-devices"),
             description="Device clients of the IoT API",
@@ -346,25 +331,21 @@ class IotPipelineStack(TapStack):
                 function_name=fn.function_name,
                 topic_arn=topic_arn,
             )
-        metric_alarm(
+        queue_depth_alarm(
             self,
             "dlq-alarm",
             name=namer.name("iot-dlq-depth", NameKind.ALARM),
             description="IoT ingestion messages failed processing and reached the dead-letter queue",
-            namespace="AWS/SQS",
-            metric="ApproximateNumberOfMessagesVisible",
-            dimensions={"QueueName": self.queues.dlq.name},
+            queue_name=self.queues.dlq.name,
             topic_arn=topic_arn,
-            statistic="Maximum",
             period_seconds=60,
         )
-        metric_alarm(
+        api_5xx_alarm(
             self,
             "api-5xx-alarm",
             name=namer.name("iot-api-5xx", NameKind.ALARM),
             description="IoT API answered with 5xx errors",
-            namespace="AWS/ApiGateway",
-            metric="5XXError",
-            dimensions={"ApiName": self.api.api.name, "Stage": self.stage.stage_name},
+            api_name=self.api.api.name,
+            stage=self.stage.stage_name,
             topic_arn=topic_arn,
         )

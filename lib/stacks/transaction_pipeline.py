@@ -2,7 +2,7 @@
 -> EXPRESS workflow (validate -> transform -> notify) -> DynamoDB + SNS.
 
 Composition only: the pieces live in ``lib/constructs/`` and the workflow
-definition in :func:`workflow_definition`. The three functions are container
+definition in :mod:`lib.stacks.transaction_workflow`. The three functions are container
 images (arm64) from ``lib/lambda/transaction_pipeline/<function>/``; their
 repositories live in the ``transaction_images`` stack and the images are
 pushed between the two applies (docs/stacks/transaction_pipeline.md).
@@ -19,8 +19,9 @@ from cdktf_cdktf_provider_aws.cloudwatch_event_target import CloudwatchEventTarg
 from cdktf_cdktf_provider_aws.s3_bucket_notification import S3BucketNotification
 from constructs import Construct
 
-from lib.config.settings.transaction_pipeline import TransactionPipelineSettings, WorkflowRetry
-from lib.constructs.alarms import lambda_alarms, metric_alarm
+from lib.config.settings.transaction_pipeline import TransactionPipelineSettings
+from lib.constructs.alarms import executions_failed_alarm, lambda_alarms, queue_depth_alarm
+from lib.constructs.api_clients import json_model, request_validator, usage_plan
 from lib.constructs.container_image import ContainerImage
 from lib.constructs.dynamodb_table import Index, OnDemandTable
 from lib.constructs.foundation import SystemFoundation
@@ -32,18 +33,12 @@ from lib.constructs.state_machine import StateMachine
 from lib.naming import NameKind
 from lib.stacks.base import StackContext, TapStack
 from lib.stacks.transaction_images import FUNCTIONS, repository_name
+from lib.stacks.transaction_workflow import workflow_definition
 
 SYSTEM = "transaction_pipeline"
 VALIDATED_PREFIX = "validated/"
 UPLOAD_PATH = "/upload"
 STAGE = "v1"
-#: Errors worth retrying: Lambda's own transient failures, not a bad file.
-TRANSIENT_LAMBDA_ERRORS = [
-    "Lambda.ServiceException",
-    "Lambda.AWSLambdaException",
-    "Lambda.SdkClientException",
-    "Lambda.TooManyRequestsException",
-]
 FILE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\.csv$"
 
 
@@ -58,142 +53,6 @@ def upload_schema(max_file_bytes: int) -> dict[str, Any]:
         "properties": {
             "file_name": {"type": "string", "pattern": FILE_NAME_PATTERN},
             "content": {"type": "string", "minLength": 1, "maxLength": max_file_bytes},
-        },
-    }
-
-
-def _task(
-    function_arn: str,
-    *,
-    payload: dict[str, str],
-    result: dict[str, str],
-    result_path: str,
-    retry: WorkflowRetry,
-    next_state: str,
-) -> dict[str, Any]:
-    return {
-        "Type": "Task",
-        "Resource": "arn:aws:states:::lambda:invoke",
-        "Parameters": {"FunctionName": function_arn, "Payload": payload},
-        "ResultSelector": result,
-        "ResultPath": result_path,
-        "Retry": [
-            {
-                "ErrorEquals": TRANSIENT_LAMBDA_ERRORS,
-                "IntervalSeconds": retry.interval_seconds,
-                "MaxAttempts": retry.max_attempts,
-                "BackoffRate": retry.backoff_rate,
-            }
-        ],
-        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "RecordFailure"}],
-        "Next": next_state,
-    }
-
-
-def workflow_definition(
-    *,
-    validator_arn: str,
-    transformer_arn: str,
-    notifier_arn: str,
-    status_table: str,
-    dlq_url: str,
-    topic_arn: str,
-    retry: WorkflowRetry,
-) -> dict[str, Any]:
-    """validate -> transform -> notify; any failure -> status FAILED, DLQ message, SNS notice, Fail."""
-    service_retry = [
-        {
-            "ErrorEquals": ["States.TaskFailed"],
-            "IntervalSeconds": retry.interval_seconds,
-            "MaxAttempts": retry.max_attempts,
-            "BackoffRate": retry.backoff_rate,
-        }
-    ]
-    return {
-        "Comment": "Transaction CSV processing: validate, transform, notify",
-        "StartAt": "Describe",
-        "States": {
-            # The EventBridge "Object Created" event -> {bucket, key, upload_id}.
-            "Describe": {
-                "Type": "Pass",
-                "Parameters": {
-                    "bucket.$": "$.detail.bucket.name",
-                    "key.$": "$.detail.object.key",
-                    "upload_id.$": "States.ArrayGetItem(States.StringSplit($.detail.object.key, '/'), 1)",
-                },
-                "Next": "Validate",
-            },
-            "Validate": _task(
-                validator_arn,
-                payload={"bucket.$": "$.bucket", "key.$": "$.key"},
-                result={"rows.$": "$.Payload.rows"},
-                result_path="$.validation",
-                retry=retry,
-                next_state="Transform",
-            ),
-            "Transform": _task(
-                transformer_arn,
-                payload={"bucket.$": "$.bucket", "key.$": "$.key", "upload_id.$": "$.upload_id"},
-                result={"written.$": "$.Payload.written", "totals.$": "$.Payload.totals"},
-                result_path="$.transform",
-                retry=retry,
-                next_state="Notify",
-            ),
-            "Notify": _task(
-                notifier_arn,
-                payload={
-                    "upload_id.$": "$.upload_id",
-                    "key.$": "$.key",
-                    "written.$": "$.transform.written",
-                    "totals.$": "$.transform.totals",
-                },
-                result={"message_id.$": "$.Payload.message_id"},
-                result_path="$.notification",
-                retry=retry,
-                next_state="Done",
-            ),
-            "Done": {"Type": "Succeed"},
-            "RecordFailure": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::dynamodb:updateItem",
-                "Parameters": {
-                    "TableName": status_table,
-                    "Key": {"upload_id": {"S.$": "$.upload_id"}},
-                    "UpdateExpression": "SET #s = :s, #e = :e",
-                    "ExpressionAttributeNames": {"#s": "status", "#e": "error"},
-                    "ExpressionAttributeValues": {":s": {"S": "FAILED"}, ":e": {"S.$": "$.error.Error"}},
-                },
-                "ResultPath": None,
-                "Retry": service_retry,
-                # Even if the status cannot be written, the failure still reaches the DLQ.
-                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": "SendToDlq"}],
-                "Next": "SendToDlq",
-            },
-            "SendToDlq": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::sqs:sendMessage",
-                "Parameters": {"QueueUrl": dlq_url, "MessageBody.$": "$"},
-                "ResultPath": None,
-                "Retry": service_retry,
-                "Next": "NotifyFailure",
-            },
-            "NotifyFailure": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::sns:publish",
-                "Parameters": {
-                    "TopicArn": topic_arn,
-                    "Subject": "Transaction upload failed",
-                    "Message.$": "States.JsonToString($)",
-                },
-                "ResultPath": None,
-                "Retry": service_retry,
-                "Next": "Failed",
-            },
-            "Failed": {
-                "Type": "Fail",
-                "Error": "TransactionProcessingFailed",
-                "Cause": "A step failed; the execution input and error are on the dead-letter queue.",
-            },
         },
     }
 
@@ -419,8 +278,9 @@ class TransactionPipelineStack(TapStack):
             stage_name=STAGE,
             throttle=Throttle(rate_limit=settings.api.rate_limit, burst_limit=settings.api.burst_limit),
         )
-        body_check = api.request_validator("api-validator", name="body-and-parameters", body=True)
-        model = api.model(
+        body_check = request_validator(api, "api-validator", name="body-and-parameters", body=True)
+        model = json_model(
+            api,
             "api-model",
             name="UploadRequest",
             description="POST /upload body",
@@ -440,7 +300,8 @@ class TransactionPipelineStack(TapStack):
             "api-access-logs", retention_days=settings.log_retention_days, kms_key_arn=self.key.arn
         )
         api.deploy(access_log=access_log, logging_level="ERROR")
-        self.clients = api.usage_plan(
+        self.clients = usage_plan(
+            api,
             "usage-plan",
             name=namer.name("txn-usage-plan"),
             description="Upload API clients: steady rate, burst and a daily quota per key",
@@ -461,27 +322,22 @@ class TransactionPipelineStack(TapStack):
                 function_name=fn.name,
                 topic_arn=topic_arn,
             )
-        metric_alarm(
+        executions_failed_alarm(
             self,
             "alarm-workflow-failed",
             name=namer.name("txn-workflow-failed", NameKind.ALARM),
             description=f"Step Functions {self.workflow.name}: executions failed",
-            namespace="AWS/States",
-            metric="ExecutionsFailed",
-            dimensions={"StateMachineArn": self.workflow.arn},
+            state_machine_arn=self.workflow.arn,
             topic_arn=topic_arn,
         )
         threshold = self.settings.dlq_alarm_threshold
-        metric_alarm(
+        queue_depth_alarm(
             self,
             "alarm-dlq-depth",
             name=namer.name("txn-dlq-depth", NameKind.ALARM),
             description=f"Dead-letter queue holds >= {threshold} message(s)",
-            namespace="AWS/SQS",
-            metric="ApproximateNumberOfMessagesVisible",
-            dimensions={"QueueName": self.dlq.name},
+            queue_name=self.dlq.name,
             topic_arn=topic_arn,
-            statistic="Maximum",
             threshold=threshold,
         )
 

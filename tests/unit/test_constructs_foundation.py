@@ -1,6 +1,7 @@
 """The shared openings of the serverless stacks: SystemFoundation, StateMachine and the
-request checks and usage plans of RestApi. Each creates its resources in the scope it
-is given, under the caller's ids, so the stacks keep their Terraform addresses."""
+request checks and usage plans of a RestApi (lib.constructs.api_clients). Each creates
+its resources in the scope it is given, under the caller's ids, so the stacks keep
+their Terraform addresses."""
 
 from __future__ import annotations
 
@@ -98,10 +99,12 @@ def _api(stack: Any) -> Any:
 
 
 def test_rest_api_validators_models_and_usage_plans_live_beside_the_api() -> None:
+    from lib.constructs.api_clients import json_model, request_validator, usage_plan
+
     def build(stack: Any) -> None:
         api = _api(stack)
-        check = api.request_validator("check", name="body", body=True)
-        model = api.model("body-model", name="Body", description="d", schema={"type": "object"})
+        check = request_validator(api, "check", name="body", body=True)
+        model = json_model(api, "body-model", name="Body", description="d", schema={"type": "object"})
         api.lambda_route(
             "/x",
             "POST",
@@ -113,7 +116,7 @@ def test_rest_api_validators_models_and_usage_plans_live_beside_the_api() -> Non
         )
         access = api.access_log_group("access", retention_days=7, kms_key_arn="arn:aws:kms:us-east-1:1:key/k")
         api.deploy(access_log=access)
-        api.usage_plan("plan", name="clients", description="d", key_id="key", key_name="k", daily_quota=50)
+        usage_plan(api, "plan", name="clients", description="d", key_id="key", key_name="k", daily_quota=50)
 
     stack = synth_stack(build)
     assert list(resources(stack, "aws_api_gateway_request_validator")) == ["check"]
@@ -127,10 +130,11 @@ def test_rest_api_validators_models_and_usage_plans_live_beside_the_api() -> Non
 
 
 def test_rest_api_usage_plan_needs_a_deployed_stage() -> None:
+    from lib.constructs.api_clients import usage_plan
     from lib.constructs.rest_api import RestApiError
 
     def build(stack: Any) -> None:
         with pytest.raises(RestApiError, match="deploy\\(\\) the API before adding a usage plan"):
-            _api(stack).usage_plan("plan", name="c", description="d", key_id="key", key_name="k")
+            usage_plan(_api(stack), "plan", name="c", description="d", key_id="key", key_name="k")
 
     synth_stack(build)

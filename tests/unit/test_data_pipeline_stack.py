@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from lib.config.settings.data_pipeline import DataPipelineSettings
-from lib.stacks.data_pipeline import RETRYABLE_ERRORS, STEPS, workflow_definition
+from lib.stacks.data_workflow import RETRYABLE_ERRORS, STEPS, workflow_definition
 from tests.unit.conftest import SynthFn, only, resources
 
 STATE_ORDER = ["Ingest", "Validate", "Transform", "Load"]

@@ -1,0 +1,103 @@
+"""The zip functions of one system, built alike, and the layer they share.
+
+A :class:`FunctionFamily` holds what a system's functions share (their scope, the
+system's code directory ``lib/lambda/<system>/``, shared layer, KMS key, dead-letter
+queue, log retention, memory, optional VPC placement); :meth:`FunctionFamily.function`
+packages one function's directory and builds its :class:`LambdaFunction` beside the
+package, in the family's scope. :func:`system_layer` builds the shared layer from a
+folder of the system's code directory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from cdktf_cdktf_provider_aws.lambda_layer_version import LambdaLayerVersion
+from constructs import Construct
+
+from lib.constructs.iam import Grant
+from lib.constructs.lambda_function import LambdaFunction, LambdaZip, VpcPlacement, python_layer
+from lib.constructs.packaging import LAMBDA_ROOT, function_package, layer_package
+from lib.naming import Namer
+
+
+@dataclass(frozen=True)
+class FunctionFamily:
+    """What a system's functions share; each function adds its own inputs."""
+
+    scope: Construct
+    namer: Namer
+    #: The folder under ``lib/lambda/`` holding one folder per function.
+    system: str
+    layer_arn: str
+    #: Encrypts the functions' environment variables and log groups.
+    key_arn: str
+    dead_letter_queue_arn: str
+    log_retention_days: int
+    memory_mb: int
+    runtime: str = "python3.12"
+    #: Construct id of a function's package; ``{function}`` is the function's folder.
+    package_id: str = "{function}-package"
+    vpc: VpcPlacement | None = None
+
+    def function(
+        self,
+        id_: str,
+        *,
+        function: str,
+        service: str,
+        description: str,
+        environment: Mapping[str, str],
+        grants: Sequence[Grant],
+        timeout_seconds: int,
+        reserved_concurrency: int | None,
+    ) -> LambdaFunction:
+        """``lib/lambda/<system>/<function>/`` as the function ``namer.name(service)``."""
+        package = function_package(
+            self.scope, self.package_id.format(function=function), system=self.system, function=function
+        )
+        return LambdaFunction(
+            self.scope,
+            id_,
+            namer=self.namer,
+            service=service,
+            description=description,
+            code=LambdaZip(package=package, runtime=self.runtime),
+            layers=[self.layer_arn],
+            environment=environment,
+            grants=grants,
+            memory_mb=self.memory_mb,
+            timeout_seconds=timeout_seconds,
+            reserved_concurrency=reserved_concurrency,
+            log_retention_days=self.log_retention_days,
+            dead_letter_queue_arn=self.dead_letter_queue_arn,
+            log_kms_key_arn=self.key_arn,
+            kms_key_arn=self.key_arn,
+            vpc=self.vpc,
+        )
+
+
+def system_layer(
+    scope: Construct,
+    id_: str,
+    *,
+    system: str,
+    folder: str,
+    name: str,
+    description: str,
+    runtime: str,
+    package_id: str,
+    with_requirements: bool,
+) -> LambdaLayerVersion:
+    """The layer of ``lib/lambda/<system>/<folder>/`` (plus, ``with_requirements``, what
+    its ``requirements.txt`` installs), packaged as ``package_id`` beside the layer."""
+    source = LAMBDA_ROOT / system / folder
+    package = layer_package(
+        scope,
+        package_id,
+        source=source,
+        label=f"{system}-{folder}",
+        requirements=source / "requirements.txt" if with_requirements else None,
+    )
+    return python_layer(scope, id_, name=name, description=description, package=package, runtime=runtime)
