@@ -81,22 +81,24 @@ def test_commands_need_a_synth_first(capsys, isolated, tmp_path):
     assert "holds no synth output: run `scripts/tap synth` first" in err
 
 
-def test_synth_for_another_environment_is_refused(capsys, isolated, tmp_path):
+@pytest.mark.parametrize(
+    ("synthesized_for", "command", "message"),
+    [
+        (("dev", "dev"), "apply", "was synthesized for dev/dev, not pr/pr1"),
+        (("pr", "pr1"), "plan", "the embedded AWS is not running"),
+    ],
+)
+def test_a_synth_output_is_checked_before_any_cloud_call(
+    capsys, isolated, tmp_path, synthesized_for, command, message
+):
+    """Another environment's synth is refused; the right one still needs the embedded AWS."""
     out = tmp_path / "out"
     out.mkdir()
-    (out / "tap-synth.json").write_text(json.dumps({"environment": "dev", "suffix": "dev", "stacks": {}}))
-    code, err = run(capsys, "apply", "-e", "pr", "-s", "pr1")
+    env, suffix = synthesized_for
+    (out / "tap-synth.json").write_text(json.dumps({"environment": env, "suffix": suffix, "stacks": {}}))
+    code, err = run(capsys, command, "-e", "pr", "-s", "pr1")
     assert code == 2
-    assert "was synthesized for dev/dev, not pr/pr1" in err
-
-
-def test_emulator_required_unless_aws(capsys, isolated, tmp_path):
-    out = tmp_path / "out"
-    out.mkdir()
-    (out / "tap-synth.json").write_text(json.dumps({"environment": "pr", "suffix": "pr1", "stacks": {}}))
-    code, err = run(capsys, "plan", "-e", "pr", "-s", "pr1")
-    assert code == 2
-    assert "the embedded AWS is not running" in err
+    assert message in err
 
 
 def test_emulator_status_when_stopped(capsys):

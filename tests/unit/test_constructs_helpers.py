@@ -143,30 +143,25 @@ def test_lambda_alarms(helpers_stack):
     assert by_name["dlq-depth"]["period"] == 60
 
 
-def test_alarm_inputs_are_checked():
-    with pytest.raises(ValueError, match="comparison 'Bigger' is not one of"):
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"comparison": "Bigger"}, "comparison 'Bigger' is not one of"),
+        ({"period_seconds": 90}, "period_seconds 90 must be 10, 30 or a multiple of 60"),
+    ],
+)
+def test_alarm_inputs_are_checked(bad, message):
+    with pytest.raises(ValueError, match=message):
         metric_alarm(
-            None,
+            None,  # type: ignore[arg-type]
             "x",
             name="n",
             description="d",
             namespace="n",
             metric="m",
-            dimensions={},  # type: ignore[arg-type]
+            dimensions={},
             topic_arn=TOPIC,
-            comparison="Bigger",
-        )
-    with pytest.raises(ValueError, match="period_seconds 90 must be 10, 30 or a multiple of 60"):
-        metric_alarm(
-            None,
-            "x",
-            name="n",
-            description="d",
-            namespace="n",
-            metric="m",
-            dimensions={},  # type: ignore[arg-type]
-            topic_arn=TOPIC,
-            period_seconds=90,
+            **bad,
         )
 
 

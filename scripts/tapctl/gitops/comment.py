@@ -181,14 +181,18 @@ def _head(report: PlanReport) -> str:
 def render_not_planned(report: PlanReport, reason: str) -> str:
     """The comment when no plan ran (a required check failed): it replaces an older plan
     comment, so a retargeted or refused PR never keeps a stale green plan."""
-    lines = [marker(report.env, report.kind), f"### {report.title} · `{report.env}`"]
+    lines = [*_title_and_facts(report), "", f"> {MARK_ERROR} **Not planned:** {reason}", ""]
+    return "\n".join(lines) + "\n" + _results(report)
+
+
+def _title_and_facts(report: PlanReport) -> list[str]:
+    """The marker, the title and the facts line of a comment that shows no plan."""
     facts = [f"environment `{report.env}`"]
     if report.commit:
         facts.append(f"commit `{report.commit[:12]}`")
     if report.run_url:
         facts.append(f"[workflow run]({report.run_url})")
-    lines += [" · ".join(facts), "", f"> {MARK_ERROR} **Not planned:** {reason}", ""]
-    return "\n".join(lines) + "\n" + _results(report)
+    return [marker(report.env, report.kind), f"### {report.title} · `{report.env}`", " · ".join(facts)]
 
 
 def _bold(n: int) -> str:
@@ -340,15 +344,9 @@ def _unchanged(report: PlanReport) -> str:
 
 def render_no_stack_changes(report: PlanReport) -> str:
     """A change that touches no stack (e.g. docs only): nothing was planned, and why."""
-    lines = [marker(report.env, report.kind), f"### {report.title} · `{report.env}`"]
-    facts = [f"environment `{report.env}`"]
-    if report.commit:
-        facts.append(f"commit `{report.commit[:12]}`")
-    if report.run_url:
-        facts.append(f"[workflow run]({report.run_url})")
     n = len(report.unchanged or {})
-    lines += [
-        " · ".join(facts),
+    lines = [
+        *_title_and_facts(report),
         "",
         f"{MARK_NONE} **No stack changes.** This change leaves all {n} stack{'s' if n != 1 else ''} "
         f"of `{report.env}` as last applied: nothing was planned or deployed.",
