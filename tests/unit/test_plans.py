@@ -8,6 +8,9 @@ recorded from real plans of `terraform_data` resources with `moved`, `removed`,
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 from typing import Any
 
 import pytest
@@ -289,3 +292,107 @@ def test_action_of():
     assert action_of(["no-op"]) == "no-op"
     assert action_of(["delete", "delete"]) is None
     assert action_of([]) is None
+
+
+# -- the real terraform binary on a local config (built-in terraform_data: no download) --
+
+V1 = """
+resource "terraform_data" "keep" { input = "a" }
+resource "terraform_data" "old" { input = "m" }
+resource "terraform_data" "gone" { input = "g" }
+resource "terraform_data" "doomed" { input = "d" }
+resource "terraform_data" "upd" { input = "u1" }
+resource "terraform_data" "rep" { triggers_replace = ["r1"] }
+resource "terraform_data" "cbd" {
+  triggers_replace = ["c1"]
+  lifecycle { create_before_destroy = true }
+}
+output "same" { value = "s" }
+output "changed" { value = "c1" }
+output "dropped" { value = "x" }
+"""
+
+V2 = """
+resource "terraform_data" "keep" { input = "a" }
+moved {
+  from = terraform_data.old
+  to   = terraform_data.renamed
+}
+resource "terraform_data" "renamed" { input = "m" }
+removed {
+  from = terraform_data.gone
+  lifecycle { destroy = false }
+}
+resource "terraform_data" "upd" { input = "u2" }
+resource "terraform_data" "rep" { triggers_replace = ["r2"] }
+resource "terraform_data" "cbd" {
+  triggers_replace = ["c2"]
+  lifecycle { create_before_destroy = true }
+}
+resource "terraform_data" "new" { input = "n" }
+import {
+  to = terraform_data.imported
+  id = "abc-123"
+}
+resource "terraform_data" "imported" {}
+data "terraform_remote_state" "self" {
+  backend    = "local"
+  config     = { path = "terraform.tfstate" }
+  depends_on = [terraform_data.new]
+}
+output "same" { value = "s" }
+output "changed" { value = "c2" }
+output "added" { value = "n" }
+"""
+
+
+def test_a_real_terraform_plan_of_every_action(tmp_path):
+    """init/apply/plan/show -json with the real binary (skipped without one); offline, ~2 s."""
+    binary = os.environ.get("TERRAFORM_BINARY") or shutil.which("terraform")
+    if not binary:
+        pytest.skip("terraform is not on PATH")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_")}
+    env.update(TF_IN_AUTOMATION="1", TF_INPUT="0", CHECKPOINT_DISABLE="1")
+
+    def tf(*args: str) -> str:
+        done = subprocess.run(
+            [binary, *args, "-no-color"],
+            check=False,
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    (tmp_path / "main.tf").write_text(V1)
+    tf("init")
+    tf("apply", "-auto-approve")
+    (tmp_path / "main.tf").write_text(V2)
+    tf("plan", "-out=p.tfplan")
+    raw = tf("show", "-json", "p.tfplan")
+    assert json.loads(raw)["format_version"].startswith("1.")
+    summary = summarize("local", raw)
+    by_address = {c.address: c for c in summary.changes}
+    assert by_address["terraform_data.doomed"].action == "delete"
+    assert by_address["terraform_data.upd"].action == "update"
+    assert by_address["terraform_data.new"].action == "create"
+    assert (by_address["terraform_data.rep"].action, by_address["terraform_data.rep"].order) == (
+        "replace",
+        "destroy-before-create",
+    )
+    assert by_address["terraform_data.cbd"].order == "create-before-destroy"
+    assert by_address["terraform_data.gone"].action == "forget"
+    assert by_address["terraform_data.renamed"].previous_address == "terraform_data.old"
+    assert by_address["terraform_data.imported"].import_id == "abc-123"
+    read = by_address["data.terraform_remote_state.self"]
+    assert (read.action, read.reason) == ("read", "read_because_dependency_pending")
+    assert "terraform_data.keep" not in by_address
+    assert summary.outputs == [
+        OutputChange("added", "create"),
+        OutputChange("changed", "update"),
+        OutputChange("dropped", "delete"),
+    ]
+    assert summary.counts() == "+1 ~1 -1 ±2, read 1, import 1, moved 1, forget 1, outputs 3"
