@@ -396,3 +396,17 @@ def test_a_real_terraform_plan_of_every_action(tmp_path):
         OutputChange("dropped", "delete"),
     ]
     assert summary.counts() == "+1 ~1 -1 ±2, read 1, import 1, moved 1, forget 1, outputs 3"
+
+
+def test_a_new_format_is_that_stack_s_one_line_failure_in_a_plan_run():
+    from scripts.tapctl.stages import parallel
+
+    plans_json = {"api": plan([rc("terraform_data.a", "create")], format_version="2.0"), "ok": plan([])}
+    results = parallel.run_stacks(
+        "plan", list(plans_json), {}, lambda s: summarize(s, json.dumps(plans_json[s])), parallelism=2
+    )
+    assert results["ok"].error is None
+    assert results["api"].error == (
+        "api: `terraform show -json` wrote plan format_version '2.0'; tap reads format 1.x only "
+        "(Terraform >= 1.10): update scripts/tapctl/stages/plans.py for the new format"
+    )
