@@ -226,3 +226,149 @@ def test_junit_counts(tmp_path: Path):
     assert comment.describe_tests(counts) == "3 passed, 2 failed, 2 skipped"
     assert comment.junit_counts(tmp_path / "missing.xml") is None
     assert comment.describe_tests(None) == "no test report"
+
+
+# -- every action terraform show -json reports ---------------------------------------
+
+
+def tf_rc(address: str, actions: list[str], **extra) -> dict:
+    """A ``resource_changes`` entry shaped like Terraform 1.11's (``terraform_data``)."""
+    change = {"actions": actions, "before": None, "after": {"input": "x"}, "after_unknown": {}}
+    change.update(extra.pop("change", {}))
+    rtype, name = address.removeprefix("data.").split(".")[:2]
+    mode = "data" if address.startswith("data.") else "managed"
+    return {
+        "address": address,
+        "mode": mode,
+        "type": rtype,
+        "name": name,
+        "provider_name": "terraform.io/builtin/terraform",
+        **extra,
+        "change": change,
+    }
+
+
+def tf_plan(resources: list[dict], outputs: dict | None = None) -> dict:
+    return {
+        "format_version": "1.2",
+        "terraform_version": "1.11.4",
+        "resource_changes": resources,
+        "output_changes": {
+            name: {"actions": [action], "before": None, "after": "v", "after_unknown": False}
+            for name, action in (outputs or {}).items()
+        },
+        "applyable": True,
+        "complete": True,
+        "errored": False,
+    }
+
+
+MIXED = tf_plan(
+    [
+        tf_rc("terraform_data.cbd", ["create", "delete"], action_reason="replace_because_cannot_update"),
+        tf_rc("terraform_data.gone", ["forget"], action_reason="delete_because_no_resource_config"),
+        tf_rc("terraform_data.keep", ["delete", "create"], action_reason="replace_because_tainted"),
+        tf_rc("terraform_data.new", ["create"]),
+        tf_rc("terraform_data.renamed", ["no-op"], previous_address="terraform_data.old"),
+        tf_rc("terraform_data.upd", ["update"]),
+        tf_rc("terraform_data.imported", ["no-op"], change={"importing": {"id": "abc-123"}}),
+        tf_rc("terraform_data.adopted", ["update"], change={"importing": {"id": "i-9"}}),
+        tf_rc("data.terraform_remote_state.rs", ["read"], action_reason="read_because_dependency_pending"),
+        tf_rc("terraform_data.same", ["no-op"]),
+    ],
+    {"api_url": "update", "old_url": "delete", "no_change": "no-op"},
+)
+
+
+def test_mixed_plan_renders_every_action():
+    summary = summarize("platform", json.dumps(MIXED))
+    text = render(report({"platform": summary}))
+    assert "No changes" not in text
+    assert "> ⚠️ **Destructive changes:** 0 to destroy, 2 to replace in `platform`." in text
+    assert (
+        "> ✂️ **Removed from the state, not destroyed:** 1 in `platform`. "
+        "Terraform stops managing them; the real resources are kept."
+    ) in text
+    assert "| | stack | add | change | destroy | replace | also |" in text
+    assert "| ⚠️ | `platform` | 1 | 2 | 0 | **2** | read 1, import 2, moved 1, forget 1, outputs 2 |" in text
+    destructive = text[text.index("**Destructive changes (listed first):**") :]
+    assert "- ♻️ replace `terraform_data.keep` (platform) — destroy, then create; tainted" in destructive
+    assert (
+        "- ♻️ replace `terraform_data.cbd` (platform) — create before destroy; cannot be updated in place"
+    ) in destructive
+    forgotten = text[text.index("**Removed from the state only (the real resources are kept):**") :]
+    assert (
+        "- ✂️ forget `terraform_data.gone` (platform) — removed from the state only, the real resource is kept"
+    ) in forgotten
+    details = text[text.index("<details><summary>") :]
+    assert (
+        "<details><summary>⚠️ <code>platform</code>: +1 ~2 -0 ±2, read 1, import 2, moved 1, forget 1, "
+        "outputs 2</summary>"
+    ) in details
+    expected = [
+        "- ♻️ replace `terraform_data.cbd` — create before destroy; cannot be updated in place",
+        "- ♻️ replace `terraform_data.keep` — destroy, then create; tainted",
+        "- ✂️ forget `terraform_data.gone` — removed from the state only, the real resource is kept",
+        "- ~ update `terraform_data.adopted` — imported (id `i-9`)",
+        "- ~ update `terraform_data.upd`",
+        "- \\+ create `terraform_data.new`",
+        "- 📥 import `terraform_data.imported` — id `abc-123`",
+        "- ↪️ moved `terraform_data.renamed` — from `terraform_data.old`",
+        "- 📖 read `data.terraform_remote_state.rs` — during apply; a dependency has changes pending",
+        "- ~ output `api_url` (update)",
+        "- \\- output `old_url` (delete)",
+    ]
+    listed = [ln for ln in details.splitlines() if ln.startswith("- ")]
+    assert listed == expected
+    assert "terraform_data.same" not in text, "no-op resources are not listed"
+    assert "no_change" not in text
+
+
+def test_outputs_only_plan_is_not_no_changes():
+    summary = summarize("api", tf_plan([tf_rc("terraform_data.same", ["no-op"])], {"url": "create"}))
+    text = render(report({"api": summary, "other": PlanSummary("other")}))
+    assert "No changes" not in text
+    assert "| 📝 | `api` | 0 | 0 | 0 | 0 | outputs 1 |" in text
+    assert "| ✅ | `other` | 0 | 0 | 0 | 0 |  |" in text
+    assert "<details><summary>📝 <code>api</code>: +0 ~0 -0 ±0, outputs 1</summary>" in text
+    assert "- \\+ output `url` (create)" in text
+
+
+def test_import_only_and_moved_only_plans_are_changes_not_destructive():
+    imported = tf_plan([tf_rc("aws_s3_bucket.b", ["no-op"], change={"importing": {"id": "bucket-b"}})])
+    moved = tf_plan([tf_rc("aws_sqs_queue.q", ["no-op"], previous_address="aws_sqs_queue.old")])
+    text = render(report({"a": summarize("a", imported), "m": summarize("m", moved)}))
+    assert "No changes" not in text
+    assert "Destructive" not in text
+    assert "| 📝 | `a` | 0 | 0 | 0 | 0 | import 1 |" in text
+    assert "| 📝 | `m` | 0 | 0 | 0 | 0 | moved 1 |" in text
+    assert "- 📥 import `aws_s3_bucket.b` — id `bucket-b`" in text
+    assert "- ↪️ moved `aws_sqs_queue.q` — from `aws_sqs_queue.old`" in text
+
+
+def test_a_summary_saved_before_these_fields_still_renders(tmp_path: Path):
+    old = {
+        "stack": "file_processing",
+        "add": 0,
+        "change": 0,
+        "destroy": 1,
+        "replace": 0,
+        "changes": [{"address": "aws_s3_bucket.b", "action": "delete"}],
+        "output_changes": 1,
+        "error": None,
+    }
+    (tmp_path / "plan-summary.json").write_text(json.dumps({"file_processing": old}))
+    text = render(load_report(tmp_path, env="dev", suffix="dev"))
+    assert "| ⚠️ | `file_processing` | 0 | 0 | **1** | 0 | outputs 1 |" in text
+    assert "- 🗑️ destroy `aws_s3_bucket.b` (file_processing)" in text
+    assert "- 1 output(s) change" in text
+
+
+def test_unrecognized_actions_are_shown_as_destructive():
+    summary = summarize("s", tf_plan([tf_rc("terraform_data.x", ["delete", "archive"])]))
+    text = render(report({"s": summary}))
+    assert "0 to destroy, 0 to replace, 1 with actions tap does not recognize in `s`" in text
+    assert (
+        "- ❔ unrecognized `terraform_data.x` (s) — actions ['delete', 'archive']: review the plan text"
+        in text
+    )

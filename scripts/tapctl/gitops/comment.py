@@ -8,10 +8,14 @@ the important part survives trimming:
 1. a hidden marker per target environment (``<!-- tap-plan:<env> -->``), so
    the comment is found and updated in place, never duplicated;
 2. a header with environment, commit and run link;
-3. the per-stack table (add / change / destroy / replace and a status mark),
-   errors and destructive changes first -- or a single line when nothing changes;
-4. per stack, collapsible details: resource addresses with actions, then the
-   plan text, trimmed (head and tail kept) so the whole stays under the limit.
+3. the per-stack table (add / change / destroy / replace, an "also" column for
+   reads, imports, moves, forgets and outputs when any stack has them, and a
+   status mark), errors and destructive changes first, then what is forgotten
+   (removed from the state, kept in the cloud) -- or a single line when nothing
+   changes;
+4. per stack, collapsible details: resource addresses with actions (replace
+   order, import, moved from, Terraform's reason), the outputs that change, then
+   the plan text, trimmed (head and tail kept) so the whole stays under the limit.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scripts.tapctl.stages.plans import PlanSummary
+from scripts.tapctl.stages.plans import REASONS, PlanSummary, ResourceChange
 
 #: GitHub rejects comments over 65,536 characters; keep a margin.
 COMMENT_LIMIT = 65_000
@@ -39,7 +43,24 @@ MARK_ERROR = "❌"
 MARK_DESTRUCTIVE = "⚠️"
 MARK_CHANGES = "📝"
 MARK_NONE = "✅"
-ACTION_MARK = {"delete": "🗑️ destroy", "replace": "♻️ replace", "update": "~ update", "create": "+ create"}
+MARK_FORGET = "✂️"
+ACTION_MARK = {
+    "delete": "🗑️ destroy",
+    "replace": "♻️ replace",
+    "update": "~ update",
+    "create": "\\+ create",  # escaped: "- + x" would be a nested Markdown list
+    "read": "📖 read",
+    "forget": f"{MARK_FORGET} forget",
+    "other": "❔ unrecognized",
+}
+IMPORT_MARK = "📥 import"
+MOVED_MARK = "↪️ moved"
+OUTPUT_MARK = {"create": "\\+", "update": "~", "delete": "\\-"}
+REPLACE_ORDER = {
+    "destroy-before-create": "destroy, then create",
+    "create-before-destroy": "create before destroy",
+    "create-then-forget": "create the new one, forget the old one (kept, no longer managed)",
+}
 RESULT_MARK = {"success": "✅", "failure": "❌", "cancelled": "⏹️", "skipped": "⏭️"}
 
 
@@ -80,6 +101,10 @@ class PlanReport:
     @property
     def destructive(self) -> list[PlanSummary]:
         return [s for s in self.summaries.values() if s.destructive and not s.error]
+
+    @property
+    def forgotten(self) -> list[PlanSummary]:
+        return [s for s in self.summaries.values() if s.forget and not s.error]
 
     @property
     def has_changes(self) -> bool:
@@ -149,33 +174,104 @@ def _head(report: PlanReport) -> str:
     if report.destructive:
         d = sum(s.destroy for s in report.destructive)
         r = sum(s.replace for s in report.destructive)
+        o = sum(s.other for s in report.destructive)
         names = ", ".join(f"`{s.stack}`" for s in report.destructive)
+        unknown = f", {o} with actions tap does not recognize" if o else ""
         lines.append(
-            f"> {MARK_DESTRUCTIVE} **Destructive changes:** {d} to destroy, {r} to replace in {names}. "
-            "Review them before merging."
+            f"> {MARK_DESTRUCTIVE} **Destructive changes:** {d} to destroy, {r} to replace{unknown} "
+            f"in {names}. Review them before merging."
         )
         lines.append("")
-    lines += ["| | stack | add | change | destroy | replace |", "|---|---|--:|--:|--:|--:|"]
-    for s in sorted(report.summaries.values(), key=_rank):
-        if s.error:
-            lines.append(f"| {MARK_ERROR} | `{s.stack}` | – | – | – | – |")
-        else:
-            counts = f"{s.add} | {s.change} | {_bold(s.destroy)} | {_bold(s.replace)}"
-            lines.append(f"| {status_mark(s)} | `{s.stack}` | {counts} |")
-    lines.append("")
+    if report.forgotten:
+        f = sum(s.forget for s in report.forgotten)
+        names = ", ".join(f"`{s.stack}`" for s in report.forgotten)
+        lines.append(
+            f"> {MARK_FORGET} **Removed from the state, not destroyed:** {f} in {names}. "
+            "Terraform stops managing them; the real resources are kept."
+        )
+        lines.append("")
+    lines += _table(report)
     for s in report.errored:
         lines += [f"**Error in `{s.stack}`:**", _fence(_clip(s.error or "", MAX_ERROR_CHARS)), ""]
     doomed = [
-        (s.stack, c) for s in report.destructive for c in s.changes if c.action in ("delete", "replace")
+        (s.stack, c)
+        for s in report.destructive
+        for c in s.changes
+        if c.action in ("delete", "replace", "other") and c.order != "create-then-forget"
     ]
-    if doomed:
-        lines.append("**Destructive changes (listed first):**")
-        for stack, change in doomed[:MAX_DESTRUCTIVE_LISTED]:
-            lines.append(f"- {ACTION_MARK[change.action]} `{change.address}` ({stack})")
-        if len(doomed) > MAX_DESTRUCTIVE_LISTED:
-            lines.append(f"- …and {len(doomed) - MAX_DESTRUCTIVE_LISTED} more (see the details below)")
-        lines.append("")
+    lines += _listed("**Destructive changes (listed first):**", doomed)
+    forgotten = [
+        (s.stack, c)
+        for s in report.forgotten
+        for c in s.changes
+        if c.action == "forget" or c.order == "create-then-forget"
+    ]
+    lines += _listed("**Removed from the state only (the real resources are kept):**", forgotten)
     return "\n".join(lines) + "\n"
+
+
+def _table(report: PlanReport) -> list[str]:
+    """The per-stack counts; an "also" column only when a stack has reads, imports, moves,
+    forgets, output or unrecognized changes."""
+    also = any(s.extras() for s in report.summaries.values() if not s.error)
+    lines = [
+        "| | stack | add | change | destroy | replace |" + (" also |" if also else ""),
+        "|---|---|--:|--:|--:|--:|" + ("---|" if also else ""),
+    ]
+    for s in sorted(report.summaries.values(), key=_rank):
+        if s.error:
+            lines.append(f"| {MARK_ERROR} | `{s.stack}` | – | – | – | – |" + (" – |" if also else ""))
+        else:
+            counts = f"{s.add} | {s.change} | {_bold(s.destroy)} | {_bold(s.replace)}"
+            extra = f" {s.extras()} |" if also else ""
+            lines.append(f"| {status_mark(s)} | `{s.stack}` | {counts} |{extra}")
+    return [*lines, ""]
+
+
+def _listed(title: str, items: list[tuple[str, ResourceChange]]) -> list[str]:
+    if not items:
+        return []
+    lines = [title]
+    for stack, change in items[:MAX_DESTRUCTIVE_LISTED]:
+        lines.append(f"- {describe(change, stack)}")
+    if len(items) > MAX_DESTRUCTIVE_LISTED:
+        lines.append(f"- …and {len(items) - MAX_DESTRUCTIVE_LISTED} more (see the details below)")
+    return [*lines, ""]
+
+
+def describe(change: ResourceChange, stack: str | None = None) -> str:
+    """One resource's line: what happens to it, then why and how.
+
+    ``♻️ replace `aws_db_instance.db` (data) — destroy, then create; tainted``
+    """
+    if change.action == "no-op":  # an import or a move with nothing else to do
+        head = IMPORT_MARK if change.importing else MOVED_MARK
+    else:
+        head = ACTION_MARK.get(change.action, f"❔ {change.action}")
+    text = f"{head} `{change.address}`" + (f" ({stack})" if stack else "")
+    notes = []
+    if change.action == "replace" and change.order:
+        notes.append(REPLACE_ORDER.get(change.order, change.order))
+    if change.action == "forget":
+        notes.append("removed from the state only, the real resource is kept")
+    if change.action == "read":
+        notes.append("during apply")
+    if change.action == "other":
+        notes.append(f"actions {change.actions}: review the plan text")
+    if change.deposed:
+        notes.append(f"deposed object `{change.deposed}`")
+    if change.importing:
+        id_note = f"id `{change.import_id}`" if change.import_id else ""
+        if change.action == "no-op":
+            notes += [id_note] if id_note else []
+        else:
+            notes.append("imported" + (f" ({id_note})" if id_note else ""))
+    if change.previous_address:
+        moved_only = change.action == "no-op" and not change.importing
+        notes.append(("from" if moved_only else "moved from") + f" `{change.previous_address}`")
+    if change.reason and change.action != "forget":
+        notes.append(REASONS.get(change.reason, change.reason))
+    return text + (" — " + "; ".join(notes) if notes else "")
 
 
 def render_not_planned(report: PlanReport, reason: str) -> str:
@@ -222,11 +318,15 @@ def _skeleton(s: PlanSummary) -> tuple[str, str]:
     summary = f"{status_mark(s)} <code>{s.stack}</code>: " + ("plan failed" if s.error else s.counts())
     lines = [f"<details><summary>{summary}</summary>", ""]
     for change in s.changes[:MAX_ADDRESSES_PER_STACK]:
-        lines.append(f"- {ACTION_MARK[change.action]} `{change.address}`")
+        lines.append(f"- {describe(change)}")
     if len(s.changes) > MAX_ADDRESSES_PER_STACK:
         lines.append(f"- …and {len(s.changes) - MAX_ADDRESSES_PER_STACK} more")
-    if s.output_changes:
-        lines.append(f"- {s.output_changes} output(s) change")
+    for output in s.outputs[:MAX_ADDRESSES_PER_STACK]:
+        lines.append(f"- {OUTPUT_MARK.get(output.action, '~')} output `{output.name}` ({output.action})")
+    if len(s.outputs) > MAX_ADDRESSES_PER_STACK:
+        lines.append(f"- …and {len(s.outputs) - MAX_ADDRESSES_PER_STACK} more outputs")
+    if s.output_changes > len(s.outputs):  # counted without names (a drift check's exit code)
+        lines.append(f"- {s.output_changes - len(s.outputs)} output(s) change")
     lines.append("")
     return "\n".join(lines) + "\n", "</details>\n\n"
 
