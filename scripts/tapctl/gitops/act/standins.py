@@ -299,12 +299,15 @@ def sticky_comment() -> None:
 
 
 def configure_aws_credentials() -> None:
+    event = json.loads(Path(os.environ["GITHUB_EVENT_PATH"]).read_text(encoding="utf-8"))
     grant = oidc.assume(
         role_arn=_input("role-to-assume"),
         region=_input("aws-region"),
         event_name=os.environ.get("GITHUB_EVENT_NAME", ""),
-        event=json.loads(Path(os.environ["GITHUB_EVENT_PATH"]).read_text(encoding="utf-8")),
-        ref=os.environ.get("GITHUB_REF", ""),
+        event=event,
+        # The token's ref is the event's (a schedule runs on the default branch), not the
+        # branch act happens to run from: act sets GITHUB_REF to the local checkout's.
+        ref=event.get("ref") or os.environ.get("GITHUB_REF", ""),
         repository=os.environ.get("GITHUB_REPOSITORY", ""),
         job=os.environ.get("GITHUB_JOB", ""),
     )
