@@ -203,3 +203,19 @@ def test_a_shared_construct_change_changes_every_stack_using_it_and_no_other(tmp
     after = fingerprints(tmp_path / "after")
     moved = sorted(s for s in before if before[s] != after[s])
     assert moved == ["data_pipeline", "file_processing", "iot_pipeline", "transaction_pipeline"]
+
+
+def test_stacks_selects_a_subset_of_what_was_synthesized(tmp_path, monkeypatch):
+    """`plan/apply/converge --stacks`: the subset, in synth order; an unknown name is refused."""
+    from lib.config import resolve_target
+    from scripts.tapctl.stages.session import Session
+
+    monkeypatch.setenv("CDKTF_OUTDIR", str(tmp_path))
+    meta = {"environment": "pr", "suffix": "pr3", "stacks": {s: {"depends_on": DEPS[s]} for s in ORDER}}
+    (tmp_path / "tap-synth.json").write_text(json.dumps(meta))
+    session = Session(target=resolve_target("pr", "pr3"), cloud=None, parallelism=1)  # type: ignore[arg-type]
+    assert session.select(None).stacks == ORDER
+    assert session.select("").stacks == ORDER
+    assert session.select("report, transaction_images").stacks == ["transaction_images", "report"]
+    with pytest.raises(TapError, match=r"--stacks: nope not synthesized for pr/pr3 \(synthesized: platform"):
+        session.select("nope")

@@ -114,11 +114,19 @@ def test_a_real_plan_after_a_speculative_one_can_be_applied(session):
 
 def test_cli_plan_speculative_flag(monkeypatch):
     seen = {}
-    monkeypatch.setattr(
-        stage_session, "ready_session", lambda target, options: seen.update(env=target.env.name)
-    )
+
+    class Ready:
+        def select(self, stacks):
+            seen.update(stacks=stacks)
+            return self
+
+    def ready(target, options):
+        seen.update(env=target.env.name)
+        return Ready()
+
+    monkeypatch.setattr(stage_session, "ready_session", ready)
     monkeypatch.setattr(plan, "plan", lambda s, **kw: seen.update(kw) or {})
-    args = build_parser().parse_args(["plan", "-e", "staging", "--speculative"])
+    args = build_parser().parse_args(["plan", "-e", "staging", "--speculative", "--stacks", "platform"])
     assert COMMANDS["plan"](args) == 0
-    assert seen == {"env": "staging", "destroy": False, "speculative": True}
+    assert seen == {"env": "staging", "stacks": "platform", "destroy": False, "speculative": True}
     assert build_parser().parse_args(["plan", "-e", "staging"]).speculative is False
