@@ -251,7 +251,7 @@ def test_pr_feedback_and_tests_without_cdktf_use_sequential_terraform(tmp_path, 
     monkeypatch.setattr(
         integration, "integration_tests", lambda s, workers: calls.append(f"pytest -n {workers}")
     )
-    monkeypatch.setattr(parts.comment, "load_report", lambda *a, **kw: "report")
+    monkeypatch.setattr(parts.comment_inputs, "load_report", lambda *a, **kw: "report")
     monkeypatch.setattr(parts.comment, "render", lambda report: f"rendered {report}")
     monkeypatch.setattr(measure.Run, "session", lambda self, parallelism=None: Session(
         self.target, Cloud("emulator", {}), parallelism or self.parallelism))  # fmt: skip
@@ -491,7 +491,7 @@ def test_peer_pushes_images_between_the_repositories_and_the_functions(tmp_path,
 def test_pr_feedback_bars_show_synth_plan_and_comment(tmp_path, monkeypatch):
     calls: list[str] = []
     _fake_commands(monkeypatch, calls)
-    monkeypatch.setattr(parts.comment, "load_report", lambda *a, **kw: "report")
+    monkeypatch.setattr(parts.comment_inputs, "load_report", lambda *a, **kw: "report")
     monkeypatch.setattr(parts.comment, "render", lambda report: "text")
     run = _run(tmp_path, reps=1)
     bars = parts.part_pr_feedback(run, run.session())

@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from scripts.tapctl.gitops import comment
+from scripts.tapctl.gitops import comment_inputs
 from scripts.tapctl.gitops.comment import (
     COMMENT_LIMIT,
     JobResult,
     PlanReport,
-    load_report,
     marker,
     render,
-    trim,
 )
+from scripts.tapctl.gitops.comment_inputs import load_report
+from scripts.tapctl.gitops.comment_text import trim
 from scripts.tapctl.stages.plans import PlanSummary, summarize
 
 
@@ -221,11 +221,11 @@ def test_junit_counts(tmp_path: Path):
         '<?xml version="1.0"?><testsuites><testsuite name="pytest" tests="7" failures="1" '
         'errors="1" skipped="2"/></testsuites>'
     )
-    counts = comment.junit_counts(xml)
+    counts = comment_inputs.junit_counts(xml)
     assert counts == {"tests": 7, "failures": 1, "errors": 1, "skipped": 2, "passed": 3}
-    assert comment.describe_tests(counts) == "3 passed, 2 failed, 2 skipped"
-    assert comment.junit_counts(tmp_path / "missing.xml") is None
-    assert comment.describe_tests(None) == "no test report"
+    assert comment_inputs.describe_tests(counts) == "3 passed, 2 failed, 2 skipped"
+    assert comment_inputs.junit_counts(tmp_path / "missing.xml") is None
+    assert comment_inputs.describe_tests(None) == "no test report"
 
 
 # -- every action terraform show -json reports ---------------------------------------

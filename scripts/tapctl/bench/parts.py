@@ -33,7 +33,7 @@ from scripts.tapctl.bench.report import Target as Goal
 from scripts.tapctl.core import paths, ui
 from scripts.tapctl.core.cloud import base_env
 from scripts.tapctl.core.errors import TapError
-from scripts.tapctl.gitops import comment
+from scripts.tapctl.gitops import comment, comment_inputs
 from scripts.tapctl.stages import (
     apply,
     destroy,
@@ -102,7 +102,7 @@ def deploy_baseline(run: Run) -> Session:
 
 def pr_feedback_ours(run: Run, baseline: Session, bars: list[Bar]) -> None:
     def render() -> None:
-        report = comment.load_report(paths.outdir(), env=run.target.env.name, suffix=run.target.suffix)
+        report = comment_inputs.load_report(paths.outdir(), env=run.target.env.name, suffix=run.target.suffix)
         (run.out / "comment.md").write_text(comment.render(report), encoding="utf-8")
 
     phase(bars, "pipeline", "synth", lambda: synth.synth(run.target, run.only))

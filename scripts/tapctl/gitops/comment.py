@@ -20,13 +20,10 @@ the important part survives trimming:
 
 from __future__ import annotations
 
-import json
-import re
-import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
+from scripts.tapctl.gitops.comment_text import clip, fair_shares, fence, trim
 from scripts.tapctl.stages.plans import REASONS, PlanSummary, ResourceChange
 
 #: GitHub rejects comments over 65,536 characters; keep a margin.
@@ -192,7 +189,7 @@ def _head(report: PlanReport) -> str:
         lines.append("")
     lines += _table(report)
     for s in report.errored:
-        lines += [f"**Error in `{s.stack}`:**", _fence(_clip(s.error or "", MAX_ERROR_CHARS)), ""]
+        lines += [f"**Error in `{s.stack}`:**", fence(clip(s.error or "", MAX_ERROR_CHARS)), ""]
     doomed = [
         (s.stack, c)
         for s in report.destructive
@@ -299,7 +296,7 @@ def _details(stacks: list[PlanSummary], texts: Mapping[str, str], budget: int) -
     skeletons = {s.stack: _skeleton(s) for s in stacks}
     remaining = budget - sum(len(a) + len(b) for a, b in skeletons.values())
     wanted = {s.stack: texts.get(s.stack, "") for s in stacks if texts.get(s.stack, "").strip()}
-    shares = _fair_shares({k: len(v) + 40 for k, v in wanted.items()}, max(remaining, 0))
+    shares = fair_shares({k: len(v) + 40 for k, v in wanted.items()}, max(remaining, 0))
     out = []
     for s in stacks:
         opening, closing = skeletons[s.stack]
@@ -307,7 +304,7 @@ def _details(stacks: list[PlanSummary], texts: Mapping[str, str], budget: int) -
         if s.stack in wanted:
             share = shares.get(s.stack, 0)
             if share >= min(MIN_TEXT_SHARE, len(wanted[s.stack]) + 40):
-                body = _fence(trim(wanted[s.stack], share - 40)) + "\n"
+                body = fence(trim(wanted[s.stack], share - 40)) + "\n"
             else:
                 body = f"_{LEFT_OUT}_\n"
         out.append(opening + body + closing)
@@ -331,47 +328,6 @@ def _skeleton(s: PlanSummary) -> tuple[str, str]:
     return "\n".join(lines) + "\n", "</details>\n\n"
 
 
-def _fair_shares(sizes: Mapping[str, int], budget: int) -> dict[str, int]:
-    """Split ``budget`` so small texts are shown whole and large ones share the rest."""
-    shares: dict[str, int] = {}
-    left = budget
-    pending = sorted(sizes.items(), key=lambda kv: kv[1])
-    while pending:
-        fair = left // len(pending)
-        name, size = pending.pop(0)
-        shares[name] = min(size, fair)
-        left -= shares[name]
-    return shares
-
-
-def trim(text: str, limit: int) -> str:
-    """``text`` if it fits, else its head and tail with a note of what was cut.
-
-    The tail holds Terraform's ``Plan: N to add...`` line and any errors, so it is kept.
-    """
-    if len(text) <= limit:
-        return text
-    note_room = 120
-    keep = max(limit - note_room, 0)
-    head_len, tail_len = (keep * 2) // 3, keep - (keep * 2) // 3
-    head = text[:head_len].rsplit("\n", 1)[0] if "\n" in text[:head_len] else text[:head_len]
-    tail = text[len(text) - tail_len :] if tail_len else ""
-    if "\n" in tail:
-        tail = tail.split("\n", 1)[1]
-    cut = len(text) - len(head) - len(tail)
-    return f"{head}\n\n... {cut:,} characters trimmed (full plan in the run's artifacts) ...\n\n{tail}"
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 30] + "\n... (error text trimmed)"
-
-
-def _fence(text: str) -> str:
-    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}text\n{text.rstrip()}\n{fence}"
-
-
 def _results(report: PlanReport) -> str:
     if not report.results:
         return ""
@@ -380,55 +336,6 @@ def _results(report: PlanReport) -> str:
         mark = RESULT_MARK.get(r.status, "❔")
         lines.append(f"| {r.name} | {mark} {r.status} | {r.detail} |")
     return "\n".join(lines) + "\n"
-
-
-# -- inputs --------------------------------------------------------------------------
-
-
-def load_report(
-    outdir: Path,
-    *,
-    env: str,
-    suffix: str,
-    commit: str | None = None,
-    run_url: str | None = None,
-    summary_file: str = "plan-summary.json",
-) -> PlanReport:
-    """Read what ``scripts/tap plan`` saved in ``outdir``."""
-    path = outdir / summary_file
-    if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: run `scripts/tap plan` first")
-    data = json.loads(path.read_text(encoding="utf-8"))
-    summaries = {stack: PlanSummary.from_dict(d) for stack, d in data.items()}
-    texts = {}
-    for stack in summaries:
-        plan_txt = outdir / "stacks" / stack / "plan.txt"
-        if plan_txt.exists():
-            texts[stack] = plan_txt.read_text(encoding="utf-8", errors="replace")
-    return PlanReport(
-        env=env, suffix=suffix, summaries=summaries, texts=texts, commit=commit, run_url=run_url
-    )
-
-
-def junit_counts(path: Path) -> dict[str, int] | None:
-    """``{tests, failures, errors, skipped, passed}`` from a pytest JUnit XML file."""
-    if not path.exists():
-        return None
-    root = ET.parse(path).getroot()  # noqa: S314 - our own pytest's report
-    suites: Iterable[ET.Element] = [root] if root.tag == "testsuite" else root.iter("testsuite")
-    counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
-    for suite in suites:
-        for key in counts:
-            counts[key] += int(suite.get(key, 0))
-    counts["passed"] = counts["tests"] - counts["failures"] - counts["errors"] - counts["skipped"]
-    return counts
-
-
-def describe_tests(counts: Mapping[str, int] | None) -> str:
-    if counts is None:
-        return "no test report"
-    text = f"{counts['passed']} passed, {counts['failures'] + counts['errors']} failed"
-    return text + (f", {counts['skipped']} skipped" if counts["skipped"] else "")
 
 
 def _unchanged(report: PlanReport) -> str:

@@ -12,12 +12,12 @@ from pathlib import Path
 from lib.config import Target
 from scripts.tapctl.core import paths
 from scripts.tapctl.core.errors import TapError
-from scripts.tapctl.gitops import changes, comment, github
+from scripts.tapctl.gitops import changes, comment, comment_inputs, github
 
 
 def parse_results(items: list[str], junit: Path | None) -> list[comment.JobResult]:
     """``NAME=STATUS`` items as result rows; a ``test`` row gets the JUnit counts."""
-    counts = comment.junit_counts(junit) if junit else None
+    counts = comment_inputs.junit_counts(junit) if junit else None
     results = []
     for item in items:
         name, sep, status = item.partition("=")
@@ -26,7 +26,7 @@ def parse_results(items: list[str], junit: Path | None) -> list[comment.JobResul
         status = status.strip() or "skipped"
         if status not in comment.RESULT_MARK:
             raise TapError(f"--result {item!r}: status must be one of {', '.join(comment.RESULT_MARK)}")
-        detail = comment.describe_tests(counts) if junit and "test" in name else ""
+        detail = comment_inputs.describe_tests(counts) if junit and "test" in name else ""
         results.append(comment.JobResult(name.strip(), status, detail))
     return results
 
@@ -53,7 +53,7 @@ def command(
         return _write(out, comment.render_not_planned(report, not_planned), summary=summary)
     detected = changes.load(paths.outdir())  # what `scripts/tap changed` decided, if it was asked
     try:
-        report = comment.load_report(
+        report = comment_inputs.load_report(
             paths.outdir(), env=target.env.name, suffix=target.suffix, commit=commit, run_url=github.run_url()
         )
     except FileNotFoundError as exc:

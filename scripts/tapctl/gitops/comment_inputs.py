@@ -1,0 +1,58 @@
+"""What the PR comment is rendered from: the summaries and plan text ``scripts/tap plan``
+saved, and the integration tests' JUnit report."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from scripts.tapctl.gitops.comment import PlanReport
+from scripts.tapctl.stages.plans import PlanSummary
+
+
+def load_report(
+    outdir: Path,
+    *,
+    env: str,
+    suffix: str,
+    commit: str | None = None,
+    run_url: str | None = None,
+    summary_file: str = "plan-summary.json",
+) -> PlanReport:
+    """Read what ``scripts/tap plan`` saved in ``outdir``."""
+    path = outdir / summary_file
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: run `scripts/tap plan` first")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    summaries = {stack: PlanSummary.from_dict(d) for stack, d in data.items()}
+    texts = {}
+    for stack in summaries:
+        plan_txt = outdir / "stacks" / stack / "plan.txt"
+        if plan_txt.exists():
+            texts[stack] = plan_txt.read_text(encoding="utf-8", errors="replace")
+    return PlanReport(
+        env=env, suffix=suffix, summaries=summaries, texts=texts, commit=commit, run_url=run_url
+    )
+
+
+def junit_counts(path: Path) -> dict[str, int] | None:
+    """``{tests, failures, errors, skipped, passed}`` from a pytest JUnit XML file."""
+    if not path.exists():
+        return None
+    root = ET.parse(path).getroot()  # noqa: S314 - our own pytest's report
+    suites: Iterable[ET.Element] = [root] if root.tag == "testsuite" else root.iter("testsuite")
+    counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    for suite in suites:
+        for key in counts:
+            counts[key] += int(suite.get(key, 0))
+    counts["passed"] = counts["tests"] - counts["failures"] - counts["errors"] - counts["skipped"]
+    return counts
+
+
+def describe_tests(counts: Mapping[str, int] | None) -> str:
+    if counts is None:
+        return "no test report"
+    text = f"{counts['passed']} passed, {counts['failures'] + counts['errors']} failed"
+    return text + (f", {counts['skipped']} skipped" if counts["skipped"] else "")
