@@ -91,6 +91,16 @@ def lambda_alarms(
     return alarms
 
 
+def function_alarms(
+    scope: Construct, *, namer: Namer, topic_arn: str, functions: Mapping[str, tuple[str, str]]
+) -> None:
+    """:func:`lambda_alarms` for each function of a stack: construct id -> (service, function name)."""
+    for id_, (service, function_name) in functions.items():
+        lambda_alarms(
+            scope, id_, namer=namer, service=service, function_name=function_name, topic_arn=topic_arn
+        )
+
+
 def api_5xx_alarm(
     scope: Construct,
     id_: str,

@@ -18,7 +18,7 @@ from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
 from constructs import Construct
 
 from lib.config.settings.data_pipeline import DataPipelineSettings
-from lib.constructs.alarms import executions_failed_alarm, lambda_alarms, queue_depth_alarm
+from lib.constructs.alarms import executions_failed_alarm, function_alarms, queue_depth_alarm
 from lib.constructs.dynamodb_table import OnDemandTable
 from lib.constructs.foundation import SystemFoundation
 from lib.constructs.function_family import FunctionFamily, system_layer
@@ -191,15 +191,12 @@ class DataPipelineStack(TapStack):
 
     def _monitoring(self) -> None:
         namer, topic_arn = self.namer, self.topic.arn
-        for step, fn in self.functions.items():
-            lambda_alarms(
-                self,
-                f"{step}-alarms",
-                namer=namer,
-                service=f"dpl-{step}",
-                function_name=fn.function_name,
-                topic_arn=topic_arn,
-            )
+        function_alarms(
+            self,
+            namer=namer,
+            topic_arn=topic_arn,
+            functions={f"{s}-alarms": (f"dpl-{s}", fn.function_name) for s, fn in self.functions.items()},
+        )
         executions_failed_alarm(
             self,
             "executions-failed-alarm",

@@ -16,7 +16,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_notification import (
 from constructs import Construct
 
 from lib.config.settings.file_processing import FileProcessingSettings
-from lib.constructs.alarms import api_5xx_alarm, lambda_alarms
+from lib.constructs.alarms import api_5xx_alarm, function_alarms
 from lib.constructs.api_clients import request_validator
 from lib.constructs.dynamodb_table import Index, OnDemandTable
 from lib.constructs.foundation import SystemFoundation
@@ -273,16 +273,18 @@ class FileProcessingStack(TapStack):
 
     def _alarms(self) -> None:
         namer, topic_arn = self.namer, self.topic.arn
-        for name, fn in self.functions.items():
-            service = PROCESSORS[name][0] if name in PROCESSORS else API_FUNCTION[1]
-            lambda_alarms(
-                self,
-                f"alarms-{name.replace('_', '-')}",
-                namer=namer,
-                service=service,
-                function_name=fn.name,
-                topic_arn=topic_arn,
-            )
+        function_alarms(
+            self,
+            namer=namer,
+            topic_arn=topic_arn,
+            functions={
+                f"alarms-{name.replace('_', '-')}": (
+                    PROCESSORS[name][0] if name in PROCESSORS else API_FUNCTION[1],
+                    fn.name,
+                )
+                for name, fn in self.functions.items()
+            },
+        )
         api_5xx_alarm(
             self,
             "api-5xx-alarm",

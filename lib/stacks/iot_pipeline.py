@@ -27,7 +27,7 @@ from cdktf_cdktf_provider_aws.ssm_parameter import SsmParameter
 from constructs import Construct
 
 from lib.config.settings.iot_pipeline import IotPipelineSettings
-from lib.constructs.alarms import api_5xx_alarm, lambda_alarms, queue_depth_alarm
+from lib.constructs.alarms import api_5xx_alarm, function_alarms, queue_depth_alarm
 from lib.constructs.api_clients import json_model, request_validator, usage_plan
 from lib.constructs.dynamodb_table import OnDemandTable
 from lib.constructs.foundation import SystemFoundation
@@ -322,15 +322,13 @@ class IotPipelineStack(TapStack):
 
     def _alarms(self) -> None:
         namer, topic_arn = self.namer, self.topic.arn
-        for fn_id, fn in (("ingest", self.ingest), ("processor", self.processor), ("query", self.query)):
-            lambda_alarms(
-                self,
-                f"{fn_id}-alarms",
-                namer=namer,
-                service=f"iot-{fn_id}",
-                function_name=fn.function_name,
-                topic_arn=topic_arn,
-            )
+        functions = (("ingest", self.ingest), ("processor", self.processor), ("query", self.query))
+        function_alarms(
+            self,
+            namer=namer,
+            topic_arn=topic_arn,
+            functions={f"{i}-alarms": (f"iot-{i}", fn.function_name) for i, fn in functions},
+        )
         queue_depth_alarm(
             self,
             "dlq-alarm",

@@ -20,7 +20,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_notification import S3BucketNotification
 from constructs import Construct
 
 from lib.config.settings.transaction_pipeline import TransactionPipelineSettings
-from lib.constructs.alarms import executions_failed_alarm, lambda_alarms, queue_depth_alarm
+from lib.constructs.alarms import executions_failed_alarm, function_alarms, queue_depth_alarm
 from lib.constructs.api_clients import json_model, request_validator, usage_plan
 from lib.constructs.container_image import ContainerImage
 from lib.constructs.dynamodb_table import Index, OnDemandTable
@@ -313,15 +313,15 @@ class TransactionPipelineStack(TapStack):
 
     def _alarms(self) -> None:
         namer, topic_arn = self.namer, self.topic.arn
-        for function, fn in self.functions.items():
-            lambda_alarms(
-                self,
-                f"alarms-{function.replace('_', '-')}",
-                namer=namer,
-                service=FUNCTIONS[function],
-                function_name=fn.name,
-                topic_arn=topic_arn,
-            )
+        function_alarms(
+            self,
+            namer=namer,
+            topic_arn=topic_arn,
+            functions={
+                f"alarms-{function.replace('_', '-')}": (FUNCTIONS[function], fn.name)
+                for function, fn in self.functions.items()
+            },
+        )
         executions_failed_alarm(
             self,
             "alarm-workflow-failed",
