@@ -62,7 +62,7 @@ def test_a_docs_only_pull_request_plans_and_deploys_nothing(events):
     (comment,) = [c for c in ev.comments(12) if "<!-- tap-plan:dev -->" in c["body"]]
     ev.samples["The PR comment of a PR that changes no stack (`pr12`)"] = comment["body"]
     assert "No stack changes" in comment["body"]
-    assert "unchanged since" in comment["body"]
+    assert "Unchanged since their last apply" in comment["body"]
     assert ev.state_keys("pr", "pr12/") == []
 
 

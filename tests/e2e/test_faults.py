@@ -219,7 +219,10 @@ def test_concurrent_apply_waits_for_the_lock_then_names_its_holder(faults, fault
     assert waited >= 3
     assert first.wait(timeout=120) == 0, faults.output_of(first)
     assert faults.lock(STACK) is None
-    assert faults.state_keys() == sorted(f"{SUFFIX}/{s}.tfstate" for s in STACKS)
+    # the apply that finished left each stack's state and its fingerprint record
+    assert faults.state_keys() == sorted(
+        f"{SUFFIX}/{s}.{kind}" for s in STACKS for kind in ("tfstate", "fingerprint.json")
+    )
     faults.converged()
     rec.observed += "; the first apply then finished (exit 0) and the second plan is empty"
 
