@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.tapctl.bench import chart_tool, command, measure, parts
+from scripts.tapctl.bench import change_aware, chart_tool, command, measure, parts
 from scripts.tapctl.bench import peer as bench_peer
 from scripts.tapctl.bench.command import BenchOptions
 from scripts.tapctl.bench.report import Bar, Comparison, Target, document, median, ratio, render_table
@@ -118,6 +118,7 @@ def test_json_document_shape():
             "figure": 2.6667,
             "target": {"kind": "speedup", "value": 1.6},
             "passed": True,
+            "unit": "s",
             "note": "",
         }
     ]
@@ -136,8 +137,8 @@ def test_json_document_shape():
     [
         (["--reps", "0"], "--reps 0 is out of range: use 1-50"),
         (["--reps", "three"], "--reps 'three' is not an integer"),
-        (["--parts", "1,5"], "--parts '1,5': '5' is not a part"),
-        (["--parts", "x"], "'x' is not a part; use a comma-separated subset of 1,2,3,4"),
+        (["--parts", "1,6"], "--parts '1,6': '6' is not a part"),
+        (["--parts", "x"], "'x' is not a part; use a comma-separated subset of 1,2,3,4,5"),
         (["-j", "0"], "0 is out of range: use 1-64"),
         (["--peer-parallelism", "two"], "'two' is not an integer"),
     ],
@@ -154,7 +155,7 @@ def test_good_arguments_parse():
         ["bench", "--reps", "1", "--parts", "3,1,3", "--stacks", "file_processing"]
     )
     assert (args.reps, args.parts, args.stacks, args.peer_parallelism) == (1, (1, 3), "file_processing", 1)
-    assert build_parser().parse_args(["bench"]).parts == (1, 2, 3, 4)
+    assert build_parser().parse_args(["bench"]).parts == (1, 2, 3, 4, 5)
 
 
 def test_prepare_refuses_unknown_stacks_and_protected_environments(tmp_path, monkeypatch):
@@ -528,6 +529,7 @@ def _fake_parts(monkeypatch, calls: list[str], *, fail_tests: bool = False) -> N
         parts, "part_pr_feedback", lambda run, s: calls.append("part 2") or [Bar("a", "plan", 0, 1)]
     )
     monkeypatch.setattr(parts, "part_tests", tests)
+    monkeypatch.setattr(change_aware, "part_change_aware", lambda run, peer: calls.append("part 5"))
     monkeypatch.setattr(
         parts, "part_ephemeral", lambda run: calls.append("part 3") or [Bar("a", "apply", 0, 2)]
     )
@@ -642,7 +644,7 @@ def test_main_keeps_what_was_measured_when_a_later_part_fails(tmp_path, monkeypa
     assert doc["stopped_early"] == "cdktf deploy failed (exit 1)"
     assert [r["name"] for r in doc["rows"]] == ["synth / import floor"]
     assert doc["waterfall"] == [{"row": "a", "stage": "plan", "start": 0.0, "seconds": 1.0}], "part 2's"
-    assert calls == ["part 1", "emulator", "baseline", "part 2", "part 4", "destroy baseline"]
+    assert calls == ["part 1", "emulator", "baseline", "part 2", "part 5", "part 4", "destroy baseline"]
 
 
 def test_in_turn_rotates_the_first_task_each_repetition():

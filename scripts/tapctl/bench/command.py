@@ -19,7 +19,7 @@ from pathlib import Path
 
 from lib.config import resolve_target
 from lib.stacks import select_stacks
-from scripts.tapctl.bench import chart_tool, parts
+from scripts.tapctl.bench import change_aware, chart_tool, parts
 from scripts.tapctl.bench.measure import Run, stdout_to_stderr
 from scripts.tapctl.bench.peer import ensure_cli
 from scripts.tapctl.bench.report import document, render_table
@@ -29,7 +29,9 @@ from scripts.tapctl.core.terraform_setup import check_version, find_binary
 from scripts.tapctl.stages import destroy
 from scripts.tapctl.stages.session import default_parallelism
 
-PARTS = (1, 2, 3, 4)
+PARTS = (1, 2, 3, 4, 5)
+#: a part that needs another in the same run
+NEEDS = {5: 2}
 MAX_REPS = 50
 
 
@@ -51,6 +53,9 @@ class BenchOptions:
 
 def prepare(options: BenchOptions) -> Run:
     """Validate everything before anything is measured."""
+    for part, needed in NEEDS.items():
+        if part in options.parts and needed not in options.parts:
+            raise TapError(f"--parts: part {part} needs part {needed} in the same run (add {needed})")
     target = resolve_target(options.env, options.suffix)
     try:
         stacks = select_stacks(target, options.stacks)
@@ -76,14 +81,16 @@ def execute(run: Run, chosen: tuple[int, ...]) -> None:
     check_version(run.terraform)
     if 1 in chosen:
         parts.part_synth(run)
-    if not {2, 3, 4} & set(chosen):
+    if not {2, 3, 4, 5} & set(chosen):
         return
     with emulator_process.owned():
-        if {2, 4} & set(chosen):
+        if {2, 4, 5} & set(chosen):
             baseline = parts.deploy_baseline(run)
             try:
                 if 2 in chosen:
                     run.bars = parts.part_pr_feedback(run, baseline)
+                if 5 in chosen:
+                    change_aware.part_change_aware(run, run.peer_feedback)
                 if 4 in chosen:
                     parts.part_tests(run, baseline)
             finally:

@@ -42,6 +42,8 @@ class Run:
     rows: list[Comparison] = field(default_factory=list)
     bars: list[Bar] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: part 2's peer seconds per repetition (part 5 compares against them)
+    peer_feedback: list[float] = field(default_factory=list)
 
     @property
     def only(self) -> str:

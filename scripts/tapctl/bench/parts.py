@@ -4,7 +4,9 @@
 2. PR feedback (synth + plan + the comment rendered) vs ``cdktf diff`` per stack;
 3. the ephemeral cycle (``scripts/tap pipeline``) vs cdktf deploy/output/destroy with
    serial pytest, and vs the slowest stack's own cycle;
-4. integration tests with ``-n auto`` vs serial.
+4. integration tests with ``-n auto`` vs serial;
+5. change-aware PR feedback (one-stack, docs-only, the workflow's critical path):
+   :mod:`scripts.tapctl.bench.change_aware`.
 
 Each part appends its :class:`~scripts.tapctl.bench.report.Comparison` rows to the run;
 parts 2 and 3 return the bars of their median repetition (the waterfall).
@@ -140,6 +142,7 @@ def part_pr_feedback(run: Run, baseline: Session) -> list[Bar]:
     run.rows.append(
         Comparison("PR feedback", "synth+plan+comment", label, Goal("speedup", 3), ours, peer_times, note)
     )
+    run.peer_feedback = list(peer_times)
     drawn = median_rep(reps)
     return drawn + shifted(median_rep(peer_reps), min(b.start for b in drawn))
 

@@ -20,7 +20,9 @@ JSON_VERSION = 1
 
 #: ``at_most``: median(ours) / median(reference) must be <= the target.
 #: ``speedup``: median(reference) / median(ours) must be >= the target.
-KINDS = ("at_most", "speedup")
+#: ``none``: a count (e.g. Terraform runs) that must be 0 in every repetition; the
+#: figure is the median count and ``value`` is unused.
+KINDS = ("at_most", "speedup", "none")
 
 
 @dataclass(frozen=True)
@@ -31,10 +33,12 @@ class Target:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise TapError(f"target kind {self.kind!r} is not one of {', '.join(KINDS)}")
-        if self.value <= 0:
+        if self.value <= 0 and self.kind != "none":
             raise TapError(f"target value {self.value} must be > 0")
 
     def describe(self) -> str:
+        if self.kind == "none":
+            return "0 in every rep"
         return f"<= {self.value:g}x" if self.kind == "at_most" else f">= {self.value:g}x faster"
 
 
@@ -59,6 +63,14 @@ class Comparison:
     ours: list[float] = field(default_factory=list)
     reference: list[float] = field(default_factory=list)
     note: str = ""
+    unit: str = "s"
+
+    def show(self, values: Sequence[float]) -> str:
+        """A median as the table prints it (seconds, or a count with its unit)."""
+        if not values:
+            return "-"
+        value = median(values)
+        return f"{value:.1f}s" if self.unit == "s" else f"{value:g} {self.unit}"
 
     @property
     def measured(self) -> bool:
@@ -73,6 +85,8 @@ class Comparison:
         value = self.figure()
         if value is None:
             return None
+        if self.target.kind == "none":
+            return all(v == 0 for v in self.ours)
         if self.target.kind == "at_most":
             return value <= self.target.value
         return value >= self.target.value
@@ -86,6 +100,7 @@ class Comparison:
             "figure": None if figure is None else round(figure, 4),
             "target": {"kind": self.target.kind, "value": self.target.value},
             "passed": self.passed(),
+            "unit": self.unit,
             "note": self.note,
         }
 
@@ -109,6 +124,8 @@ def median(seconds: Sequence[float]) -> float:
 def ratio(ours: Sequence[float], reference: Sequence[float], kind: str) -> float:
     """The figure of a comparison: a ratio of medians (see ``KINDS``)."""
     mine, theirs = median(ours), median(reference)
+    if kind == "none":
+        return mine
     if kind == "at_most":
         if theirs == 0:
             raise TapError("the reference median is 0 s: cannot divide by it")
@@ -135,10 +152,10 @@ def render_table(rows: Sequence[Comparison]) -> str:
         body.append(
             [
                 row.name,
-                f"{median(row.ours):.1f}s" if row.ours else "-",
+                row.show(row.ours),
                 row.reference_label,
-                f"{median(row.reference):.1f}s" if row.reference else "-",
-                f"{figure:.2f}x" if figure is not None else "-",
+                row.show(row.reference),
+                "-" if figure is None else f"{figure:g}" if row.target.kind == "none" else f"{figure:.2f}x",
                 row.target.describe(),
                 verdict(row),
             ]

@@ -90,7 +90,7 @@ def parts(text: str) -> tuple[int, ...]:
     for item in (t.strip() for t in text.split(",")):
         if not item.isdigit() or int(item) not in PARTS:
             raise argparse.ArgumentTypeError(
-                f"--parts {text!r}: {item!r} is not a part; use a comma-separated subset of 1,2,3,4"
+                f"--parts {text!r}: {item!r} is not a part; use a comma-separated subset of 1,2,3,4,5"
             )
         if int(item) not in chosen:
             chosen.append(int(item))

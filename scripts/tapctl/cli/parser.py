@@ -177,7 +177,7 @@ def _bench(sub: argparse._SubParsersAction) -> None:
     env_args(p)
     p.add_argument("--stacks", default=None, help="comma-separated subset of the environment's stacks")
     p.add_argument("--reps", type=argtypes.reps, default=3, help="repetitions per measurement (default: 3)")
-    p.add_argument("--parts", type=argtypes.parts, default=PARTS, help="subset of parts 1-4 (default: all)")
+    p.add_argument("--parts", type=argtypes.parts, default=PARTS, help="subset of parts 1-5 (default: all)")
     p.add_argument(
         "-j", "--parallelism", type=argtypes.positive, default=default_parallelism(),
         help="our stacks run at once (default: %(default)s)",
