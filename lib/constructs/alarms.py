@@ -1,5 +1,6 @@
-"""CloudWatch alarm helpers: one metric alarm, the standard set per function, and the
-alarms the stacks share (a REST API's 5xx errors, a queue's depth, failed executions).
+"""CloudWatch alarms: one metric alarm, the standard set per function, and the
+alarms a stack declares as data (:class:`Watch`: a :class:`Signal` such as a queue's
+depth, failed executions or a REST API's 5xx errors, a name and a description).
 
 Every alarm notifies ``topic_arn`` on ALARM and on OK, and treats missing data
 as not breaching (an idle function is healthy).
@@ -8,6 +9,7 @@ as not breaching (an idle function is healthy).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
 from constructs import Construct
@@ -22,18 +24,44 @@ COMPARISONS = (
 )
 
 
+@dataclass(frozen=True)
+class Signal:
+    """A metric of one resource, and how its data points are combined."""
+
+    namespace: str
+    metric: str
+    dimensions: Mapping[str, str] = field(default_factory=dict)
+    statistic: str = "Sum"
+
+
+def queue_depth(queue_name: str) -> Signal:
+    """Visible messages of a queue (typically a dead-letter queue), the maximum in a period."""
+    return Signal("AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": queue_name}, "Maximum")
+
+
+def executions_failed(state_machine_arn: str) -> Signal:
+    """Failed executions of a Step Functions state machine."""
+    return Signal("AWS/States", "ExecutionsFailed", {"StateMachineArn": state_machine_arn})
+
+
+def api_5xx(api_name: str, stage: str) -> Signal:
+    """5xx answers of a REST API stage."""
+    return Signal("AWS/ApiGateway", "5XXError", {"ApiName": api_name, "Stage": stage})
+
+
+def lambda_metric(metric: str, function_name: str) -> Signal:
+    return Signal("AWS/Lambda", metric, {"FunctionName": function_name})
+
+
 def metric_alarm(
     scope: Construct,
     id_: str,
     *,
     name: str,
     description: str,
-    namespace: str,
-    metric: str,
-    dimensions: Mapping[str, str],
+    signal: Signal,
     topic_arn: str,
     threshold: float = 1,
-    statistic: str = "Sum",
     period_seconds: int = 300,
     evaluation_periods: int = 1,
     comparison: str = "GreaterThanOrEqualToThreshold",
@@ -48,10 +76,10 @@ def metric_alarm(
         id_,
         alarm_name=name,
         alarm_description=description,
-        namespace=namespace,
-        metric_name=metric,
-        dimensions=dict(dimensions),
-        statistic=statistic,
+        namespace=signal.namespace,
+        metric_name=signal.metric,
+        dimensions=dict(signal.dimensions),
+        statistic=signal.statistic,
         period=period_seconds,
         evaluation_periods=evaluation_periods,
         threshold=threshold,
@@ -82,9 +110,7 @@ def lambda_alarms(
             f"{id_}-{key}",
             name=namer.name(f"{service}-{key}", NameKind.ALARM),
             description=f"Lambda {function_name}: {metric} >= {threshold:g} in 5 minutes",
-            namespace="AWS/Lambda",
-            metric=metric,
-            dimensions={"FunctionName": function_name},
+            signal=lambda_metric(metric, function_name),
             topic_arn=topic_arn,
             threshold=threshold,
         )
@@ -101,73 +127,28 @@ def function_alarms(
         )
 
 
-def api_5xx_alarm(
-    scope: Construct,
-    id_: str,
-    *,
-    name: str,
-    description: str,
-    api_name: str,
-    stage: str,
-    topic_arn: str,
-) -> CloudwatchMetricAlarm:
-    """A REST API stage answered with 5xx errors (one or more in 5 minutes)."""
-    return metric_alarm(
-        scope,
-        id_,
-        name=name,
-        description=description,
-        namespace="AWS/ApiGateway",
-        metric="5XXError",
-        dimensions={"ApiName": api_name, "Stage": stage},
-        topic_arn=topic_arn,
-    )
+@dataclass(frozen=True)
+class Watch:
+    """One alarm a stack declares: what it watches, its name (``namer.name(service,
+    NameKind.ALARM)``), what it says, and when it fires (>= ``threshold`` in a period)."""
+
+    signal: Signal
+    service: str
+    description: str
+    threshold: float = 1
+    period_seconds: int = 300
 
 
-def queue_depth_alarm(
-    scope: Construct,
-    id_: str,
-    *,
-    name: str,
-    description: str,
-    queue_name: str,
-    topic_arn: str,
-    threshold: float = 1,
-    period_seconds: int = 300,
-) -> CloudwatchMetricAlarm:
-    """A queue (typically a dead-letter queue) holds ``threshold`` or more visible messages."""
-    return metric_alarm(
-        scope,
-        id_,
-        name=name,
-        description=description,
-        namespace="AWS/SQS",
-        metric="ApproximateNumberOfMessagesVisible",
-        dimensions={"QueueName": queue_name},
-        topic_arn=topic_arn,
-        statistic="Maximum",
-        threshold=threshold,
-        period_seconds=period_seconds,
-    )
-
-
-def executions_failed_alarm(
-    scope: Construct,
-    id_: str,
-    *,
-    name: str,
-    description: str,
-    state_machine_arn: str,
-    topic_arn: str,
-) -> CloudwatchMetricAlarm:
-    """A Step Functions state machine had one or more failed executions in 5 minutes."""
-    return metric_alarm(
-        scope,
-        id_,
-        name=name,
-        description=description,
-        namespace="AWS/States",
-        metric="ExecutionsFailed",
-        dimensions={"StateMachineArn": state_machine_arn},
-        topic_arn=topic_arn,
-    )
+def watch(scope: Construct, *, namer: Namer, topic_arn: str, watches: Mapping[str, Watch]) -> None:
+    """One :func:`metric_alarm` per entry of ``watches`` (construct id -> :class:`Watch`), in order."""
+    for id_, w in watches.items():
+        metric_alarm(
+            scope,
+            id_,
+            name=namer.name(w.service, NameKind.ALARM),
+            description=w.description,
+            signal=w.signal,
+            topic_arn=topic_arn,
+            threshold=w.threshold,
+            period_seconds=w.period_seconds,
+        )

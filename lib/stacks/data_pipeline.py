@@ -18,7 +18,7 @@ from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
 from constructs import Construct
 
 from lib.config.settings.data_pipeline import DataPipelineSettings
-from lib.constructs.alarms import executions_failed_alarm, function_alarms, queue_depth_alarm
+from lib.constructs.alarms import Watch, executions_failed, function_alarms, queue_depth, watch
 from lib.constructs.dynamodb_table import OnDemandTable
 from lib.constructs.foundation import SystemFoundation
 from lib.constructs.function_family import FunctionFamily, system_layer
@@ -197,22 +197,19 @@ class DataPipelineStack(TapStack):
             topic_arn=topic_arn,
             functions={f"{s}-alarms": (f"dpl-{s}", fn.function_name) for s, fn in self.functions.items()},
         )
-        executions_failed_alarm(
+        failed = "Failed data pipeline executions are waiting in the dead-letter queue"
+        watch(
             self,
-            "executions-failed-alarm",
-            name=namer.name("dpl-executions-failed", NameKind.ALARM),
-            description="Data pipeline executions failed",
-            state_machine_arn=self.state_machine.arn,
+            namer=namer,
             topic_arn=topic_arn,
-        )
-        queue_depth_alarm(
-            self,
-            "dlq-alarm",
-            name=namer.name("dpl-dlq-depth", NameKind.ALARM),
-            description="Failed data pipeline executions are waiting in the dead-letter queue",
-            queue_name=self.dlq.name,
-            topic_arn=topic_arn,
-            period_seconds=60,
+            watches={
+                "executions-failed-alarm": Watch(
+                    executions_failed(self.state_machine.arn),
+                    "dpl-executions-failed",
+                    "Data pipeline executions failed",
+                ),
+                "dlq-alarm": Watch(queue_depth(self.dlq.name), "dpl-dlq-depth", failed, period_seconds=60),
+            },
         )
         self.dashboard = CloudwatchDashboard(
             self,

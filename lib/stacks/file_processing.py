@@ -16,7 +16,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_notification import (
 from constructs import Construct
 
 from lib.config.settings.file_processing import FileProcessingSettings
-from lib.constructs.alarms import api_5xx_alarm, function_alarms
+from lib.constructs.alarms import Watch, api_5xx, function_alarms, watch
 from lib.constructs.api_clients import request_validator
 from lib.constructs.dynamodb_table import Index, OnDemandTable
 from lib.constructs.foundation import SystemFoundation
@@ -285,14 +285,15 @@ class FileProcessingStack(TapStack):
                 for name, fn in self.functions.items()
             },
         )
-        api_5xx_alarm(
+        watch(
             self,
-            "api-5xx-alarm",
-            name=namer.name("files-api-5xx", NameKind.ALARM),
-            description="File API answered with 5xx errors",
-            api_name=self.api.api.name,
-            stage=STAGE,
+            namer=namer,
             topic_arn=topic_arn,
+            watches={
+                "api-5xx-alarm": Watch(
+                    api_5xx(self.api.api.name, STAGE), "files-api-5xx", "File API answered with 5xx errors"
+                ),
+            },
         )
 
     def _outputs(self) -> None:

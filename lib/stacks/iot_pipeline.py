@@ -27,7 +27,7 @@ from cdktf_cdktf_provider_aws.ssm_parameter import SsmParameter
 from constructs import Construct
 
 from lib.config.settings.iot_pipeline import IotPipelineSettings
-from lib.constructs.alarms import api_5xx_alarm, function_alarms, queue_depth_alarm
+from lib.constructs.alarms import Watch, api_5xx, function_alarms, queue_depth, watch
 from lib.constructs.api_clients import json_model, request_validator, usage_plan
 from lib.constructs.dynamodb_table import OnDemandTable
 from lib.constructs.foundation import SystemFoundation
@@ -329,21 +329,19 @@ class IotPipelineStack(TapStack):
             topic_arn=topic_arn,
             functions={f"{i}-alarms": (f"iot-{i}", fn.function_name) for i, fn in functions},
         )
-        queue_depth_alarm(
+        dead = "IoT ingestion messages failed processing and reached the dead-letter queue"
+        watch(
             self,
-            "dlq-alarm",
-            name=namer.name("iot-dlq-depth", NameKind.ALARM),
-            description="IoT ingestion messages failed processing and reached the dead-letter queue",
-            queue_name=self.queues.dlq.name,
+            namer=namer,
             topic_arn=topic_arn,
-            period_seconds=60,
-        )
-        api_5xx_alarm(
-            self,
-            "api-5xx-alarm",
-            name=namer.name("iot-api-5xx", NameKind.ALARM),
-            description="IoT API answered with 5xx errors",
-            api_name=self.api.api.name,
-            stage=self.stage.stage_name,
-            topic_arn=topic_arn,
+            watches={
+                "dlq-alarm": Watch(
+                    queue_depth(self.queues.dlq.name), "iot-dlq-depth", dead, period_seconds=60
+                ),
+                "api-5xx-alarm": Watch(
+                    api_5xx(self.api.api.name, self.stage.stage_name),
+                    "iot-api-5xx",
+                    "IoT API answered with 5xx errors",
+                ),
+            },
         )

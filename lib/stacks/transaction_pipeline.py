@@ -20,7 +20,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_notification import S3BucketNotification
 from constructs import Construct
 
 from lib.config.settings.transaction_pipeline import TransactionPipelineSettings
-from lib.constructs.alarms import executions_failed_alarm, function_alarms, queue_depth_alarm
+from lib.constructs.alarms import Watch, executions_failed, function_alarms, queue_depth, watch
 from lib.constructs.api_clients import json_model, request_validator, usage_plan
 from lib.constructs.container_image import ContainerImage
 from lib.constructs.dynamodb_table import Index, OnDemandTable
@@ -322,23 +322,24 @@ class TransactionPipelineStack(TapStack):
                 for function, fn in self.functions.items()
             },
         )
-        executions_failed_alarm(
-            self,
-            "alarm-workflow-failed",
-            name=namer.name("txn-workflow-failed", NameKind.ALARM),
-            description=f"Step Functions {self.workflow.name}: executions failed",
-            state_machine_arn=self.workflow.arn,
-            topic_arn=topic_arn,
-        )
         threshold = self.settings.dlq_alarm_threshold
-        queue_depth_alarm(
+        watch(
             self,
-            "alarm-dlq-depth",
-            name=namer.name("txn-dlq-depth", NameKind.ALARM),
-            description=f"Dead-letter queue holds >= {threshold} message(s)",
-            queue_name=self.dlq.name,
+            namer=namer,
             topic_arn=topic_arn,
-            threshold=threshold,
+            watches={
+                "alarm-workflow-failed": Watch(
+                    executions_failed(self.workflow.arn),
+                    "txn-workflow-failed",
+                    f"Step Functions {self.workflow.name}: executions failed",
+                ),
+                "alarm-dlq-depth": Watch(
+                    queue_depth(self.dlq.name),
+                    "txn-dlq-depth",
+                    f"Dead-letter queue holds >= {threshold} message(s)",
+                    threshold=threshold,
+                ),
+            },
         )
 
     def _outputs(self) -> None:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from lib.constructs.alarms import lambda_alarms, metric_alarm
+from lib.constructs.alarms import Signal, lambda_alarms, metric_alarm, queue_depth
 from lib.constructs.iam import Grant, GrantError, ServiceRole, assume_role_policy, policy_document
 from lib.constructs.kms import ADMIN_ACTIONS, StackKey
 from lib.constructs.ssm import SsmExports, secure_parameter
@@ -85,11 +85,8 @@ def helpers_stack():
             "dlq",
             name="dlq-depth",
             description="DLQ not empty",
-            namespace="AWS/SQS",
-            metric="ApproximateNumberOfMessagesVisible",
-            dimensions={"QueueName": "dlq"},
+            signal=queue_depth("dlq"),
             topic_arn=TOPIC,
-            statistic="Maximum",
             period_seconds=60,
         )
         SsmExports(
@@ -157,9 +154,7 @@ def test_alarm_inputs_are_checked(bad, message):
             "x",
             name="n",
             description="d",
-            namespace="n",
-            metric="m",
-            dimensions={},
+            signal=Signal("n", "m"),
             topic_arn=TOPIC,
             **bad,
         )
