@@ -81,26 +81,26 @@ class Changes:
 
 def dependents_closure(stacks: Iterable[str], deps: Mapping[str, list[str]]) -> set[str]:
     """``stacks`` and every stack that depends on one of them, transitively."""
-    found = set(stacks)
-    grew = True
-    while grew:
-        grew = False
-        for stack, needs in deps.items():
-            if stack not in found and found.intersection(needs):
-                found.add(stack)
-                grew = True
-    return found
+    dependents: dict[str, list[str]] = {}
+    for stack, needs in deps.items():
+        for need in needs:
+            dependents.setdefault(need, []).append(stack)
+    return _reachable(stacks, dependents)
 
 
 def dependencies_closure(stacks: Iterable[str], deps: Mapping[str, list[str]]) -> set[str]:
     """``stacks`` and every stack they depend on, transitively."""
+    return _reachable(stacks, deps)
+
+
+def _reachable(start: Iterable[str], edges: Mapping[str, list[str]]) -> set[str]:
     found: set[str] = set()
-    todo = list(stacks)
+    todo = list(start)
     while todo:
         stack = todo.pop()
         if stack not in found:
             found.add(stack)
-            todo.extend(deps.get(stack, []))
+            todo.extend(edges.get(stack, []))
     return found
 
 

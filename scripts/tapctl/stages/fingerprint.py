@@ -27,6 +27,7 @@ from typing import Any
 
 from lib.config import fingerprint_key
 from scripts.tapctl.core import paths
+from scripts.tapctl.stages import state
 from scripts.tapctl.stages.session import Session
 
 #: Bumped when what is hashed changes, so old records never match new fingerprints.
@@ -110,12 +111,7 @@ def write(session: Session, stack: str, value: str) -> Record:
 
 def forget(session: Session, stack: str) -> None:
     """Remove the record (every version): the next change detection sees ``stack`` as changed."""
-    s3 = session.state_client()
-    bucket, key = session.target.env.state.bucket, _key(session, stack)
-    resp = s3.list_object_versions(Bucket=bucket, Prefix=key)
-    for item in resp.get("Versions", []) + resp.get("DeleteMarkers", []):
-        if item["Key"] == key:
-            s3.delete_object(Bucket=bucket, Key=key, VersionId=item["VersionId"])
+    state.delete_versions(session.state_client(), session.target.env.state.bucket, _key(session, stack))
 
 
 def _key(session: Session, stack: str) -> str:

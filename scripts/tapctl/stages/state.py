@@ -64,13 +64,19 @@ def object_exists(s3: Any, bucket: str, key: str) -> bool:
     return any(o["Key"] == key for o in resp.get("Contents", []))
 
 
+def delete_versions(s3: Any, bucket: str, key: str) -> int:
+    """Remove every version and delete marker of exactly ``key``; return how many."""
+    versions = [  # listed in full first: deleting while paging would move the page markers
+        item["VersionId"]
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=key)
+        for item in page.get("Versions", []) + page.get("DeleteMarkers", [])
+        if item["Key"] == key
+    ]
+    for version in versions:
+        s3.delete_object(Bucket=bucket, Key=key, VersionId=version)
+    return len(versions)
+
+
 def delete_all_versions(s3: Any, bucket: str, key: str) -> int:
     """Remove every version and delete marker of ``key`` and of its lock object; return how many."""
-    removed = 0
-    for prefix in (key, f"{key}.tflock"):
-        resp = s3.list_object_versions(Bucket=bucket, Prefix=prefix)
-        for item in resp.get("Versions", []) + resp.get("DeleteMarkers", []):
-            if item["Key"] == prefix:
-                s3.delete_object(Bucket=bucket, Key=prefix, VersionId=item["VersionId"])
-                removed += 1
-    return removed
+    return delete_versions(s3, bucket, key) + delete_versions(s3, bucket, f"{key}.tflock")
