@@ -115,7 +115,8 @@ def test_the_terraform_wrapper_counts_each_run_and_its_stack_directory(tmp_path)
     )
     assert tree.terraform_runs() == 0
     assert tree.terraform_stacks() == []
-    for stack, verb in (("file_processing", "init"), ("file_processing", "plan"), ("platform", "show")):
+    runs = (("file_processing", "init"), ("file_processing", "plan"), ("platform", "show"), ("pr", "version"))
+    for stack, verb in runs:
         cwd = tmp_path / "stacks" / stack
         cwd.mkdir(parents=True, exist_ok=True)
         out = subprocess.run(
@@ -126,7 +127,7 @@ def test_the_terraform_wrapper_counts_each_run_and_its_stack_directory(tmp_path)
             check=True,
         )
         assert out.stdout == f"{verb} -x\n"  # the real binary ran with the same arguments
-    assert tree.terraform_runs() == 3
+    assert tree.terraform_runs() == 3, "a version check is not a run"
     assert tree.terraform_stacks() == ["file_processing", "platform"]
 
 

@@ -52,6 +52,8 @@ WORKFLOW = Path(".github/workflows/pull-request.yml")
 FEEDBACK_JOB = "plan"
 PR_NUMBER = "5"
 
+#: what the wrapper logs for a version check (not a run on a stack)
+VERSION_CHECK = ("version", "-version", "--version")
 WRAPPER = """#!/bin/sh
 # terraform, counted: each run's stack directory, one line (scripts/tap bench, part 5)
 printf '%s %s\\n' "$(basename "$PWD")" "$1" >> '{log}'
@@ -67,17 +69,24 @@ class Checkout:
     root: Path
     runs_log: Path
 
-    def terraform_stacks(self) -> list[str]:
-        """The stack directories Terraform ran in since the log was last cleared."""
+    def _runs(self) -> list[tuple[str, str]]:
+        """(directory, subcommand) of each Terraform run since the log was last cleared;
+        ``terraform version`` (the CLI's preflight check) is not a run on a stack."""
         if not self.runs_log.exists():
             return []
-        lines = self.runs_log.read_text(encoding="utf-8").splitlines()
-        return sorted({line.split(" ", 1)[0] for line in lines if line.strip()})
+        runs = []
+        for line in self.runs_log.read_text(encoding="utf-8").splitlines():
+            directory, _, verb = line.partition(" ")
+            if directory and verb not in VERSION_CHECK:
+                runs.append((directory, verb))
+        return runs
+
+    def terraform_stacks(self) -> list[str]:
+        """The stack directories Terraform ran in."""
+        return sorted({directory for directory, _ in self._runs()})
 
     def terraform_runs(self) -> int:
-        if not self.runs_log.exists():
-            return 0
-        return sum(1 for line in self.runs_log.read_text(encoding="utf-8").splitlines() if line.strip())
+        return len(self._runs())
 
 
 def checkout(source: Path, dest: Path, name: str, *, edit: Path, text: str, terraform: str) -> Checkout:
