@@ -285,13 +285,18 @@ def test_part_ephemeral_compares_with_the_peer_and_the_slowest_stack_alone(tmp_p
         cycles.append(f"ours {stacks}")
         return 10.0, [Bar("pipeline", "apply", 0.0, 8.0), Bar("file_processing", "apply", 1.0, 7.0)]
 
-    def peer(run):
+    full = {"stacks": {"file_processing": {}}}
+
+    def peer(run, meta):
+        # the synth taken once before the repetitions, not the cdktf.out a cycle left behind
+        assert meta is full
         cycles.append("peer")
         return 30.0, [Bar("peer (cdktf)", "deploy", 50.0, 20.0)]
 
     monkeypatch.setattr(parts, "ours_cycle", ours)
     monkeypatch.setattr(parts, "peer_cycle", peer)
-    monkeypatch.setattr(stage_session, "read_synth_metadata", lambda t: {"stacks": {"file_processing": {}}})
+    monkeypatch.setattr(stage_synth, "synth", lambda target, only: full)
+    monkeypatch.setattr(stage_session, "read_synth_metadata", lambda t: {"stacks": {}})
     run = _run(tmp_path, reps=2, binary="/bin/cdktf")
     bars = parts.part_ephemeral(run)
     assert cycles == [
@@ -306,6 +311,31 @@ def test_part_ephemeral_compares_with_the_peer_and_the_slowest_stack_alone(tmp_p
     assert (cycle.figure(), cycle.passed()) == (3.0, True)
     assert (solo.reference_label, solo.figure(), solo.passed()) == ("file_processing alone", 1.0, True)
     assert Bar("peer (cdktf)", "deploy", 0.0, 20.0) in bars  # the peer drawn on our time axis
+
+
+def test_part_ephemeral_keeps_the_rows_of_finished_repetitions_when_a_later_one_fails(tmp_path, monkeypatch):
+    calls = {"n": 0}
+
+    def ours(run, stacks):
+        calls["n"] += 1
+        if calls["n"] > 2:  # rep 2's cycle
+            raise StageFailed("apply failed")
+        return 10.0, [Bar("file_processing", "apply", 1.0, 7.0)]
+
+    monkeypatch.setattr(parts, "ours_cycle", ours)
+    monkeypatch.setattr(parts, "peer_cycle", lambda run, meta: (30.0, []))
+    monkeypatch.setattr(stage_synth, "synth", lambda target, only: {"stacks": {"file_processing": {}}})
+    run = _run(tmp_path, reps=3, binary="/bin/cdktf")
+    with pytest.raises(StageFailed):
+        parts.part_ephemeral(run)
+    cycle, solo = run.rows
+    assert (cycle.ours, cycle.reference, solo.reference) == ([10.0], [30.0], [10.0])
+
+
+def test_the_peer_deploy_refuses_metadata_without_every_measured_stack(tmp_path):
+    run = _run(tmp_path, binary="/bin/cdktf")
+    with pytest.raises(TapError, match="synth metadata lacks file_processing"):
+        parts.peer_deploy(run, None, None, {"stacks": {}})  # type: ignore[arg-type]
 
 
 # -- the peer ---------------------------------------------------------------------------------

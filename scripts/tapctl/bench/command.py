@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -108,6 +109,10 @@ def main(options: BenchOptions) -> int:
             execute(run, options.parts)
         except (TapError, StageFailed, KeyboardInterrupt) as exc:
             failure = exc
+        except Exception as exc:  # a bug must not lose what was measured: one line, the trace in a log
+            log = paths.logs_dir() / "bench.traceback.log"
+            log.write_text(traceback.format_exc(), encoding="utf-8")
+            failure = TapError(f"{type(exc).__name__}: {exc} [log: {log}]")
     waterfall = run.bars
     meta = {
         "started": started,
