@@ -72,28 +72,27 @@ def _source(tmp_path: Path) -> Path:
 
 def test_a_checkout_copies_the_tree_without_local_state_and_makes_one_edit(tmp_path):
     src = _source(tmp_path)
+    handler = "def handler(event, context):\n    return 1\n"
+    edits = {
+        "one-stack": (change_aware.HANDLER, change_aware.HANDLER_EDIT),
+        "docs-only": (change_aware.DOCS, ""),
+    }
+    for name, (edit, text) in edits.items():  # the second checkout replaces the first
+        tree = change_aware.checkout(src, tmp_path / "pr", name, edit=edit, text=text, terraform="/bin/echo")
+    assert (tree.root / change_aware.HANDLER).read_text() == handler, "the first checkout's edit is gone"
     tree = change_aware.checkout(
         src,
         tmp_path / "pr",
         "one-stack",
         edit=change_aware.HANDLER,
         text=change_aware.HANDLER_EDIT,
-        terraform="/bin/echo",
+        terraform="/x",
     )
-    assert (tree.root / change_aware.HANDLER).read_text().endswith(change_aware.HANDLER_EDIT)
-    assert (src / change_aware.HANDLER).read_text() == "def handler(event, context):\n    return 1\n"
+    assert (tree.root / change_aware.HANDLER).read_text() == handler + change_aware.HANDLER_EDIT
+    assert (src / change_aware.HANDLER).read_text() == handler, "the source is not edited"
     assert (tree.root / "README.md").read_text() == "# readme\n"
     for skipped in (".git", ".tap", ".venv", "cdktf.out", "build", "lib/__pycache__"):
         assert not (tree.root / skipped).exists(), skipped
-    again = change_aware.checkout(
-        src,
-        tmp_path / "pr",
-        "docs-only",
-        edit=change_aware.DOCS,
-        text=change_aware.DOCS_EDIT,
-        terraform="/bin/echo",
-    )
-    assert (again.root / change_aware.HANDLER).read_text() == (src / change_aware.HANDLER).read_text()
 
 
 def test_a_checkout_refuses_a_missing_file_to_edit(tmp_path):

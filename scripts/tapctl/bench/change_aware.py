@@ -35,6 +35,7 @@ from scripts.tapctl.bench.report import Bar, Comparison
 from scripts.tapctl.bench.report import Target as Goal
 from scripts.tapctl.core import paths, ui
 from scripts.tapctl.core.errors import TapError
+from scripts.tapctl.gitops import changes
 
 #: the one-stack change: a handler edit in file_processing (issue 14, item 5a)
 EDITED_STACK = "file_processing"
@@ -145,8 +146,7 @@ def step_env(run: Run, tree: Checkout | None, **extra: str) -> dict[str, str]:
 
 
 def read_changed(tree: Checkout) -> list[str]:
-    from scripts.tapctl.gitops import changes  # read what `scripts/tap changed` saved
-
+    """The stacks ``scripts/tap changed`` answered (it saves its answer next to the synth)."""
     detected = changes.load(tree.root / "cdktf.out")
     if detected is None:
         raise TapError(f"bench part 5: `scripts/tap changed` saved no answer in {tree.root / 'cdktf.out'}")
