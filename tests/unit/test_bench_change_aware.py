@@ -163,8 +163,8 @@ def _run(tmp_path: Path) -> Run:
 
 def _fake_measuring(monkeypatch, changed_by_one_stack: list[str]):
     def plan_job(run, tree, bars, *, force_all=False):
-        if force_all:
-            return 20.0, 60.0, list(run.stacks)
+        if force_all:  # `changed` lists by dependency level, not in the run's order
+            return 20.0, 60.0, list(reversed(run.stacks))
         if tree.name == "one-stack":
             tree.runs_log.write_text("file_processing init\nfile_processing plan\nfile_processing show\n")
             return 20.0, 15.0, changed_by_one_stack
