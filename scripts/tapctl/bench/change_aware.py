@@ -26,12 +26,11 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from scripts.tapctl.bench.measure import Run, in_turn, phase, timed
-from scripts.tapctl.bench.report import Bar, Comparison
+from scripts.tapctl.bench.report import Bar, Comparison, median
 from scripts.tapctl.bench.report import Target as Goal
 from scripts.tapctl.core import paths, ui
 from scripts.tapctl.core.errors import TapError
@@ -346,7 +345,7 @@ def add_rows(
             "(a) PR feedback, one stack", f"{EDITED_STACK} handler edit", diffs, Goal("speedup", 5),
             m.one, peer,
             f"synth + changed + plan --speculative --stacks {EDITED_STACK} + comment; Terraform ran "
-            f"{median_int(m.one_runs)} times, all in {EDITED_STACK}; "
+            f"{median(m.one_runs):g} times, all in {EDITED_STACK}; "
             f"peer: part 2's diffs of all {len(run.stacks)} stacks",
         )
     )  # fmt: skip
@@ -373,8 +372,3 @@ def add_rows(
                 "peer's job = lint + unit + its diffs; runner start, checkout and cache restore not counted",
             )
         )  # fmt: skip
-
-
-def median_int(values: list[int]) -> Any:
-    ordered = sorted(values)
-    return ordered[(len(ordered) - 1) // 2] if ordered else 0
