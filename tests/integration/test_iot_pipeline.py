@@ -192,7 +192,7 @@ def test_a_reading_flows_from_the_api_through_the_queue_to_the_daily_record(iot)
             .get_item(TableName=iot.processed_table, Key={"device_id": {"S": dev}, "event_date": {"S": day}})
             .get("Item")
         )
-        return item if item and item["reading_count"] == {"N": "2"} else None
+        return item if item and item.get("reading_count") == {"N": "2"} else None
 
     item = eventually("the processor's daily record of both readings", processed)
     assert Decimal(item["temperature_fahrenheit_sum"]["N"]) == Decimal("68") + Decimal("86")

@@ -20,6 +20,7 @@ from scripts.tapctl.emulator.patches_platform import (
 )
 from scripts.tapctl.emulator.patches_serverless import (
     patch_docker_client_absent,
+    patch_dynamodb_atomic_items,
     patch_lambda_dead_letter_config,
     patch_lambda_requires_ecr_image,
     patch_lambda_vpc_config_vpc_id,
@@ -51,6 +52,7 @@ PATCHES = [
     patch_lambda_vpc_config_vpc_id,
     patch_s3_delete_marker_dispose,
     patch_rds_unique_resource_id,
+    patch_dynamodb_atomic_items,
 ]
 
 

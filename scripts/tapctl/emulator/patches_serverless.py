@@ -289,3 +289,41 @@ def patch_s3_delete_marker_dispose() -> None:
 
     if not hasattr(FakeDeleteMarker, "dispose"):
         FakeDeleteMarker.dispose = lambda self, garbage=False: None  # type: ignore[attr-defined]
+
+
+def patch_dynamodb_atomic_items() -> None:
+    """DynamoDB applies each item write atomically; moto's ``update_item`` on a new
+    key first stores a key-only item, then runs the update expression on it. The
+    server is threaded and the emulator's SQS poller runs concurrent invocations, so
+    two ``ADD #count :one`` on a new day's record could both start from nothing (one
+    count lost) and a reader could see the key-only item between the two steps.
+    One lock per backend serializes item reads and writes, as the service's
+    per-item atomicity guarantees to the callers."""
+    import functools
+    import threading
+
+    from moto.dynamodb.models import DynamoDBBackend
+
+    if getattr(DynamoDBBackend, "_tap_atomic_items", False):
+        return
+    lock = threading.RLock()
+
+    def serialized(method: Any) -> Any:
+        @functools.wraps(method)
+        def wrapper(self: DynamoDBBackend, *args: Any, **kwargs: Any) -> Any:
+            with lock:
+                return method(self, *args, **kwargs)
+
+        return wrapper
+
+    for name in (
+        "put_item",
+        "get_item",
+        "query",
+        "scan",
+        "update_item",
+        "delete_item",
+        "transact_write_items",
+    ):
+        setattr(DynamoDBBackend, name, serialized(getattr(DynamoDBBackend, name)))
+    DynamoDBBackend._tap_atomic_items = True  # type: ignore[attr-defined]
