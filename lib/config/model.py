@@ -72,6 +72,13 @@ class Ephemeral(StrictModel):
         return value
 
 
+class FanOut(StrictModel):
+    """How the workflows spread an environment's stacks over runners: one job per stack."""
+
+    #: Jobs of one matrix (one dependency level) that run at once: ``strategy.max-parallel``.
+    max_parallel: int = Field(ge=1, le=256)
+
+
 class Environment(StrictModel):
     """One deployable environment (or, with ``ephemeral``, a template of them)."""
 
@@ -91,6 +98,7 @@ class Environment(StrictModel):
     stacks: list[str] = Field(min_length=1)
     settings: dict[str, StackSettings] = Field(default_factory=dict)
     protection: Protection
+    fan_out: FanOut
     tags: dict[str, str] = Field(default_factory=dict)
     ephemeral: Ephemeral | None = None
 

@@ -114,6 +114,14 @@ def test_changes_json_is_a_matrix_and_round_trips():
     assert again == result
 
 
+def test_one_output_per_possible_level_empty_ones_included():
+    result = Changes("dev", "dev", [Changed("a", 0, "r"), Changed("b", 1, "depends on a")])
+    assert changes.level_outputs(result, 3) == {"level_0": '["a"]', "level_1": '["b"]', "level_2": "[]"}
+    assert changes.level_outputs(Changes("dev", "dev"), 2) == {"level_0": "[]", "level_1": "[]"}
+    with pytest.raises(TapError, match="2 dependency levels among at most 1 stacks"):
+        changes.level_outputs(result, 1)
+
+
 def test_parse_scope():
     assert changes.parse_scope(None) is None
     assert changes.parse_scope("") == []

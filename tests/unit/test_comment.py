@@ -206,7 +206,7 @@ def test_load_report_reads_what_plan_saved(tmp_path: Path):
     stack_dir = tmp_path / "stacks" / "file_processing"
     stack_dir.mkdir(parents=True)
     summary = summarize("file_processing", plan_json([("aws_s3_bucket.b", ["create"])]))
-    (tmp_path / "plan-summary.json").write_text(json.dumps({"file_processing": summary.to_dict()}))
+    (stack_dir / "plan-summary.json").write_text(json.dumps({"file_processing": summary.to_dict()}))
     (stack_dir / "plan.txt").write_text("Plan: 1 to add, 0 to change, 0 to destroy.")
     loaded = load_report(tmp_path, env="dev", suffix="dev", commit="abc")
     assert loaded.summaries["file_processing"].add == 1
@@ -357,7 +357,8 @@ def test_a_summary_saved_before_these_fields_still_renders(tmp_path: Path):
         "output_changes": 1,
         "error": None,
     }
-    (tmp_path / "plan-summary.json").write_text(json.dumps({"file_processing": old}))
+    (tmp_path / "stacks" / "file_processing").mkdir(parents=True)
+    (tmp_path / "stacks" / "file_processing" / "plan-summary.json").write_text(json.dumps({"file_processing": old}))
     text = render(load_report(tmp_path, env="dev", suffix="dev"))
     assert "| ⚠️ | `file_processing` | 0 | 0 | **1** | 0 | outputs 1 |" in text
     assert "- 🗑️ destroy `aws_s3_bucket.b` (file_processing)" in text

@@ -30,6 +30,13 @@ def outdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "cdktf.out"
 
 
+def save_summary(outdir: Path, summary: PlanSummary) -> None:
+    """What one plan (or one matrix job's downloaded artifact) leaves for a stack."""
+    folder = outdir / "stacks" / summary.stack
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "plan-summary.json").write_text(json.dumps({summary.stack: summary.to_dict()}))
+
+
 def render(outdir: Path, **kwargs) -> str:
     out = outdir.parent / "comment.md"
     assert comment_cli.command(DEV, out=out, commit="abcdef1234567890", **kwargs) == 0
@@ -49,7 +56,7 @@ def test_no_stack_changes_renders_without_a_plan(outdir):
 def test_changed_stacks_are_planned_and_the_others_listed_as_unchanged(outdir):
     changes.save(Changes("dev", "dev", [Changed("file_processing", 0, "differs")], dict(APPLIED)), outdir)
     summary = PlanSummary("file_processing", change=1)
-    (outdir / "plan-summary.json").write_text(json.dumps({"file_processing": summary.to_dict()}))
+    save_summary(outdir, summary)
     body = render(outdir)
     assert "`file_processing`" in body
     assert "**Unchanged since their last apply, not planned** (2)" in body
@@ -66,7 +73,27 @@ def test_a_missing_plan_is_still_an_error_when_stacks_changed_or_nothing_was_det
 
 def test_without_change_detection_the_comment_is_as_before(outdir):
     summary = PlanSummary("platform")
-    (outdir / "plan-summary.json").write_text(json.dumps({"platform": summary.to_dict()}))
+    save_summary(outdir, summary)
     body = render(outdir)
     assert "Unchanged since" not in body
     assert "No changes." in body
+
+
+def test_one_job_per_stack_the_comment_merges_their_summaries(outdir):
+    both = [Changed("transaction_images", 0, "differs"), Changed("transaction_pipeline", 1, "depends on it")]
+    changes.save(Changes("dev", "dev", both, dict(APPLIED)), outdir)
+    save_summary(outdir, PlanSummary("transaction_images", add=1))
+    save_summary(outdir, PlanSummary("transaction_pipeline", change=2))
+    body = render(outdir)
+    assert "`transaction_images`" in body and "`transaction_pipeline`" in body
+    assert "2 stacks" in body
+    assert "no plan summary" not in body
+
+
+def test_a_changed_stack_whose_job_left_no_summary_is_a_failed_plan(outdir):
+    both = [Changed("transaction_images", 0, "differs"), Changed("transaction_pipeline", 1, "depends on it")]
+    changes.save(Changes("dev", "dev", both, dict(APPLIED)), outdir)
+    save_summary(outdir, PlanSummary("transaction_images", add=1))
+    body = render(outdir)
+    assert "no plan summary: its plan job ended before writing one" in body
+    assert "`transaction_pipeline`" in body

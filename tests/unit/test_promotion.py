@@ -199,7 +199,9 @@ def test_comment_command_renders_and_appends_the_job_summary(gh_output, tmp_path
         "file_processing",
         {"resource_changes": [{"address": "aws_s3_bucket.b", "change": {"actions": ["delete"]}}]},
     )
-    (out / "plan-summary.json").write_text(json.dumps({"file_processing": summary.to_dict()}))
+    (out / "stacks" / "file_processing" / "plan-summary.json").write_text(
+        json.dumps({"file_processing": summary.to_dict()})
+    )
     (out / "stacks" / "file_processing" / "plan.txt").write_text("Plan: 0 to add, 0 to change, 1 to destroy.")
     junit = tmp_path / "junit.xml"
     junit.write_text('<testsuite tests="4" failures="1" errors="0" skipped="0"/>')

@@ -130,3 +130,16 @@ def test_cli_plan_speculative_flag(monkeypatch):
     assert COMMANDS["plan"](args) == 0
     assert seen == {"env": "staging", "stacks": "platform", "destroy": False, "speculative": True}
     assert build_parser().parse_args(["plan", "-e", "staging"]).speculative is False
+
+
+def test_each_stack_keeps_its_own_summary_and_a_later_plan_drops_the_older_ones(session):
+    plan.plan(session)
+    first, *others = STACKS
+    for stack in STACKS:
+        saved = json.loads((session.stack_dir(stack) / plan.PLAN_SUMMARY).read_text())
+        assert saved.keys() == {stack} and saved[stack]["change"] == 1
+    plan.plan(session.select(first), speculative=True)
+    assert (session.stack_dir(first) / plan.PLAN_SUMMARY).exists()
+    assert not [s for s in others if (session.stack_dir(s) / plan.PLAN_SUMMARY).exists()], (
+        "a summary of an earlier plan would show in the comment as if just planned"
+    )

@@ -13,7 +13,8 @@ environment, a stack's dependencies are deployed with it when their own record i
 missing or differs. ``--all`` marks every stack changed.
 
 The answer is JSON fit for a job matrix (each stack with its dependency level: all of
-level 0 before any of level 1), is appended to ``$GITHUB_OUTPUT``, and is saved as
+level 0 before any of level 1; ``level_<n>`` lists level ``n`` alone, for a workflow's
+job per level), is appended to ``$GITHUB_OUTPUT``, and is saved as
 ``<cdktf.out>/tap-changes.json`` for the PR comment (which lists the unchanged stacks
 with the commit that applied them).
 """
@@ -193,6 +194,16 @@ def parse_scope(text: str | None) -> list[str] | None:
     return [s.strip() for s in text.split(",") if s.strip()]
 
 
+def level_outputs(changes: Changes, possible: int) -> dict[str, str]:
+    """``level_<n>``: the JSON list of level ``n``'s stacks, for every level ``possible``
+    stacks could form (``[]`` when empty). A workflow's job per level tests its own
+    output against ``'[]'``: a missing output would read as ``''``, not as empty."""
+    levels = changes.levels
+    if len(levels) > possible:
+        raise TapError(f"{len(levels)} dependency levels among at most {possible} stacks: a dependency cycle?")
+    return {f"level_{n}": json.dumps(levels[n] if n < len(levels) else []) for n in range(possible)}
+
+
 def command(session: Session, *, scope: str | None, force_all: bool) -> int:
     changes = detect(session, scope=parse_scope(scope), force_all=force_all)
     save(changes, session.outdir)
@@ -203,6 +214,7 @@ def command(session: Session, *, scope: str | None, force_all: bool) -> int:
             "stacks": ",".join(changes.stacks),
             "matrix": json.dumps(data["matrix"]),
             "levels": json.dumps(data["levels"]),
+            **level_outputs(changes, len(session.target.env.stacks)),
         }
     )
     print(json.dumps(data, indent=2))

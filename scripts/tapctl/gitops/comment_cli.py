@@ -54,7 +54,12 @@ def command(
     detected = changes.load(paths.outdir())  # what `scripts/tap changed` decided, if it was asked
     try:
         report = comment_inputs.load_report(
-            paths.outdir(), env=target.env.name, suffix=target.suffix, commit=commit, run_url=github.run_url()
+            paths.outdir(),
+            env=target.env.name,
+            suffix=target.suffix,
+            commit=commit,
+            run_url=github.run_url(),
+            expected=detected.stacks if detected is not None else (),
         )
     except FileNotFoundError as exc:
         if detected is None or detected.changed:

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from scripts.tapctl.gitops.comment import PlanReport
+from scripts.tapctl.stages.plan import PLAN_SUMMARY
 from scripts.tapctl.stages.plans import PlanSummary
 
 
@@ -19,14 +20,21 @@ def load_report(
     suffix: str,
     commit: str | None = None,
     run_url: str | None = None,
-    summary_file: str = "plan-summary.json",
+    expected: Iterable[str] = (),
 ) -> PlanReport:
-    """Read what ``scripts/tap plan`` saved in ``outdir``."""
-    path = outdir / summary_file
-    if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: run `scripts/tap plan` first")
-    data = json.loads(path.read_text(encoding="utf-8"))
-    summaries = {stack: PlanSummary.from_dict(d) for stack, d in data.items()}
+    """Read the plans ``scripts/tap plan`` saved in ``outdir``: each stack's
+    ``stacks/<stack>/plan-summary.json`` and ``plan.txt``, written by one command or by
+    one matrix job each (their artifacts downloaded into one folder). A stack in
+    ``expected`` (what ``changed`` said needs a plan) without a summary is shown as a
+    failed plan: its job ended before it wrote one. No summary at all is an error."""
+    summaries: dict[str, PlanSummary] = {}
+    for path in sorted(outdir.glob(f"stacks/*/{PLAN_SUMMARY}")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        summaries.update({stack: PlanSummary.from_dict(d) for stack, d in data.items()})
+    if not summaries:
+        raise FileNotFoundError(f"{outdir}/stacks/*/{PLAN_SUMMARY}: none found: run `scripts/tap plan` first")
+    for stack in (s for s in expected if s not in summaries):
+        summaries[stack] = PlanSummary(stack=stack, error="no plan summary: its plan job ended before writing one")
     texts = {}
     for stack in summaries:
         plan_txt = outdir / "stacks" / stack / "plan.txt"

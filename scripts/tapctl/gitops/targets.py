@@ -32,6 +32,7 @@ def target_outputs(target: Target) -> dict[str, str]:
         "state_bucket": env.state.bucket,
         "github_environment": env.name,
         "branch": env.branch or "",
+        "max_parallel": str(env.fan_out.max_parallel),
     }
 
 

@@ -1,8 +1,10 @@
 """``scripts/tap plan``: every stack planned in parallel; ``tfplan`` for apply, plus what review reads.
 
-Each stack's directory gets ``plan.json`` and ``plan.txt``; ``plan-summary.json``
-(one :class:`~scripts.tapctl.stages.plans.PlanSummary` per stack) is what the PR
-comment and the pipeline's table are made from.
+Each stack's directory gets ``plan.json``, ``plan.txt`` and ``plan-summary.json``
+(its :class:`~scripts.tapctl.stages.plans.PlanSummary`, an error included): what the
+PR comment is assembled from, whether the stacks were planned by one command or by
+one job each (a workflow matrix: each job uploads its stack's files). The run's own
+``cdktf.out/plan-summary.json`` lists what this command planned.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ def plan(session: Session, *, destroy: bool = False, speculative: bool = False) 
     ``speculative`` (pull requests): no state lock (``-lock=false``) and no saved plan
     left behind, so it never makes an apply wait and can never be applied."""
     mark_speculative(session.outdir, speculative)
+    for old in session.outdir.glob(f"stacks/*/{PLAN_SUMMARY}"):
+        old.unlink()  # the comment shows what this command planned, never an older plan
 
     def one(stack: str) -> PlanSummary:
         tf = session.tf(stack)
@@ -51,6 +55,8 @@ def plan(session: Session, *, destroy: bool = False, speculative: bool = False) 
         describe=PlanSummary.counts,
     )
     summaries = {s: r.value or PlanSummary(stack=s, error=r.error) for s, r in results.items()}
+    for stack, summary in summaries.items():
+        (session.stack_dir(stack) / PLAN_SUMMARY).write_text(json.dumps({stack: summary.to_dict()}, indent=2))
     (session.outdir / PLAN_SUMMARY).write_text(
         json.dumps({s: p.to_dict() for s, p in summaries.items()}, indent=2)
     )
