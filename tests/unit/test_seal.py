@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import secrets
 import tarfile
 from pathlib import Path
@@ -128,3 +129,28 @@ def test_cli_seal_and_unseal(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("TAP_PLAN_KEY", "x" * 32)
     assert cli.main(["unseal", str(tmp_path / "p.sealed"), "--into", str(tmp_path / "y")]) == 2
     assert "cannot be authenticated" in capsys.readouterr().err
+
+
+def test_one_stack_sealed_alone_unseals_only_as_that_stack(tmp_path, monkeypatch, capsys):
+    out = _plans(tmp_path)
+    monkeypatch.setenv("CDKTF_OUTDIR", str(out))
+    monkeypatch.setenv("TAP_PLAN_KEY", KEY)
+    monkeypatch.setenv("ENVIRONMENT", "staging")
+    monkeypatch.setenv("TAP_COMMIT", BOUND.commit)
+    sealed = tmp_path / "platform.sealed"
+    assert cli.main(["seal", "--stack", "platform", "--out", str(sealed)]) == 0
+    monkeypatch.setenv("CDKTF_OUTDIR", str(tmp_path / "apply-job"))
+    assert cli.main(["unseal", str(sealed), "--stack", "iot_pipeline"]) == 2
+    assert "stack 'platform' (expected 'iot_pipeline')" in capsys.readouterr().err
+    assert not (tmp_path / "apply-job").exists(), "nothing extracted"
+    assert cli.main(["unseal", str(sealed), "--stack", "platform"]) == 0
+    restored = tmp_path / "apply-job" / "stacks" / "platform"
+    assert (restored / "tfplan").read_bytes() == (out / "stacks" / "platform" / "tfplan").read_bytes()
+    assert not (restored / ".terraform").exists()
+    assert cli.main(["seal", "--stack", "nope", "--out", str(sealed)]) == 2
+    assert "--stack 'nope': not a stack of staging" in capsys.readouterr().err
+
+
+def test_a_file_sealed_before_bindings_named_a_stack_is_for_all_of_cdktf_out(tmp_path):
+    legacy = json.dumps({"environment": "staging", "suffix": "staging", "commit": "c"}).encode()
+    assert seal.Binding.decode(legacy) == seal.Binding("staging", "staging", "c", "")

@@ -90,7 +90,7 @@ COMMANDS: dict[str, Handler] = {
     "converge": lambda a: converge.command(_ready(a).select(a.stacks)),
     "outputs": lambda a: outputs.command(_ready(a)),
     "test": lambda a: integration.command(_ready(a), workers=a.workers),
-    "destroy": lambda a: destroy.command(_target(a), _options(a), confirm=a.confirm),
+    "destroy": lambda a: destroy.command(_target(a), _options(a), confirm=a.confirm, stacks=a.stacks),
     "bootstrap": lambda a: state.command(_ready(a)),
     # needs no synth output: the lock lives in the state bucket
     "unlock": lambda a: locks.command(session.open_session(_target(a), _options(a)), a.stack, a.lock_id),
@@ -145,8 +145,12 @@ COMMANDS: dict[str, Handler] = {
     # checks
     "scan": lambda a: scan.command(a.envs),
     "secrets-scan": lambda a: secrets.command(a.paths),
-    "seal": lambda a: seal_cli.seal_command(_target(a), out=a.out, folder=a.folder, commit=a.commit),
-    "unseal": lambda a: seal_cli.unseal_command(_target(a), sealed=a.sealed, into=a.into, commit=a.commit),
+    "seal": lambda a: seal_cli.seal_command(
+        _target(a), out=a.out, folder=a.folder, commit=a.commit, stack=a.stack
+    ),
+    "unseal": lambda a: seal_cli.unseal_command(
+        _target(a), sealed=a.sealed, into=a.into, commit=a.commit, stack=a.stack
+    ),
     "check": lambda a: check.run(a.envlist, a.posargs),
     "drift-issues": lambda a: drift_issues.command(a.dir, a.repository),
     # the embedded AWS (scripts/tapctl/core/emulator_process.py)

@@ -174,7 +174,13 @@ def add_seal(sub: argparse._SubParsersAction, *, env_args: ArgAdder) -> None:
         "instance and commit",
     )
     p.add_argument("--out", type=Path, required=True, help="the sealed file to write")
-    p.add_argument("folder", nargs="?", type=Path, default=None, help="what to seal (default: cdktf.out)")
+    p.add_argument(
+        "folder",
+        nargs="?",
+        type=Path,
+        default=None,
+        help="what to seal (default: cdktf.out, or the stack's folder)",
+    )
     _binding_args(p, env_args)
     p = sub.add_parser(
         "unseal",
@@ -183,12 +189,19 @@ def add_seal(sub: argparse._SubParsersAction, *, env_args: ArgAdder) -> None:
         "instance or commit, before writing anything",
     )
     p.add_argument("sealed", type=Path, help="the file `seal` wrote")
-    p.add_argument("--into", type=Path, default=None, help="where to extract (default: cdktf.out)")
+    p.add_argument(
+        "--into", type=Path, default=None, help="where to extract (default: cdktf.out, or the stack's folder)"
+    )
     _binding_args(p, env_args)
 
 
 def _binding_args(p: argparse.ArgumentParser, env_args: ArgAdder) -> None:
     env_args(p)
+    p.add_argument(
+        "--stack",
+        default=None,
+        help="one stack's saved plan (cdktf.out/stacks/STACK), bound to that stack: one deploy job per stack",
+    )
     p.add_argument(
         "--commit",
         default=None,

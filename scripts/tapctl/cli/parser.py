@@ -147,6 +147,7 @@ def _stage_commands(add: StageAdder) -> None:
         help="pytest-xdist workers: auto, logical or 0-64 (default: auto)",
     )
     p = add("destroy", "destroy every stack and remove its state (idempotent)")
+    subset_arg(p)
     p.add_argument("--confirm", default=None, help="repeat the suffix to confirm (required with --cloud aws)")
     add("bootstrap", "create the state bucket (versioned, encrypted, public access blocked)")
     p = add("unlock", "remove one stale state lock (a Terraform that was killed), only if its id matches")

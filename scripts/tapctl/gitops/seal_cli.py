@@ -16,29 +16,52 @@ from scripts.tapctl.gitops import commits
 from scripts.tapctl.stages import seal
 
 
-def binding(target: Target, commit: str | None, *, command: str) -> seal.Binding:
-    """The environment instance and commit a sealed file is bound to."""
+def binding(target: Target, commit: str | None, *, command: str, stack: str | None = None) -> seal.Binding:
+    """The environment instance, commit (and stack, if one) a sealed file is bound to."""
     commit = commit or commits.of_run()
     if not commit:
         raise TapError(f"{command}: no commit to bind to: pass --commit, or set $TAP_COMMIT/$GITHUB_SHA")
-    return seal.Binding(environment=target.env.name, suffix=target.suffix, commit=commit)
+    if stack is not None and stack not in target.env.stacks:
+        raise TapError(
+            f"{command} --stack {stack!r}: not a stack of {target.env.name} ({', '.join(target.env.stacks)})"
+        )
+    return seal.Binding(environment=target.env.name, suffix=target.suffix, commit=commit, stack=stack or "")
 
 
-def seal_command(target: Target, *, out: Path, folder: Path | None = None, commit: str | None = None) -> int:
-    folder = folder or paths.outdir()
-    bound = binding(target, commit, command="seal")
+def _folder(stack: str | None) -> Path:
+    """All of cdktf.out, or one stack's folder in it."""
+    return paths.outdir() / "stacks" / stack if stack else paths.outdir()
+
+
+def seal_command(
+    target: Target,
+    *,
+    out: Path,
+    folder: Path | None = None,
+    commit: str | None = None,
+    stack: str | None = None,
+) -> int:
+    bound = binding(target, commit, command="seal", stack=stack)
+    folder = folder or _folder(stack)
     size = seal.seal(folder, out, seal.key_from_env(), binding=bound)
+    what = f" ({bound.stack})" if bound.stack else ""
     ui.info(
         f"sealed {folder} into {out} ({size / 1e6:.1f} MB, AES-256-GCM) for "
-        f"{bound.environment}/{bound.suffix} at {bound.commit[:12]}"
+        f"{bound.environment}/{bound.suffix}{what} at {bound.commit[:12]}"
     )
     return 0
 
 
 def unseal_command(
-    target: Target, *, sealed: Path, into: Path | None = None, commit: str | None = None
+    target: Target,
+    *,
+    sealed: Path,
+    into: Path | None = None,
+    commit: str | None = None,
+    stack: str | None = None,
 ) -> int:
-    into = into or paths.outdir()
-    names = seal.unseal(sealed, into, seal.key_from_env(), binding=binding(target, commit, command="unseal"))
+    bound = binding(target, commit, command="unseal", stack=stack)
+    into = into or _folder(stack)
+    names = seal.unseal(sealed, into, seal.key_from_env(), binding=bound)
     ui.info(f"unsealed {len(names)} file(s) from {sealed} into {into}")
     return 0

@@ -1,10 +1,16 @@
 """``scripts/tap destroy``: every stack in reverse dependency order, then its state; idempotent.
 
+``--stacks`` destroys a subset (a workflow's job per stack, deepest dependency level
+first): refused, before anything runs, while a stack that depends on one of them and
+is not in the subset still has state.
+
 :func:`validate` is the one destroy rule (protection, repeated suffix, ``--confirm``
 on real AWS): the command and ``destroy-check`` both apply it before anything runs.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from lib.config import Target
 from scripts.tapctl.core import ui
@@ -41,6 +47,8 @@ def destroy(session: Session) -> dict[str, StackResult[str]]:
         ui.info(f"destroy  state bucket s3://{bucket} does not exist: nothing to destroy")
         return {}
 
+    _refuse_orphaning_dependents(session, s3, bucket)
+
     def one(stack: str) -> str:
         key = session.target.state_key(stack)
         # first: a destroy that fails half-way leaves the stack "changed", never "unchanged"
@@ -66,8 +74,24 @@ def destroy(session: Session) -> dict[str, StackResult[str]]:
     return results
 
 
-def command(target: Target, options: SessionOptions, *, confirm: str | None) -> int:
+def _refuse_orphaning_dependents(session: Session, s3: Any, bucket: str) -> None:
+    """A subset may not pull a stack out from under a dependent that is still deployed."""
+    chosen = set(session.stacks)
+    for stack, needs in session.deps.items():
+        if stack in chosen:
+            continue
+        below = sorted(set(needs) & chosen)
+        if below and state.object_exists(s3, bucket, session.target.state_key(stack)):
+            raise TapError(
+                f"--stacks: {stack} depends on {', '.join(below)} and still has state: destroy {stack} "
+                "first (or with them)"
+            )
+
+
+def command(
+    target: Target, options: SessionOptions, *, confirm: str | None, stacks: str | None = None
+) -> int:
     validate(target, confirm=confirm, cloud_kind=options.cloud_kind)
-    for stack, result in destroy(ready_session(target, options)).items():
+    for stack, result in destroy(ready_session(target, options).select(stacks)).items():
         print(f"{stack}: {result.value}")
     return 0

@@ -8,7 +8,10 @@ to the repository can download. So the plan job seals ``cdktf.out/`` into one fi
 with a key only the workflow has (``$TAP_PLAN_KEY``, a GitHub secret), and the apply
 job unseals it before applying exactly those plans.
 
-Format: ``TAPSEAL2`` | 2-byte length | binding (JSON: environment, suffix, commit) |
+With one job per stack, each stack's folder is sealed on its own (``--stack``), and
+the binding names the stack too: one stack's plan cannot be unsealed into another's.
+
+Format: ``TAPSEAL2`` | 2-byte length | binding (JSON: environment, suffix, commit, stack) |
 16-byte scrypt salt | 12-byte nonce | AES-256-GCM ciphertext of a ``tar.gz``. The
 magic, length and binding are the associated data: a file sealed for one
 environment instance and commit cannot be replayed into another environment or
@@ -45,6 +48,8 @@ class Binding:
     environment: str
     suffix: str
     commit: str
+    #: One stack's folder (``cdktf.out/stacks/<stack>``, a deploy job per stack); "" for all of cdktf.out.
+    stack: str = ""
 
     def encode(self) -> bytes:
         return json.dumps(asdict(self), sort_keys=True, separators=(",", ":")).encode()
@@ -52,6 +57,8 @@ class Binding:
     @classmethod
     def decode(cls, raw: bytes) -> Binding:
         data = json.loads(raw)
+        if isinstance(data, dict):
+            data.setdefault("stack", "")  # sealed before bindings named a stack: all of cdktf.out
         if not isinstance(data, dict) or set(data) != {f.name for f in fields(cls)}:
             raise ValueError("not a binding")
         return cls(**{k: str(v) for k, v in data.items()})
