@@ -15,7 +15,19 @@ from tests.e2e.events import STACKS
 pytestmark = pytest.mark.emulator
 TITLE = "Push, drift and destroy events through act: dev, staging, prod (approved), drift, destroy"
 
-DEPLOY_JOBS = {"context", "synth", "scan", "plan", "apply", "summary"}
+DEPLOY_JOBS = {
+    "context",
+    "synth",
+    "scan",
+    "changes",
+    "plan",
+    "plan-summary",
+    "apply-level-0",
+    "apply",
+    "summary",
+}
+#: The suite's stacks are one dependency level deep: level 1 has nothing to apply.
+ONE_LEVEL = {"apply-level-1": "skipped"}
 
 
 @pytest.mark.parametrize(("branch", "env_name"), [("dev", "dev"), ("staging", "staging"), ("main", "prod")])
@@ -23,15 +35,18 @@ def test_push_applies_the_saved_plan_and_keeps_the_outputs(events, branch, env_n
     ev = events
     approve = ["--approve", env_name] if load_all()[env_name].protection.approval_required else []
     assert ev.simulate(f"push {branch}", "push", "--branch", branch, *approve, skip="") == 0
-    assert ev.jobs() == dict.fromkeys(DEPLOY_JOBS, "success")
+    assert ev.jobs() == {**dict.fromkeys(DEPLOY_JOBS, "success"), **ONE_LEVEL}
     assert ev.state_keys(env_name, f"{env_name}/") == ev.expected_keys(env_name)
     flat = json.loads((ev.run_dir() / "artifacts" / f"outputs-{env_name}" / "flat-outputs.json").read_text())
     assert flat
-    sealed = ev.run_dir() / "artifacts" / "plan" / "sealed" / "plans.sealed"
-    assert sealed.read_bytes().startswith(b"TAPSEAL"), "saved plans crossed jobs sealed"
+    for stack in STACKS.split(","):
+        sealed = ev.run_dir() / "artifacts" / f"plan-{stack}" / "sealed" / f"{stack}.sealed"
+        assert sealed.read_bytes().startswith(b"TAPSEAL"), "each stack's saved plan crossed jobs sealed"
     subjects = {g["job"]: g["subject"] for g in ev.credentials()}
     assert subjects == {
+        "changes": f"repo:acme/tap:ref:refs/heads/{branch}",
         "plan": f"repo:acme/tap:ref:refs/heads/{branch}",
+        "apply-level-0": f"repo:acme/tap:environment:{env_name}",
         "apply": f"repo:acme/tap:environment:{env_name}",
     }
 
@@ -40,13 +55,16 @@ def test_a_second_push_of_the_same_tree_plans_and_applies_nothing(events):
     ev = events
     assert ev.simulate("push dev (no stack changed)", "push", "--branch", "dev", skip="") == 0
     jobs = ev.jobs()
-    assert jobs == {**dict.fromkeys(DEPLOY_JOBS, "success"), "apply": "skipped"}
+    assert jobs == {
+        **dict.fromkeys(DEPLOY_JOBS, "success"),
+        **dict.fromkeys(("plan", "apply-level-0", "apply-level-1", "apply"), "skipped"),
+    }
     changes = json.loads((ev.run_dir() / "artifacts" / "plan" / "cdktf.out" / "tap-changes.json").read_text())
     assert changes["any"] is False
     assert set(changes["unchanged"]) == set(STACKS.split(","))
     summary = (ev.run_dir() / "artifacts" / "plan" / "summary" / "plan.md").read_text()
     assert "No stack changes" in summary
-    assert [g["job"] for g in ev.credentials() if g["granted"]] == ["plan"], (
+    assert [g["job"] for g in ev.credentials() if g["granted"]] == ["changes"], (
         "no apply role was even asked for"
     )
 
@@ -56,8 +74,9 @@ def test_a_docs_only_pull_request_plans_and_deploys_nothing(events):
     ev = events
     assert ev.simulate("pr12 opened (no stack changed)", "pull_request", "--pr", "12", "--base", "dev") == 0
     jobs = ev.jobs()
-    assert jobs["plan"] == "success"
-    assert jobs["deploy"] == jobs["integration"] == "skipped"
+    assert jobs["changes"] == jobs["plan-summary"] == jobs["comment"] == "success"
+    assert jobs["plan"] == "skipped", "no stack changed: no plan job at all"
+    assert jobs["deploy-scope"] == jobs["deploy"] == jobs["integration"] == "skipped"
     assert jobs["report"] == "success"
     (comment,) = [c for c in ev.comments(12) if "<!-- tap-plan:dev -->" in c["body"]]
     ev.samples["The PR comment of a PR that changes no stack (`pr12`)"] = comment["body"]
@@ -96,7 +115,9 @@ def test_destroy_dispatch_refuses_prod_and_destroys_dev_from_main(events):
     ev = events
     code = ev.simulate("destroy prod", "destroy", "--suffix", "prod", "--confirm", "prod", skip="")
     assert code == 1
-    assert ev.jobs() == {"validate": "failure", "destroy": "skipped"}
+    assert ev.jobs() == {
+        "validate": "failure", "synth": "skipped", "destroy-level-1": "skipped", "destroy-level-0": "skipped",
+    }  # fmt: skip
     log = (ev.run_dir() / "act.log").read_text()
     assert "environment 'prod' is protected" in log
     assert ev.state_keys("prod", "prod/") == ev.expected_keys("prod")
@@ -104,5 +125,7 @@ def test_destroy_dispatch_refuses_prod_and_destroys_dev_from_main(events):
         ev.simulate("destroy dev", "destroy", "--suffix", "dev", "--confirm", "dev", "--ref", "main", skip="")
         == 0
     )
-    assert ev.jobs() == {"validate": "success", "destroy": "success"}
+    assert ev.jobs() == {
+        "validate": "success", "synth": "success", "destroy-level-1": "skipped", "destroy-level-0": "success",
+    }  # fmt: skip
     assert ev.state_keys("dev", "dev/") == []

@@ -30,8 +30,9 @@ def test_opened_into_dev_plans_deploys_tests_and_comments_once(events):
     expected = "success" if FULL else "stubbed"
     assert jobs == {
         "context": "success", "promotion": "success", "lint": expected, "unit": expected, "synth": "success",
-        "plan": "success", "comment": "success", "deploy": "success", "integration": "success",
-        "report": "success",
+        "changes": "success", "plan": "success", "plan-summary": "success", "comment": "success",
+        "deploy-scope": "success", "deploy-level-0": "success", "deploy-level-1": "skipped",
+        "deploy": "success", "integration": "success", "report": "success",
     }  # fmt: skip
     (comment,) = plan_comments(ev, 7)
     body = comment["body"]
@@ -45,7 +46,10 @@ def test_opened_into_dev_plans_deploys_tests_and_comments_once(events):
     assert flat, "the outputs artifact holds the stacks' outputs"
     grants = {(g["job"], g["subject"]) for g in ev.credentials() if g["granted"]}
     assert grants == {
+        ("changes", "repo:acme/tap:pull_request"),
         ("plan", "repo:acme/tap:pull_request"),
+        ("deploy-scope", "repo:acme/tap:environment:pr"),
+        ("deploy-level-0", "repo:acme/tap:environment:pr"),
         ("deploy", "repo:acme/tap:environment:pr"),
         ("integration", "repo:acme/tap:environment:pr"),
     }
@@ -62,7 +66,10 @@ def test_synchronize_replaces_the_comment_instead_of_adding_one(events):
         )
         == 0
     )
-    assert set(ev.jobs().values()) <= {"success", "stubbed"}
+    not_run = {j: r for j, r in ev.jobs().items() if r not in ("success", "stubbed")}
+    assert not_run == {"deploy-level-0": "skipped", "deploy-level-1": "skipped"}, (
+        "pr7 already holds this tree's stacks: nothing to apply, outputs and tests again"
+    )
     (after,) = plan_comments(ev, 7)
     assert after["id"] == before["id"]
     assert sum(1 for c in ev.github()["calls"] if c["method"] == "PATCH") == patches + 2, (
@@ -76,12 +83,9 @@ def test_a_fork_gets_no_credentials_and_nothing_is_deployed(events):
     assert code == 0
     jobs = ev.jobs()
     assert {j for j, r in jobs.items() if r == "skipped"} == {
-        "plan",
-        "comment",
-        "deploy",
-        "integration",
-        "report",
-    }
+        "changes", "plan", "plan-summary", "comment", "deploy-scope", "deploy-level-0", "deploy-level-1",
+        "deploy", "integration", "report",
+    }  # fmt: skip
     assert ev.credentials() == [], "no job of a fork PR even asked for a role"
     assert ev.state_keys("pr", "pr8/") == []
     assert ev.comments(8) == []
@@ -158,7 +162,9 @@ def test_janitor_destroys_an_orphan_and_keeps_the_environment_of_an_open_pr(even
 def test_closed_destroys_pr7_and_its_state(events):
     ev = events
     assert ev.simulate("pr7 closed", "close", "--pr", "7", skip="") == 0
-    assert ev.jobs() == {"context": "success", "destroy": "success"}
+    assert ev.jobs() == {
+        "context": "success", "synth": "success", "destroy-level-1": "skipped", "destroy-level-0": "success",
+    }  # fmt: skip
     assert ev.state_keys("pr", "pr7/") == []
     (grant,) = ev.credentials()
     assert grant["subject"] == "repo:acme/tap:environment:pr"

@@ -17,11 +17,15 @@ SETUP = WORKFLOWS.parent / "actions" / "setup" / "action.yml"
 #: Workflow file -> its jobs, in the order they are written.
 WORKFLOW_JOBS = {
     "pull-request.yml": (
-        "context", "promotion", "lint", "unit", "synth", "plan", "comment", "deploy", "integration", "report",
+        "context", "promotion", "lint", "unit", "synth", "changes", "plan", "plan-summary", "comment",
+        "deploy-scope", "deploy-level-0", "deploy-level-1", "deploy", "integration", "report",
     ),
-    "deploy.yml": ("context", "synth", "scan", "plan", "apply", "summary"),
-    "pr-closed.yml": ("context", "destroy"),
-    "destroy.yml": ("validate", "destroy"),
+    "deploy.yml": (
+        "context", "synth", "scan", "changes", "plan", "plan-summary", "apply-level-0", "apply-level-1",
+        "apply", "summary",
+    ),
+    "pr-closed.yml": ("context", "synth", "destroy-level-1", "destroy-level-0"),
+    "destroy.yml": ("validate", "synth", "destroy-level-1", "destroy-level-0"),
     "drift.yml": ("environments", "drift", "report"),
     "janitor.yml": ("context", "janitor"),
 }  # fmt: skip
@@ -181,7 +185,9 @@ def test_fork_prs_get_no_credentials_no_token_no_write():
             assert FORK_GUARD in job.get("if", ""), f"{job_id} needs the fork guard"
     unguarded = {j for j, job in jobs.items() if FORK_GUARD not in job.get("if", "")}
     assert unguarded == {"context", "promotion", "lint", "unit", "synth"}
-    assert FORK_GUARD in load("pr-closed.yml")["jobs"]["destroy"]["if"]
+    closed = load("pr-closed.yml")["jobs"]
+    assert all(FORK_GUARD in job["if"] for job_id, job in closed.items() if job_id != "context")
+    assert closed["context"]["if"] == FORK_GUARD
 
 
 # -- concurrency -----------------------------------------------------------------------
@@ -200,11 +206,28 @@ def _apply_jobs() -> list[tuple[str, str, dict[str, Any]]]:
 #: per group, so a destroy never shares a group with a deploy: a newer run's pending deploy
 #: would replace (cancel) a pending destroy and orphan the environment. The state lock
 #: serializes a destroy and an apply that do run at the same time.
+#: One job per stack: the group names the stack, so one stack's apply waits only for the
+#: same stack's (a group shared by a matrix would keep one pending entry and cancel the rest).
+STACK = "-${{ matrix.stack }}"
 APPLY_GROUPS = {
-    ("deploy.yml", "apply"): "apply-${{ needs.context.outputs.suffix }}",
-    ("destroy.yml", "destroy"): "destroy-${{ needs.validate.outputs.suffix }}",
-    ("pr-closed.yml", "destroy"): "ephemeral-${{ needs.context.outputs.suffix }}-destroy",
-    ("pull-request.yml", "deploy"): "ephemeral-${{ needs.context.outputs.pr_suffix }}-apply",
+    **{
+        ("deploy.yml", f"apply-level-{n}"): "apply-${{ needs.context.outputs.suffix }}" + STACK
+        for n in (0, 1)
+    },
+    **{
+        ("destroy.yml", f"destroy-level-{n}"): "destroy-${{ needs.validate.outputs.suffix }}" + STACK
+        for n in (0, 1)
+    },
+    **{
+        ("pr-closed.yml", f"destroy-level-{n}"): "ephemeral-${{ needs.context.outputs.suffix }}-destroy"
+        + STACK
+        for n in (0, 1)
+    },
+    **{
+        ("pull-request.yml", f"deploy-level-{n}"): "ephemeral-${{ needs.context.outputs.pr_suffix }}-apply"
+        + STACK
+        for n in (0, 1)
+    },
 }
 
 
@@ -213,9 +236,15 @@ def test_apply_and_destroy_jobs_are_never_cancelled_and_never_share_a_group():
     assert set(APPLY_GROUPS) <= set(jobs)
     for key, group in APPLY_GROUPS.items():
         assert jobs[key]["concurrency"] == {"group": group, "cancel-in-progress": False}, key
-    destroys = {g for (n, j), g in APPLY_GROUPS.items() if j == "destroy"}
-    applies = {g for (n, j), g in APPLY_GROUPS.items() if j != "destroy"}
+    destroys = {g for (n, j), g in APPLY_GROUPS.items() if "destroy" in j}
+    applies = {g for (n, j), g in APPLY_GROUPS.items() if "destroy" not in j}
     assert not destroys & applies
+    changing = {
+        k
+        for k, job in jobs.items()
+        if any("tap apply" in s.get("run", "") or "tap destroy" in s.get("run", "") for s in steps(job))
+    }
+    assert changing == set(APPLY_GROUPS), "every job that applies or destroys has its group here"
     assert load("janitor.yml")["concurrency"] == {"group": "janitor", "cancel-in-progress": False}
 
 
@@ -304,20 +333,27 @@ def test_one_sticky_comment_per_pr_whatever_its_base():
 
 def test_nothing_is_planned_or_deployed_before_promotion_lint_and_unit_pass():
     jobs = load("pull-request.yml")["jobs"]
-    assert {"promotion", "lint", "unit", "synth"} <= set(jobs["plan"]["needs"])
-    assert "plan" in jobs["deploy"]["needs"]
-    assert "${{ !cancelled() }}" not in str(jobs["plan"].get("if", "")), "plan must not run after a failure"
+    assert {"promotion", "lint", "unit", "synth"} <= set(jobs["changes"]["needs"])
+    assert "changes" in jobs["plan"]["needs"]
+    assert {"changes", "plan"} <= set(jobs["deploy-scope"]["needs"])
+    for job_id in ("changes", "plan", "deploy-scope"):
+        assert "cancelled()" not in str(jobs[job_id].get("if", "")), f"{job_id} must not run after a failure"
 
 
 def test_pr_plans_are_speculative_and_secret_scanned_before_anything_leaves_the_job():
-    plan_steps = steps(load("pull-request.yml")["jobs"]["plan"])
-    runs = [s.get("run", "") for s in plan_steps]
-    speculative = 'scripts/tap plan --speculative --stacks "$STACKS"'
-    assert speculative in runs, "a PR plan must not take the live state lock"
-    scan = next(i for i, r in enumerate(runs) if r.startswith("scripts/tap secrets-scan"))
-    upload = next(i for i, s in enumerate(plan_steps) if uses(s) == "actions/upload-artifact")
-    assert scan < upload
-    assert "build/comment/" in runs[scan]
+    jobs = load("pull-request.yml")["jobs"]
+    for job_id, scanned in (
+        ("plan", '"build/base/cdktf.out/stacks/$STACK/"'),
+        ("plan-summary", "build/comment/"),
+    ):
+        job_steps = steps(jobs[job_id])
+        runs = [s.get("run", "") for s in job_steps]
+        scan = next(i for i, r in enumerate(runs) if r.startswith("scripts/tap secrets-scan"))
+        upload = next(i for i, s in enumerate(job_steps) if uses(s) == "actions/upload-artifact")
+        assert scan < upload, job_id
+        assert scanned in runs[scan], job_id
+    speculative = 'scripts/tap plan --speculative --stacks "$STACK"'
+    assert speculative in [s.get("run", "") for s in steps(jobs["plan"])], "a PR plan must not take the lock"
     report_runs = [s.get("run", "") for s in steps(load("pull-request.yml")["jobs"]["report"])]
     assert "scripts/tap secrets-scan build/comment/" in report_runs
 
@@ -325,12 +361,15 @@ def test_pr_plans_are_speculative_and_secret_scanned_before_anything_leaves_the_
 def test_push_runs_checkov_before_anything_is_applied():
     jobs = load("deploy.yml")["jobs"]
     assert 'scripts/tap scan "$ENVIRONMENT"' in [s.get("run") for s in steps(jobs["scan"])]
-    assert "scan" in jobs["apply"]["needs"]
+    for job_id in ("apply-level-0", "apply-level-1", "apply"):
+        assert "scan" in jobs[job_id]["needs"], job_id
+    assert "needs.scan.result == 'success'" in jobs["apply-level-1"]["if"]
 
 
-def test_deploy_summary_only_after_a_plan_that_uploaded_its_artifact():
+def test_deploy_summary_only_after_a_plan_summary_that_uploaded_its_artifact():
     assert (
-        load("deploy.yml")["jobs"]["summary"]["if"] == "${{ !cancelled() && needs.plan.result == 'success' }}"
+        load("deploy.yml")["jobs"]["summary"]["if"]
+        == "${{ !cancelled() && needs.plan-summary.result == 'success' }}"
     )
 
 
@@ -393,17 +432,18 @@ def test_dependabot_updates_actions_and_pip():
     assert set(ecosystems["github-actions"]["directories"]) == {"/", "/.github/actions/setup"}
 
 
-def test_deploy_applies_the_saved_plan_from_the_plan_job():
+def test_deploy_applies_each_stack_s_saved_plan_from_its_plan_job():
     jobs = load("deploy.yml")["jobs"]
     plan_runs = [s["run"] for s in steps(jobs["plan"]) if "run" in s]
-    apply_runs = [s["run"] for s in steps(jobs["apply"]) if "run" in s]
-    assert 'scripts/tap plan --stacks "$STACKS"' in plan_runs
-    assert apply_runs[:2] == [
-        "scripts/tap unseal build/sealed/plans.sealed",
-        'scripts/tap apply --stacks "$STACKS"',
-    ], "apply never re-plans: it applies the plans the plan job sealed"
-    downloads = [s["with"]["name"] for s in steps(jobs["apply"]) if uses(s) == "actions/download-artifact"]
-    assert downloads == ["plan"]
+    assert 'scripts/tap plan --stacks "$STACK"' in plan_runs
+    for job_id in ("apply-level-0", "apply-level-1"):
+        apply_runs = [s["run"] for s in steps(jobs[job_id]) if "run" in s]
+        assert apply_runs == [
+            'scripts/tap unseal "build/sealed/$STACK.sealed" --stack "$STACK"',
+            'scripts/tap apply --stacks "$STACK"',
+        ], "apply never re-plans: it applies the plan its stack's plan job sealed"
+        downloads = [s["with"]["name"] for s in steps(jobs[job_id]) if uses(s) == "actions/download-artifact"]
+        assert downloads == ["synth", "plan-${{ matrix.stack }}"]
 
 
 def test_saved_plans_leave_the_plan_job_only_sealed():
@@ -411,16 +451,18 @@ def test_saved_plans_leave_the_plan_job_only_sealed():
     jobs = load("deploy.yml")["jobs"]
     plan_steps = steps(jobs["plan"])
     seal = next(s for s in plan_steps if s.get("run", "").startswith("scripts/tap seal"))
-    assert seal["run"] == "scripts/tap seal --out build/sealed/plans.sealed"
+    assert seal["run"] == 'scripts/tap seal --stack "$STACK" --out "build/sealed/$STACK.sealed"'
     assert seal["env"] == {"TAP_PLAN_KEY": "${{ secrets.TAP_PLAN_KEY }}"}
     upload = next(s for s in plan_steps if uses(s) == "actions/upload-artifact")
     assert plan_steps.index(seal) < plan_steps.index(upload)
+    assert upload["with"]["name"] == "plan-${{ matrix.stack }}"
     uploaded = upload["with"]["path"].split()
     assert "build/sealed/" in uploaded
     assert not any(p.rstrip("/") in ("build", "build/cdktf.out") or "tfplan" in p for p in uploaded)
     assert not any(p.endswith("plan.json") or p.endswith("stacks/") for p in uploaded)
-    unseal = next(s for s in steps(jobs["apply"]) if s.get("run", "").startswith("scripts/tap unseal"))
-    assert unseal["env"] == {"TAP_PLAN_KEY": "${{ secrets.TAP_PLAN_KEY }}"}
+    for job_id in ("apply-level-0", "apply-level-1"):
+        unseal = next(s for s in steps(jobs[job_id]) if s.get("run", "").startswith("scripts/tap unseal"))
+        assert unseal["env"] == {"TAP_PLAN_KEY": "${{ secrets.TAP_PLAN_KEY }}"}
     for name in all_workflows():
         for job in load(name)["jobs"].values():
             for step in steps(job):
@@ -441,43 +483,117 @@ def _step(job: dict, run_prefix: str) -> dict:
     return next(s for s in steps(job) if s.get("run", "").startswith(run_prefix))
 
 
-@pytest.mark.parametrize(
-    ("workflow", "job", "changed_run"),
-    [
-        ("pull-request.yml", "plan", "scripts/tap changed"),
-        ("pull-request.yml", "deploy", 'scripts/tap changed --scope "$SCOPE"'),
-        ("deploy.yml", "plan", "scripts/tap changed"),
-    ],
-)
-def test_plans_and_applies_act_only_on_the_changed_stacks(workflow, job, changed_run):
-    """Every plan (and the ephemeral apply) takes --stacks from `scripts/tap changed` in
-    the same job, and is skipped when it found no changed stack."""
-    spec = load(workflow)["jobs"][job]
-    changed = _step(spec, "scripts/tap changed")
-    assert changed["run"] == changed_run
-    for prefix in ("scripts/tap plan", "scripts/tap apply"):
-        matching = [s for s in steps(spec) if s.get("run", "").startswith(prefix)]
-        for step in matching:
-            assert step["if"] == f"steps.{changed['id']}.outputs.any == 'true'"
-            assert step["env"]["STACKS"] == f"${{{{ steps.{changed['id']}.outputs.stacks }}}}"
-            assert '--stacks "$STACKS"' in step["run"]
+@pytest.mark.parametrize("workflow", ["pull-request.yml", "deploy.yml"])
+def test_plans_and_applies_act_only_on_the_changed_stacks(workflow):
+    """`scripts/tap changed` decides in its own job; a plan job per changed stack (its
+    matrix), skipped when none changed; every plan and apply acts on its one stack."""
+    jobs = load(workflow)["jobs"]
+    changed = _step(jobs["changes"], "scripts/tap changed")
+    assert changed["run"] == "scripts/tap changed"
+    outputs = jobs["changes"]["outputs"]
+    assert outputs["any"] == "${{ steps.changed.outputs.any }}"
+    assert outputs["matrix"] == "${{ steps.changed.outputs.matrix }}"
+    assert jobs["plan"]["if"].endswith("needs.changes.outputs.any == 'true'")
+    matrix = "needs.changes.outputs.matrix"
+    assert jobs["plan"]["strategy"]["matrix"] == (
+        f"${{{{ fromJSON(startsWith({matrix}, '{{') && {matrix} || '{{\"include\":[]}}') }}}}"
+    )
+    for job_id, job in jobs.items():
+        for step in steps(job):
+            if step.get("run", "").startswith(("scripts/tap plan", "scripts/tap apply")):
+                assert '--stacks "$STACK"' in step["run"], f"{workflow}:{job_id}"
+                assert job["env"]["STACK"] == "${{ matrix.stack }}", f"{workflow}:{job_id}"
+
+
+def test_the_pr_deploy_scope_comes_from_the_base_environment_s_changes():
+    pr = load("pull-request.yml")["jobs"]
+    scope = _step(pr["deploy-scope"], "scripts/tap changed")
+    assert scope["run"] == 'scripts/tap changed --scope "$SCOPE"'
+    assert scope["env"]["SCOPE"] == "${{ needs.changes.outputs.stacks }}"
+    assert pr["deploy-scope"]["if"].endswith("&& needs.changes.outputs.any == 'true'")
+    assert "deploy" in pr["integration"]["needs"]
+
+
+def _level_jobs(workflow: str, prefix: str) -> dict[int, dict[str, Any]]:
+    return {
+        int(j.rsplit("-", 1)[1]): job for j, job in load(workflow)["jobs"].items() if j.startswith(prefix)
+    }
+
+
+LEVELS = [
+    ("pull-request.yml", "deploy-level-", "deploy-scope", False),
+    ("deploy.yml", "apply-level-", "changes", False),
+    ("destroy.yml", "destroy-level-", "synth", True),
+    ("pr-closed.yml", "destroy-level-", "synth", True),
+]
+
+
+@pytest.mark.parametrize(("workflow", "prefix", "source", "reverse"), LEVELS)
+def test_one_job_per_dependency_level_each_after_the_one_before(workflow, prefix, source, reverse):
+    """Level n's stacks all finish before level n+1 starts (destroys: the other way
+    round); a level with no stack is skipped without stopping the next; a failed
+    level stops the next; the stacks of a level run side by side, none cancelled by another."""
+    from lib.stacks import STACKS
+    from scripts.tapctl.gitops.changes import levels_of
+
+    deps = {name: list(entry.stack_class().depends_on) for name, entry in STACKS.items()}
+    depth = 1 + max(levels_of(deps, deps).values())
+    levels = _level_jobs(workflow, prefix)
+    assert sorted(levels) == list(range(len(levels)))
+    assert len(levels) >= depth, (
+        f"{workflow}: the stack graph is {depth} levels deep; add a {prefix}{depth - 1} job"
+    )
+    order = sorted(levels, reverse=reverse)
+    for position, n in enumerate(order):
+        job = levels[n]
+        assert job["strategy"]["fail-fast"] is False
+        level = f"needs.{source}.outputs.level_{n}"
+        assert job["strategy"]["matrix"] == {
+            "stack": f"${{{{ fromJSON(startsWith({level}, '[') && {level} || '[]') }}}}"
+        }
+        assert f"needs.{source}.outputs.level_{n} != '[]'" in job["if"]
+        if position:
+            before = f"{prefix}{order[position - 1]}"
+            assert before in job["needs"]
+            assert f"needs.{before}.result != 'failure'" in job["if"]
+            assert job["if"].startswith("${{ !cancelled() &&")
+    outputs = load(workflow)["jobs"][source]["outputs"]
+    assert {f"level_{n}" for n in levels} <= set(outputs)
+
+
+def test_every_matrix_runs_at_most_the_environment_s_max_parallel():
+    for name in all_workflows():
+        for job_id, job in load(name)["jobs"].items():
+            strategy = job.get("strategy")
+            if strategy and name != "drift.yml":
+                assert strategy["fail-fast"] is False, f"{name}:{job_id}"
+                assert re.fullmatch(
+                    r"\$\{\{ fromJSON\(needs\.(context|validate)\.outputs\.max_parallel\) \}\}",
+                    strategy["max-parallel"],
+                ), f"{name}:{job_id}"
 
 
 def test_the_push_apply_and_the_pr_deploy_skip_when_no_stack_changed():
     deploy = load("deploy.yml")["jobs"]
-    assert deploy["plan"]["outputs"]["any"] == "${{ steps.changed.outputs.any }}"
-    assert deploy["apply"]["if"] == "needs.plan.outputs.any == 'true'"
-    apply_step = _step(deploy["apply"], "scripts/tap apply")
-    assert apply_step["env"]["STACKS"] == "${{ needs.plan.outputs.stacks }}"
+    assert "needs.changes.outputs.any == 'true'" in deploy["apply"]["if"]
     pr = load("pull-request.yml")["jobs"]
-    assert pr["deploy"]["if"].endswith("&& needs.plan.outputs.any == 'true'")
-    assert "deploy" in pr["integration"]["needs"]
-    scope = _step(pr["deploy"], "scripts/tap changed")
-    assert scope["env"]["SCOPE"] == "${{ needs.plan.outputs.stacks }}"
+    assert "needs.changes.outputs.any == 'true'" in pr["deploy-scope"]["if"]
+    for job_id in ("deploy-level-0", "deploy-level-1", "deploy"):
+        assert "deploy-scope" in pr[job_id]["needs"], job_id
 
 
 def test_drift_and_destroy_always_act_on_every_stack():
-    for workflow in ("drift.yml", "destroy.yml", "pr-closed.yml"):
-        text = (WORKFLOWS / workflow).read_text()
-        assert "--stacks" not in text, workflow
-        assert "scripts/tap changed" not in text, workflow
+    text = (WORKFLOWS / "drift.yml").read_text()
+    assert "--stacks" not in text
+    assert "scripts/tap changed" not in text
+    for workflow in ("destroy.yml", "pr-closed.yml"):
+        jobs = load(workflow)["jobs"]
+        runs = [s["run"] for job in jobs.values() for s in steps(job) if "run" in s]
+        assert [r for r in runs if r.startswith("scripts/tap changed")] == ["scripts/tap changed --all"], (
+            "the levels of every stack, never what changed"
+        )
+        destroys = [r for r in runs if r.startswith("scripts/tap destroy ")]
+        assert len(destroys) == len(_level_jobs(workflow, "destroy-level-"))
+        assert all(
+            r.startswith('scripts/tap destroy --stacks "$STACK" --confirm "$CONFIRM"') for r in destroys
+        )
