@@ -21,9 +21,11 @@ from scripts.tapctl.core.errors import TapError
 STACKS = ["data_pipeline", "file_processing", "platform"]
 
 
-def test_the_pr_workflow_plan_job_needs_lint_unit_synth_and_promotion():
+def test_the_pr_workflow_plans_after_lint_unit_synth_and_promotion():
     needs = change_aware.workflow_needs(paths.ROOT / change_aware.WORKFLOW)
-    assert set(needs["plan"]) == {"context", "promotion", "lint", "unit", "synth"}
+    assert set(needs["changes"]) == {"context", "promotion", "lint", "unit", "synth"}
+    assert set(needs["plan"]) == {"context", "changes"}
+    assert set(needs[change_aware.FEEDBACK_JOB]) == {"context", "changes", "plan"}
     assert needs["context"] == []
 
 
@@ -53,10 +55,11 @@ def test_critical_path_refuses_untimed_jobs_unknown_jobs_and_cycles():
 
 def test_critical_path_of_the_real_workflow_goes_through_the_slowest_needed_job():
     needs = change_aware.workflow_needs(paths.ROOT / change_aware.WORKFLOW)
-    seconds = {"context": 2, "promotion": 1, "lint": 100, "unit": 250, "synth": 45, "plan": 30}
-    total, chain = change_aware.critical_path(needs, seconds, "plan")
-    assert chain == ["context", "unit", "plan"]
-    assert total == 282
+    seconds = {"context": 2, "promotion": 1, "lint": 100, "unit": 250, "synth": 45}
+    seconds |= {"changes": 3, "plan": 30, "plan-summary": 4}
+    total, chain = change_aware.critical_path(needs, seconds, change_aware.FEEDBACK_JOB)
+    assert chain == ["context", "unit", "changes", "plan", "plan-summary"]
+    assert total == 289
 
 
 def _source(tmp_path: Path) -> Path:
@@ -162,14 +165,18 @@ def _run(tmp_path: Path) -> Run:
 
 
 def _fake_measuring(monkeypatch, changed_by_one_stack: list[str]):
+    def jobs(plans: list[float], stacks: list[str]) -> change_aware.PlanJobs:
+        seconds = {"changes": 2.0, "plan": max(plans, default=0.0), "plan-summary": 1.0}
+        return change_aware.PlanJobs(20.0, seconds, plans, stacks)
+
     def plan_job(run, tree, bars, *, force_all=False):
         if force_all:  # `changed` lists by dependency level, not in the run's order
-            return 20.0, 60.0, list(reversed(run.stacks))
+            return jobs([30.0, 50.0, 40.0], list(reversed(run.stacks)))
         if tree.name == "one-stack":
             tree.runs_log.write_text("file_processing init\nfile_processing plan\nfile_processing show\n")
-            return 20.0, 15.0, changed_by_one_stack
+            return jobs([12.0], changed_by_one_stack)
         tree.runs_log.unlink(missing_ok=True)
-        return 20.0, 3.0, []
+        return jobs([], [])
 
     monkeypatch.setattr(change_aware, "plan_job", plan_job)
     seconds = {"context": 2.0, "promotion": 1.0, "lint": 100.0, "unit": 250.0, "synth": 45.0}
@@ -188,7 +195,7 @@ def test_part_5_rows_one_stack_docs_only_and_the_critical_paths(tmp_path, monkey
     change_aware.part_change_aware(run, [200.0, 190.0])
     rows = {r.name: r for r in run.rows}
     one = rows["(a) PR feedback, one stack"]
-    assert (one.ours, one.reference) == ([35.0, 35.0], [200.0, 190.0])
+    assert (one.ours, one.reference) == ([35.0, 35.0], [200.0, 190.0])  # synth, changed, plan, comment
     assert round(one.figure(), 2) == round(195 / 35, 2)
     assert one.passed() is True
     assert "Terraform ran 3 times, all in file_processing" in one.note
@@ -196,10 +203,11 @@ def test_part_5_rows_one_stack_docs_only_and_the_critical_paths(tmp_path, monkey
     assert (runs.ours, runs.reference, runs.passed()) == ([0.0, 0.0], [3.0, 3.0], True)
     assert rows["(b) docs-only PR feedback"].ours == [23.0, 23.0]
     path_one = rows["(c) PR critical path, one stack"]
-    assert path_one.ours == [2 + 250 + 15.0] * 2  # context -> unit -> plan
+    assert path_one.ours == [2 + 250 + 2 + 12.0 + 1] * 2  # context -> unit -> changes -> plan -> summary
     assert path_one.reference == [550.0, 540.0]  # lint + unit + the diffs, one job
-    assert "path context -> unit -> plan" in path_one.note
-    assert rows["(c) PR critical path, all stacks"].ours == [2 + 250 + 60.0] * 2
+    assert "path context -> unit -> changes -> plan -> plan-summary" in path_one.note
+    # a runner per stack: the plan matrix lasts as long as its slowest stack
+    assert rows["(c) PR critical path, all stacks"].ours == [2 + 250 + 2 + 50.0 + 1] * 2
 
 
 def test_part_5_fails_when_a_handler_edit_changes_another_stack(tmp_path, monkeypatch):

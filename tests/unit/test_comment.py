@@ -358,7 +358,8 @@ def test_a_summary_saved_before_these_fields_still_renders(tmp_path: Path):
         "error": None,
     }
     (tmp_path / "stacks" / "file_processing").mkdir(parents=True)
-    (tmp_path / "stacks" / "file_processing" / "plan-summary.json").write_text(json.dumps({"file_processing": old}))
+    saved = tmp_path / "stacks" / "file_processing" / "plan-summary.json"
+    saved.write_text(json.dumps({"file_processing": old}))
     text = render(load_report(tmp_path, env="dev", suffix="dev"))
     assert "| ⚠️ | `file_processing` | 0 | 0 | **1** | 0 | outputs 1 |" in text
     assert "- 🗑️ destroy `aws_s3_bucket.b` (file_processing)" in text

@@ -85,7 +85,8 @@ def test_one_job_per_stack_the_comment_merges_their_summaries(outdir):
     save_summary(outdir, PlanSummary("transaction_images", add=1))
     save_summary(outdir, PlanSummary("transaction_pipeline", change=2))
     body = render(outdir)
-    assert "`transaction_images`" in body and "`transaction_pipeline`" in body
+    assert "`transaction_images`" in body
+    assert "`transaction_pipeline`" in body
     assert "2 stacks" in body
     assert "no plan summary" not in body
 

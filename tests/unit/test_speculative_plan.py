@@ -137,7 +137,8 @@ def test_each_stack_keeps_its_own_summary_and_a_later_plan_drops_the_older_ones(
     first, *others = STACKS
     for stack in STACKS:
         saved = json.loads((session.stack_dir(stack) / plan.PLAN_SUMMARY).read_text())
-        assert saved.keys() == {stack} and saved[stack]["change"] == 1
+        assert saved.keys() == {stack}
+        assert saved[stack]["change"] == 1
     plan.plan(session.select(first), speculative=True)
     assert (session.stack_dir(first) / plan.PLAN_SUMMARY).exists()
     assert not [s for s in others if (session.stack_dir(s) / plan.PLAN_SUMMARY).exists()], (

@@ -1,9 +1,10 @@
 """Part 5: change-aware PR feedback, run as the PR workflow runs it.
 
 A pull request is a copy of the work tree with one change in it: a one-line edit of
-a ``file_processing`` handler, or a README-only edit. In that copy the plan job's
-commands run as the workflow runs them (``scripts/tap synth``, ``changed``, ``plan
---speculative --stacks`` only when something changed, ``comment``), against the
+a ``file_processing`` handler, or a README-only edit. In that copy the commands of
+the jobs up to the comment run as the workflow runs them (``scripts/tap synth``;
+``changes``: ``changed``; ``plan``, one job per changed stack: ``plan --speculative
+--stacks <stack>``; ``plan-summary``: ``comment``), one after another, against the
 baseline part 2 deployed (its applies recorded every stack's fingerprint). Terraform
 is reached through a wrapper that logs each run's stack directory, so "plans only
 ``file_processing``" and "no Terraform run at all" are counted, not assumed.
@@ -12,9 +13,10 @@ is reached through a wrapper that logs each run's stack directory, so "plans onl
 (b) docs-only: Terraform runs (must be 0) and feedback time;
 (c) the PR workflow's critical path up to the comment, each job on its own runner:
     the ``needs:`` graph read from ``.github/workflows/pull-request.yml``, every job on
-    the path timed here (its ``scripts/tap`` commands; runner start, checkout and
-    cache restore are not measurable here and not counted), vs the peer's one job
-    (lint + unit + ``cdktf diff`` per stack).
+    the path timed here (its ``scripts/tap`` commands; the ``plan`` matrix as its
+    slowest stack, each stack planned alone as on its own runner; runner start,
+    checkout and cache restore are not measurable here and not counted), vs the
+    peer's one job (lint + unit + ``cdktf diff`` per stack).
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ NOT_CHECKED_OUT = (
 )  # fmt: skip
 WORKFLOW = Path(".github/workflows/pull-request.yml")
 #: the job whose end is the PR feedback (it renders the comment the comment job posts)
-FEEDBACK_JOB = "plan"
+FEEDBACK_JOB = "plan-summary"
 PR_NUMBER = "5"
 
 #: what the wrapper logs for a version check (not a run on a stack)
@@ -152,12 +154,27 @@ def read_changed(tree: Checkout) -> list[str]:
     return detected.stacks
 
 
-def plan_job(
-    run: Run, tree: Checkout, bars: list[Bar], *, force_all: bool = False
-) -> tuple[float, float, list[str]]:
-    """Synth, then the PR plan job's steps in ``tree``: synth seconds, the plan job's
-    seconds (changed, plan when something changed, comment) and the stacks it planned.
-    ``force_all``: ``changed --all``, the plan job of a change that touches every stack."""
+@dataclass
+class PlanJobs:
+    """One PR's jobs up to the comment, as timed in a checkout."""
+
+    synth: float
+    #: job -> seconds: ``changes``, ``plan`` (the matrix: its slowest stack), ``plan-summary``
+    jobs: dict[str, float]
+    #: every stack's own plan, one after another (the matrix's runners, on one machine)
+    plans: list[float]
+    stacks: list[str]
+
+    @property
+    def feedback(self) -> float:
+        """On one machine, in turn: synth, changed, each stack's plan, comment."""
+        return self.synth + self.jobs["changes"] + sum(self.plans) + self.jobs[FEEDBACK_JOB]
+
+
+def plan_job(run: Run, tree: Checkout, bars: list[Bar], *, force_all: bool = False) -> PlanJobs:
+    """Synth, then the PR workflow's steps up to the comment in ``tree``: ``changed``,
+    a speculative plan of each changed stack on its own (a job each), ``comment``.
+    ``force_all``: ``changed --all``, the jobs of a change that touches every stack."""
     env = step_env(run, tree)
     log = paths.logs_dir() / f"bench.part5.{tree.name}.log"
     row = f"{'all-stack' if force_all else tree.name} PR"
@@ -167,12 +184,14 @@ def plan_job(
 
     synth_s = step("synth", ["synth"])
     tree.runs_log.unlink(missing_ok=True)
-    job_s = step("changed", ["changed", "--all"] if force_all else ["changed"])
+    changes_s = step("changed", ["changed", "--all"] if force_all else ["changed"])
     stacks = read_changed(tree)
-    if stacks:  # the workflow's `if: steps.changed.outputs.any == 'true'`
-        job_s += step("plan", ["plan", "--speculative", "--stacks", ",".join(stacks)])
-    job_s += step("comment", ["comment", "--out", str(tree.root / "build" / "comment" / "comment.md")])
-    return synth_s, job_s, stacks
+    # the plan matrix (skipped when nothing changed): one runner per stack
+    plans = [step(f"plan {stack}", ["plan", "--speculative", "--stacks", stack]) for stack in stacks]
+    # each plan left its own summary; the plan-summary job has them all (as downloaded artifacts)
+    comment_s = step("comment", ["comment", "--out", str(tree.root / "build" / "comment" / "comment.md")])
+    jobs = {"changes": changes_s, "plan": max(plans, default=0.0), FEEDBACK_JOB: comment_s}
+    return PlanJobs(synth_s, jobs, plans, stacks)
 
 
 # -- (c) the critical path ------------------------------------------------------------------
@@ -279,35 +298,40 @@ def part_change_aware(run: Run, peer: list[float]) -> None:
     docs = checkout(
         paths.ROOT, run.out / "pr-docs-only", "docs-only", edit=DOCS, text=DOCS_EDIT, terraform=terraform
     )
-    one_s, one_job, docs_s, docs_runs, one_runs, all_job = [], [], [], [], [], []
+    one_s: list[float] = []
+    docs_s: list[float] = []
+    one_job: list[dict[str, float]] = []
+    all_job: list[dict[str, float]] = []
+    docs_runs: list[int] = []
+    one_runs: list[int] = []
     bars: list[Bar] = []
     for rep in range(run.reps):
         ui.info(f"bench    change-aware PR feedback rep {rep + 1}/{run.reps}")
 
         def one_stack() -> None:
-            synth_s, job_s, stacks = plan_job(run, one, bars)
+            done = plan_job(run, one, bars)
             planned = one.terraform_stacks()
-            if stacks != [EDITED_STACK] or planned != [EDITED_STACK]:
+            if done.stacks != [EDITED_STACK] or planned != [EDITED_STACK]:
                 raise TapError(
-                    f"bench part 5: a {HANDLER} edit changed {stacks or 'nothing'} and Terraform ran in "
+                    f"bench part 5: a {HANDLER} edit changed {done.stacks or 'nothing'} and Terraform ran in "
                     f"{planned or 'no stack'}; expected {EDITED_STACK} alone"
                 )
-            one_s.append(synth_s + job_s)
-            one_job.append(job_s)
+            one_s.append(done.feedback)
+            one_job.append(done.jobs)
             one_runs.append(one.terraform_runs())
 
         def docs_only() -> None:
-            synth_s, job_s, stacks = plan_job(run, docs, bars)
-            if stacks:
-                raise TapError(f"bench part 5: a README-only edit changed {', '.join(stacks)}")
-            docs_s.append(synth_s + job_s)
+            done = plan_job(run, docs, bars)
+            if done.stacks:
+                raise TapError(f"bench part 5: a README-only edit changed {', '.join(done.stacks)}")
+            docs_s.append(done.feedback)
             docs_runs.append(docs.terraform_runs())
 
         def all_stacks_changed() -> None:
-            _, job_s, stacks = plan_job(run, docs, bars, force_all=True)
-            if set(stacks) != set(run.stacks):  # in dependency-level order, not the run's
-                raise TapError(f"bench part 5: `changed --all` gave {stacks}, not every stack")
-            all_job.append(job_s)
+            done = plan_job(run, docs, bars, force_all=True)
+            if set(done.stacks) != set(run.stacks):  # in dependency-level order, not the run's
+                raise TapError(f"bench part 5: `changed --all` gave {done.stacks}, not every stack")
+            all_job.append(done.jobs)
 
         in_turn(rep, one_stack, docs_only, all_stacks_changed)
     jobs = time_jobs(run)
@@ -320,14 +344,15 @@ def part_change_aware(run: Run, peer: list[float]) -> None:
 
 @dataclass
 class Measured:
-    """Part 5's repetitions: feedback seconds (synth + plan job), plan-job seconds, Terraform runs."""
+    """Part 5's repetitions: feedback seconds (synth + the jobs' steps in turn), each
+    repetition's job seconds up to the comment, Terraform runs."""
 
     one: list[float]
-    one_job: list[float]
+    one_job: list[dict[str, float]]
     docs: list[float]
     docs_runs: list[int]
     one_runs: list[int]
-    all_job: list[float]  # the plan job of a change to every stack (`changed --all`)
+    all_job: list[dict[str, float]]  # the jobs of a change to every stack (`changed --all`)
 
 
 def add_rows(
@@ -344,7 +369,7 @@ def add_rows(
         Comparison(
             "(a) PR feedback, one stack", f"{EDITED_STACK} handler edit", diffs, Goal("speedup", 5),
             m.one, peer,
-            f"synth + changed + plan --speculative --stacks {EDITED_STACK} + comment; Terraform ran "
+            f"synth + changed + plan --speculative --stacks {EDITED_STACK} + comment, in turn; Terraform ran "
             f"{median(m.one_runs):g} times, all in {EDITED_STACK}; "
             f"peer: part 2's diffs of all {len(run.stacks)} stacks",
         )
@@ -363,12 +388,13 @@ def add_rows(
     )
     timed_jobs = ", ".join(f"{j} {s:.0f}s" for j, s in sorted(jobs.seconds.items()))
     for name, plan_times in (("one stack", m.one_job), ("all stacks", m.all_job)):
-        found = [critical_path(needs, {**jobs.seconds, FEEDBACK_JOB: p}, FEEDBACK_JOB) for p in plan_times]
+        found = [critical_path(needs, {**jobs.seconds, **p}, FEEDBACK_JOB) for p in plan_times]
         run.rows.append(
             Comparison(
                 f"(c) PR critical path, {name}", "a runner per job", "peer: one job", Goal("speedup", 3),
                 [total for total, _ in found], peer_job,
-                f"path {' -> '.join(found[0][1])}; jobs timed once: {timed_jobs}; plan job timed per rep; "
+                f"path {' -> '.join(found[0][1])}; jobs timed once: {timed_jobs}; changes, plan (a runner "
+                "per stack: the slowest) and plan-summary timed per rep; "
                 "peer's job = lint + unit + its diffs; runner start, checkout and cache restore not counted",
             )
         )  # fmt: skip

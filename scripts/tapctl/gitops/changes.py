@@ -200,7 +200,9 @@ def level_outputs(changes: Changes, possible: int) -> dict[str, str]:
     output against ``'[]'``: a missing output would read as ``''``, not as empty."""
     levels = changes.levels
     if len(levels) > possible:
-        raise TapError(f"{len(levels)} dependency levels among at most {possible} stacks: a dependency cycle?")
+        raise TapError(
+            f"{len(levels)} dependency levels among at most {possible} stacks: a dependency cycle?"
+        )
     return {f"level_{n}": json.dumps(levels[n] if n < len(levels) else []) for n in range(possible)}
 
 

@@ -34,7 +34,9 @@ def load_report(
     if not summaries:
         raise FileNotFoundError(f"{outdir}/stacks/*/{PLAN_SUMMARY}: none found: run `scripts/tap plan` first")
     for stack in (s for s in expected if s not in summaries):
-        summaries[stack] = PlanSummary(stack=stack, error="no plan summary: its plan job ended before writing one")
+        summaries[stack] = PlanSummary(
+            stack=stack, error="no plan summary: its plan job ended before writing one"
+        )
     texts = {}
     for stack in summaries:
         plan_txt = outdir / "stacks" / stack / "plan.txt"
