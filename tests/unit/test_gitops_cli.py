@@ -306,6 +306,16 @@ def test_bad_gitops_arguments(isolated, capsys, argv, message):
     assert message in capsys.readouterr().err
 
 
+def test_a_worktree_must_be_a_checkout_with_a_commit(isolated, capsys, tmp_path):
+    """``simulate --worktree``: refused before act or the emulator starts."""
+    base = ["simulate", "pull_request", "--pr", "3", "--base", "dev", "--worktree"]
+    assert cli.main([*base, str(tmp_path)]) == 2
+    assert "no .github/workflows there" in capsys.readouterr().err
+    (tmp_path / ".github" / "workflows").mkdir(parents=True)
+    assert cli.main([*base, str(tmp_path)]) == 2
+    assert "not a git work tree with a commit" in capsys.readouterr().err
+
+
 def test_resolve_by_suffix_and_list_all(isolated, capsys):
     assert cli.main(["resolve", "--suffix", "pr12"]) == 0
     out = gh_outputs(isolated)

@@ -69,7 +69,7 @@ def _ready(a: argparse.Namespace) -> session.Session:
 def _simulate(a: argparse.Namespace) -> simulate.Request:
     return simulate.Request(
         event=a.event, pr=a.pr, base=a.base, head=a.head, action=a.action, previous_base=a.previous_base,
-        fork=a.fork, branch=a.branch, suffix=a.suffix, confirm=a.confirm, ref=a.ref,
+        fork=a.fork, branch=a.branch, suffix=a.suffix, confirm=a.confirm, ref=a.ref, worktree=a.worktree,
     )  # fmt: skip
 
 

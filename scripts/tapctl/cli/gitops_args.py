@@ -161,6 +161,13 @@ def _simulate(add: Adder) -> None:
     p.add_argument(
         "--stacks", default=None, help="comma-separated stack subset (as $TAP_STACKS in every job)"
     )
+    p.add_argument(
+        "--worktree",
+        type=Path,
+        default=None,
+        help="the checked-out tree act runs: a git work tree holding the PR's head or the pushed "
+        "commit (default: this repository's work tree)",
+    )
     p.add_argument("--out", type=Path, default=None, help="where runs, artifacts and the fake GitHub live")
     p.add_argument("--port", type=int, default=None, help="emulator port if one is started")
 

@@ -9,6 +9,7 @@ their order, conditions and commands are the YAML's; nothing here repeats them.
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,9 @@ class Request:
     suffix: str | None = None
     confirm: str | None = None
     ref: str = "main"
+    #: The checked-out tree (a git work tree holding the PR's head or the pushed commit);
+    #: None: this repository's work tree.
+    worktree: Path | None = None
 
 
 def validate(request: Request, *, approve: Sequence[str] = (), stacks: str | None = None) -> None:
@@ -62,6 +66,8 @@ def validate(request: Request, *, approve: Sequence[str] = (), stacks: str | Non
         raise TapError(
             f"--approve {', '.join(unknown)}: not an environment (known: {', '.join(sorted(load_all()))})"
         )
+    if request.worktree is not None:
+        check_worktree(request.worktree)
     if request.fork and not github.REPOSITORY_PATTERN.fullmatch(request.fork):
         raise TapError(f"--fork {request.fork!r} is not OWNER/REPO (e.g. mallory/tap)")
     if stacks:
@@ -70,6 +76,17 @@ def validate(request: Request, *, approve: Sequence[str] = (), stacks: str | Non
                 select_stacks(resolve_target(name), stacks)
             except ValueError as exc:
                 raise TapError(f"--stacks: {exc}") from None
+
+
+def check_worktree(tree: Path) -> None:
+    """A tree act can run: a git work tree with a commit and this repository's workflows."""
+    if not (tree / ".github" / "workflows").is_dir():
+        raise TapError(f"--worktree {tree}: no .github/workflows there (a checkout of this repository?)")
+    head = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", "HEAD"], cwd=tree, capture_output=True, check=False
+    )
+    if head.returncode != 0:
+        raise TapError(f"--worktree {tree}: not a git work tree with a commit (act reads HEAD)")
 
 
 def _record_pull(out: Path, request: Request, state: str) -> str:
@@ -86,25 +103,29 @@ def _record_pull(out: Path, request: Request, state: str) -> str:
 
 def build(request: Request, out: Path) -> runner.Run:
     r = request
+    root = (r.worktree or paths.ROOT).resolve()
     if r.event == "pull_request":
         _record_pull(out, r, "open")
         return events.pull_request(
             out, pr=r.pr, base=r.base, head=r.head, action=r.action,
-            head_repository=r.fork, previous_base=r.previous_base,
+            head_repository=r.fork, previous_base=r.previous_base, root=root,
         )  # fmt: skip
     if r.event == "close":
         base = _record_pull(out, r, "closed")
-        return events.pull_request(out, pr=r.pr, base=base, head=r.head, action="closed")
+        return events.pull_request(out, pr=r.pr, base=base, head=r.head, action="closed", root=root)
     if r.event == "push":
-        return events.push(out, branch=r.branch)
+        return events.push(out, branch=r.branch, root=root)
     if r.event == "destroy":
-        return events.destroy(out, suffix=r.suffix, confirm=r.confirm, ref=r.ref)
-    return events.scheduled(out, workflow=f"{r.event}.yml", label=r.event)
+        run = events.destroy(out, suffix=r.suffix, confirm=r.confirm, ref=r.ref)
+    else:
+        run = events.scheduled(out, workflow=f"{r.event}.yml", label=r.event)
+    run.root = root
+    return run
 
 
 def stub_jobs(run: runner.Run, jobs: list[str]) -> None:
     """Write a copy of the workflow whose ``jobs`` only echo that they were skipped here."""
-    source = runner.WORKFLOWS / run.workflow
+    source = run.source
     # YAML 1.1 reads a bare `on` as True: give the trigger its name back before writing.
     doc = {
         ("on" if k is True else k): v for k, v in yaml.safe_load(source.read_text(encoding="utf-8")).items()

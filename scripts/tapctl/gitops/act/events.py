@@ -15,10 +15,8 @@ from scripts.tapctl.core import paths
 from scripts.tapctl.gitops.act.runner import Run, repository
 
 
-def head_sha() -> str:
-    out = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=paths.ROOT, capture_output=True, text=True, check=False
-    )
+def head_sha(root: Path = paths.ROOT) -> str:
+    out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=False)
     return out.stdout.strip() or "0" * 40
 
 
@@ -37,9 +35,10 @@ def pull_request(
     head_repository: str | None = None,
     previous_base: str | None = None,
     author: str = "octocat",
+    root: Path = paths.ROOT,
 ) -> Run:
     """``opened``/``synchronize``/``reopened``/``edited`` run pull-request.yml; ``closed`` pr-closed.yml."""
-    sha = head_sha()
+    sha = head_sha(root)
     repo = repository()
     payload: dict[str, object] = {
         "action": action,
@@ -57,11 +56,11 @@ def pull_request(
     if action == "edited" and previous_base:
         payload["changes"] = {"base": {"ref": {"from": previous_base}}}
     workflow = "pr-closed.yml" if action == "closed" else "pull-request.yml"
-    return Run(f"pr{pr}-{action}", workflow, "pull_request", payload, out)
+    return Run(f"pr{pr}-{action}", workflow, "pull_request", payload, out, root=root)
 
 
-def push(out: Path, *, branch: str) -> Run:
-    sha = head_sha()
+def push(out: Path, *, branch: str, root: Path = paths.ROOT) -> Run:
+    sha = head_sha(root)
     payload = {
         "ref": f"refs/heads/{branch}",
         "before": "0" * 40,
@@ -69,7 +68,7 @@ def push(out: Path, *, branch: str) -> Run:
         "repository": _repo(repository()),
         "head_commit": {"id": sha},
     }
-    return Run(f"push-{branch}", "deploy.yml", "push", payload, out)
+    return Run(f"push-{branch}", "deploy.yml", "push", payload, out, root=root)
 
 
 def destroy(out: Path, *, suffix: str, confirm: str, ref: str = "main") -> Run:

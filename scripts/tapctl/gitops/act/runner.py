@@ -92,6 +92,9 @@ class Run:
     payload: dict[str, Any]
     out: Path
     env: dict[str, str] = field(default_factory=dict)
+    #: The checked-out tree act runs (its workflow files and code): the PR's head when
+    #: ``simulate --worktree`` names one, else this repository's work tree.
+    root: Path = paths.ROOT
     approvals: tuple[str, ...] = ()
     #: A modified copy (``simulate --skip-jobs``); the repository's file otherwise.
     workflow_path: Path | None = None
@@ -102,6 +105,11 @@ class Run:
     @property
     def folder(self) -> Path:
         return self.out / "runs" / self.label
+
+    @property
+    def source(self) -> Path:
+        """The workflow file as the checked-out tree holds it."""
+        return self.root / ".github" / "workflows" / self.workflow
 
     def result(self, job: str) -> str:
         found = [j.result for j in self.jobs if j.job == job]
@@ -155,11 +163,12 @@ _NOT_FOR_JOBS_EXACT = {
 
 
 def runner_environment() -> dict[str, str]:
-    return {
+    env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith(_NOT_FOR_JOBS) and k not in _NOT_FOR_JOBS_EXACT
     }
+    return env
 
 
 def bootstrap_state_buckets() -> None:
@@ -230,7 +239,7 @@ def execute(run: Run, *, stacks: str | None, actor: str = "octocat") -> Run:
     state = emulator_process.running()
     if state is None:
         raise TapError("the embedded AWS is not running")
-    workflow = run.workflow_path or WORKFLOWS / run.workflow
+    workflow = run.workflow_path or run.source
     bootstrap_state_buckets()
     store_path = run.out / "github.json"
     with FakeGithub(store_path, secret_values["GITHUB_TOKEN"]) as gh:
@@ -238,7 +247,7 @@ def execute(run: Run, *, stacks: str | None, actor: str = "octocat") -> Run:
         env = {
             "GITHUB_REPOSITORY": repository(),
             "GITHUB_API_URL": gh.url,
-            "TAP_ACT_ROOT": str(paths.ROOT),
+            "TAP_ACT_ROOT": str(run.root),
             "TAP_ACT_PYTHON": sys.executable,
             "TAP_ACT_WORKDIR": str(paths.workdir()),
             "TAP_ACT_ARTIFACTS": str(folder / "artifacts"),
@@ -262,7 +271,7 @@ def execute(run: Run, *, stacks: str | None, actor: str = "octocat") -> Run:
             "-a", actor,
             "--json",
         ]  # fmt: skip
-        for pin, local in sorted(pinned_actions().items()):
+        for pin, local in sorted(pinned_actions(run.root / ".github" / "workflows").items()):
             cmd += ["--local-repository", f"{pin}={local}"]
         for key, value in env.items():
             cmd += ["--env", f"{key}={value}"]
@@ -271,7 +280,7 @@ def execute(run: Run, *, stacks: str | None, actor: str = "octocat") -> Run:
         tails: dict[str, list[str]] = {}
         with (folder / "act.log").open("w", encoding="utf-8") as log:
             proc = subprocess.Popen(
-                cmd, cwd=paths.ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                cmd, cwd=run.root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                 env=runner_environment(),
             )  # fmt: skip
             assert proc.stdout is not None
