@@ -220,7 +220,9 @@ def test_jobs_get_a_runner_environment_not_this_shell_s(monkeypatch):
     monkeypatch.setenv("PIP_INDEX_URL", "https://pypi.example/simple")
     env = runner.runner_environment()
     assert not {"CDKTF_OUTDIR", "TAP_WORKDIR", "AWS_ACCESS_KEY_ID"} & set(env)
-    assert env["PATH"] == os.environ["PATH"]
+    assert env["PATH"] == f"{runner.RUNNER_BIN}{os.pathsep}{os.environ['PATH']}", (
+        "the runner image's commands this machine lacks (docker) come first, then this PATH"
+    )
     assert env["PIP_INDEX_URL"] == "https://pypi.example/simple"
 
 

@@ -5,7 +5,8 @@ starts the fake GitHub API (:mod:`scripts.tapctl.gitops.act.github_fake`) and, w
 none runs, the embedded AWS, then runs the real ``.github/workflows`` file
 with act: every job on the host (``-P ubuntu-24.04=-self-hosted``, no Docker),
 every SHA-pinned third-party action resolved offline to its stand-in in
-``tools/act/stand-ins``. What a run leaves is kept in ``--out``: the act log,
+``tools/act/stand-ins``, and the runner image's ``docker`` (no engine here) to
+``tools/act/runner-bin/docker``. What a run leaves is kept in ``--out``: the act log,
 the job table (``jobs-<label>.json``), artifacts, the fake repository
 (``github.json``: comments, issues, pull requests) and the credentials each
 job asked for. The only copy of the job order is the YAML itself.
@@ -35,6 +36,8 @@ from scripts.tapctl.gitops.act.github_fake import FakeGithub, Store
 
 WORKFLOWS = paths.ROOT / ".github" / "workflows"
 STAND_INS = paths.ROOT / "tools" / "act" / "stand-ins"
+#: Commands of GitHub's runner image this machine lacks (docker: no engine here), first on PATH.
+RUNNER_BIN = paths.ROOT / "tools" / "act" / "runner-bin"
 PLATFORM = "ubuntu-24.04=-self-hosted"
 
 
@@ -168,6 +171,7 @@ def runner_environment() -> dict[str, str]:
         for k, v in os.environ.items()
         if not k.startswith(_NOT_FOR_JOBS) and k not in _NOT_FOR_JOBS_EXACT
     }
+    env["PATH"] = os.pathsep.join(filter(None, (str(RUNNER_BIN), env.get("PATH"))))
     return env
 
 
@@ -251,6 +255,8 @@ def execute(run: Run, *, stacks: str | None, actor: str = "octocat") -> Run:
             "TAP_ACT_PYTHON": sys.executable,
             "TAP_ACT_WORKDIR": str(paths.workdir()),
             "TAP_ACT_ARTIFACTS": str(folder / "artifacts"),
+            # the docker stand-in's logins: this run's, never the machine's ~/.docker
+            "DOCKER_CONFIG": str(folder / "docker-config"),
             "TAP_ACT_OUT": str(folder),
             "TAP_ACT_APPROVALS": ",".join(run.approvals),
             **({"TAP_STACKS": stacks} if stacks else {}),
