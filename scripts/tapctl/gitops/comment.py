@@ -1,7 +1,7 @@
 """The PR comment (and job summary) rendered from saved plans.
 
-Input: ``cdktf.out/plan-summary.json`` (``PlanSummary`` per stack, from
-``terraform show -json``) and each stack's ``plan.txt``. Output: one Markdown
+Input: each stack's ``cdktf.out/stacks/<stack>/plan-summary.json`` (its ``PlanSummary``,
+from ``terraform show -json``) and ``plan.txt``. Output: one Markdown
 document that GitHub accepts as a comment (< 65,536 characters), laid out so
 the important part survives trimming:
 

@@ -3,8 +3,7 @@
 Each stack's directory gets ``plan.json``, ``plan.txt`` and ``plan-summary.json``
 (its :class:`~scripts.tapctl.stages.plans.PlanSummary`, an error included): what the
 PR comment is assembled from, whether the stacks were planned by one command or by
-one job each (a workflow matrix: each job uploads its stack's files). The run's own
-``cdktf.out/plan-summary.json`` lists what this command planned.
+one job each (a workflow matrix: each job uploads its stack's files).
 """
 
 from __future__ import annotations
@@ -57,9 +56,6 @@ def plan(session: Session, *, destroy: bool = False, speculative: bool = False) 
     summaries = {s: r.value or PlanSummary(stack=s, error=r.error) for s, r in results.items()}
     for stack, summary in summaries.items():
         (session.stack_dir(stack) / PLAN_SUMMARY).write_text(json.dumps({stack: summary.to_dict()}, indent=2))
-    (session.outdir / PLAN_SUMMARY).write_text(
-        json.dumps({s: p.to_dict() for s, p in summaries.items()}, indent=2)
-    )
     parallel.raise_on_failure("plan", results)
     return summaries
 
