@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,10 +33,12 @@ DOCS = REPORTS / "events"
 
 
 class Events:
-    def __init__(self, root: Path, title: str) -> None:
+    def __init__(self, root: Path, title: str, stacks: str = STACKS) -> None:
         self.root = root
         self.out = root / "sim"
         self.title = title
+        #: the stacks every event of this suite deploys ($TAP_STACKS in every job)
+        self.stacks = stacks
         self.timings: dict[str, float] = {}
         #: (label, command, exit code, job rows) per simulated event, for the docs page.
         self.runs: list[tuple[str, str, int, list[dict[str, Any]]]] = []
@@ -43,7 +47,7 @@ class Events:
 
     def simulate(self, label: str, *argv: str, skip: str = "lint,unit") -> int:
         extra = ["--skip-jobs", skip] if skip and not FULL else []
-        args = ["simulate", *argv, "--stacks", STACKS, *extra]
+        args = ["simulate", *argv, "--stacks", self.stacks, *extra]
         t0 = time.monotonic()
         code = cli.main([*args, "--out", str(self.out)])
         self.timings[label] = round(time.monotonic() - t0, 1)
@@ -119,11 +123,39 @@ class Events:
         resp = self.client("s3", env_name).list_objects_v2(Bucket=env.state.bucket, Prefix=prefix)
         return sorted(o["Key"] for o in resp.get("Contents", []) if not o["Key"].endswith(".tflock"))
 
-    def expected_keys(self, suffix: str) -> list[str]:
+    def expected_keys(self, suffix: str, stacks: list[str] | None = None) -> list[str]:
         """What an apply leaves in the state bucket: each stack's state and fingerprint record."""
         return sorted(
-            f"{suffix}/{s}.{kind}" for s in STACKS.split(",") for kind in ("tfstate", "fingerprint.json")
+            f"{suffix}/{s}.{kind}"
+            for s in (stacks or self.stacks.split(","))
+            for kind in ("tfstate", "fingerprint.json")
         )
+
+
+def pull_request_tree(dest: Path, edits: dict[str, tuple[str, str]]) -> Path:
+    """A PR's head as a reviewer would check it out: this repository's files (tracked and
+    untracked, not ignored) with ``edits`` (path -> (old, new), each old text must be there),
+    committed in a git repository of its own, for ``scripts/tap simulate --worktree``."""
+    from scripts.tapctl.core import paths
+
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=paths.ROOT, capture_output=True, check=True,
+    ).stdout.decode()  # fmt: skip
+    for name in filter(None, listed.split("\0")):
+        source = paths.ROOT / name
+        if source.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / name)
+    for name, (old, new) in edits.items():
+        path = dest / name
+        text = path.read_text(encoding="utf-8")
+        assert old in text, f"{name}: {old!r} not found (the edit this test makes)"
+        path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    git = ["git", "-c", "user.name=tap-tests", "-c", "user.email=tap-tests@example.invalid"]
+    for argv in (["init", "-q", "-b", "feature"], ["add", "-A"], ["commit", "-q", "-m", "the PR's head"]):
+        subprocess.run([*git, *argv], cwd=dest, check=True)
+    return dest
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +168,7 @@ def events(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         mp.setenv("CDKTF_OUTDIR", str(root / "cdktf.out"))
         mp.setenv("TAP_OUTPUTS_DIR", str(root / "cfn-outputs"))
         mp.delenv("TAP_CLOUD", raising=False)
-        ev = Events(root, title)
+        ev = Events(root, title, getattr(module, "SUITE_STACKS", STACKS))
         assert cli.main(["emulator", "start"]) == 0
         try:
             yield ev
