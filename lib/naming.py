@@ -142,6 +142,10 @@ class Namer:
     def with_region(self, region: str) -> Namer:
         return Namer(self.project, self.env, self.suffix, region, self.account_id)
 
+    def for_service(self, service: str) -> ServiceName:
+        """The names of ``service`` (what a construct is given to name its resources)."""
+        return ServiceName(self, service)
+
     def name(self, service: str, kind: NameKind = NameKind.GENERIC) -> str:
         """The name of ``service`` (e.g. ``"ingest"``) as a resource of ``kind``."""
         _check_service(service)
@@ -161,6 +165,26 @@ class Namer:
         for part in parts:
             _check_service(part)
         return "/" + "/".join((self.project, self.suffix, *parts))
+
+
+@dataclass(frozen=True)
+class ServiceName:
+    """One service of one environment: ``namer`` and ``service`` (e.g. ``"dpl"``), checked
+    once, passed to a construct as one value instead of two loose arguments."""
+
+    namer: Namer
+    service: str
+
+    def __post_init__(self) -> None:
+        _check_service(self.service)
+
+    def name(self, kind: NameKind = NameKind.GENERIC) -> str:
+        """``namer.name(service, kind)``."""
+        return self.namer.name(self.service, kind)
+
+    def part(self, part: str) -> ServiceName:
+        """The names of ``<service>-<part>`` (a piece of this service, e.g. its ``dlq``)."""
+        return ServiceName(self.namer, f"{self.service}-{part}")
 
 
 def name_pattern(env: str, region: str, service: str, suffix: str) -> str:

@@ -9,6 +9,7 @@ plain HTTP.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from cdktf_cdktf_provider_aws.data_aws_elb_service_account import DataAwsElbServiceAccount
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
@@ -37,26 +38,35 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
 )
 from constructs import Construct
 
-from lib.naming import Namer
+from lib.naming import ServiceName
+
+
+@dataclass(frozen=True)
+class AlbLogsBucketProps:
+    """The bucket ``service``'s name as an S3 bucket; the ALB writes under ``prefix``."""
+
+    service: ServiceName
+    prefix: str
+    retention_days: int
+    force_destroy: bool
+
+    def __post_init__(self) -> None:
+        if self.retention_days < 1:
+            raise ValueError(
+                f"retention_days {self.retention_days} must be at least 1 (S3 expires after whole days)"
+            )
 
 
 class AlbLogsBucket(Construct):
     """Versioned, private, AES256-encrypted, expiring after ``retention_days``."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        id: str,
-        *,
-        namer: Namer,
-        service: str,
-        prefix: str,
-        retention_days: int,
-        force_destroy: bool,
-    ) -> None:
-        super().__init__(scope, id)
-        self.prefix = prefix
-        self.bucket = S3Bucket(self, "bucket", bucket=namer.bucket(service), force_destroy=force_destroy)
+    def __init__(self, scope: Construct, id_: str, props: AlbLogsBucketProps) -> None:
+        super().__init__(scope, id_)
+        self.prefix = prefix = props.prefix
+        namer = props.service.namer
+        self.bucket = S3Bucket(
+            self, "bucket", bucket=namer.bucket(props.service.service), force_destroy=props.force_destroy
+        )
         bucket_id = self.bucket.id
         S3BucketPublicAccessBlock(
             self,
@@ -101,7 +111,7 @@ class AlbLogsBucket(Construct):
                     status="Enabled",
                     # The bucket holds nothing else: the rule covers all of it.
                     filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
-                    expiration=[S3BucketLifecycleConfigurationRuleExpiration(days=retention_days)],
+                    expiration=[S3BucketLifecycleConfigurationRuleExpiration(days=props.retention_days)],
                     noncurrent_version_expiration=[
                         S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(noncurrent_days=1)
                     ],

@@ -17,7 +17,7 @@ from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 from constructs import Construct
 
 from lib.constructs.iam import Grant
-from lib.constructs.kms import StackKey
+from lib.constructs.kms import StackKey, StackKeyProps
 from lib.constructs.queues import dead_letter_queue
 from lib.naming import NameKind, Namer
 
@@ -51,11 +51,12 @@ class SystemFoundation:
         self.key = StackKey(
             scope,
             "key",
-            namer=namer,
-            service=service,
-            description=key_description,
-            service_principals=list(key_service_principals),
-            deletion_window_days=key_deletion_window_days,
+            StackKeyProps(
+                service=namer.for_service(service),
+                description=key_description,
+                service_principals=list(key_service_principals),
+                deletion_window_days=key_deletion_window_days,
+            ),
         )
         self.key_use = Grant(actions=KEY_USE_ACTIONS, resources=[self.key.arn])
         self.topic = SnsTopic(

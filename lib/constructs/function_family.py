@@ -17,7 +17,13 @@ from cdktf_cdktf_provider_aws.lambda_layer_version import LambdaLayerVersion
 from constructs import Construct
 
 from lib.constructs.iam import Grant
-from lib.constructs.lambda_function import LambdaFunction, LambdaZip, VpcPlacement, python_layer
+from lib.constructs.lambda_function import (
+    LambdaFunction,
+    LambdaFunctionProps,
+    LambdaZip,
+    VpcPlacement,
+    python_layer,
+)
 from lib.constructs.packaging import LAMBDA_ROOT, function_package, layer_package
 from lib.naming import Namer
 
@@ -57,11 +63,8 @@ class FunctionFamily:
         package = function_package(
             self.scope, self.package_id.format(function=function), system=self.system, function=function
         )
-        return LambdaFunction(
-            self.scope,
-            id_,
-            namer=self.namer,
-            service=service,
+        props = LambdaFunctionProps(
+            service=self.namer.for_service(service),
             description=description,
             code=LambdaZip(package=package, runtime=self.runtime),
             layers=[self.layer_arn],
@@ -76,6 +79,7 @@ class FunctionFamily:
             kms_key_arn=self.key_arn,
             vpc=self.vpc,
         )
+        return LambdaFunction(self.scope, id_, props)
 
 
 def system_layer(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
@@ -18,7 +19,7 @@ from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from constructs import Construct
 
 from lib.constructs.forwarded import Forwarded
-from lib.naming import Namer
+from lib.naming import ServiceName
 
 #: What the account (and through IAM, its principals) may do with the key.
 ADMIN_ACTIONS = (
@@ -71,37 +72,41 @@ def key_policy(*, account_id: str, region: str, service_principals: Sequence[str
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, separators=(",", ":"))
 
 
+@dataclass(frozen=True)
+class StackKeyProps:
+    """What a :class:`StackKey` is made of: its alias is ``alias/<service's name>``."""
+
+    service: ServiceName
+    description: str
+    #: Service principals (besides CloudWatch Logs) that write data encrypted with the key.
+    service_principals: Sequence[str] = ()
+    deletion_window_days: int = 7
+
+    def __post_init__(self) -> None:
+        if not 7 <= self.deletion_window_days <= 30:
+            raise ValueError(f"deletion_window_days {self.deletion_window_days} is outside 7-30")
+
+
 class StackKey(Construct):
     """One rotating symmetric key (with an alias) for a stack's data at rest."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        id_: str,
-        *,
-        namer: Namer,
-        service: str,
-        description: str,
-        service_principals: Sequence[str] = (),
-        deletion_window_days: int = 7,
-    ) -> None:
-        if not 7 <= deletion_window_days <= 30:
-            raise ValueError(f"deletion_window_days {deletion_window_days} is outside 7-30")
+    def __init__(self, scope: Construct, id_: str, props: StackKeyProps) -> None:
         super().__init__(scope, id_)
+        namer = props.service.namer
         self.key = KmsKey(
             self,
             "key",
-            description=description,
+            description=props.description,
             enable_key_rotation=True,
-            deletion_window_in_days=deletion_window_days,
+            deletion_window_in_days=props.deletion_window_days,
             policy=key_policy(
                 account_id=namer.account_id,
                 region=namer.region,
-                service_principals=[*service_principals, f"logs.{namer.region}.amazonaws.com"],
+                service_principals=[*props.service_principals, f"logs.{namer.region}.amazonaws.com"],
             ),
         )
         self.alias = KmsAlias(
-            self, "alias", name=f"alias/{namer.name(service)}", target_key_id=self.key.key_id
+            self, "alias", name=f"alias/{props.service.name()}", target_key_id=self.key.key_id
         )
 
     arn = Forwarded("key", "arn")

@@ -41,12 +41,13 @@ from lib.config.types import LOG_RETENTION_DAYS
 from lib.constructs.forwarded import Forwarded
 from lib.constructs.iam import Grant, ServiceRole
 from lib.constructs.packaging import LambdaPackage
-from lib.naming import NameKind, Namer
+from lib.naming import NameKind, ServiceName
 
 __all__ = [
     "Grant",
     "LambdaFunction",
     "LambdaFunctionError",
+    "LambdaFunctionProps",
     "LambdaImage",
     "LambdaZip",
     "VpcPlacement",
@@ -98,84 +99,72 @@ class VpcPlacement:
 
 
 @dataclass(frozen=True)
-class _Limits:
-    memory_mb: int
-    timeout_seconds: int
-    reserved_concurrency: int | None
+class LambdaFunctionProps:
+    """What a :class:`LambdaFunction` is made of; refused (:class:`LambdaFunctionError`)
+    when built with a value AWS would refuse."""
+
+    #: Names the function (``NameKind.LAMBDA``), its role and its log group.
+    service: ServiceName
+    code: LambdaZip | LambdaImage
     log_retention_days: int
+    #: What the function may do besides its own needs (logs, traces, DLQ, key, ENIs).
+    grants: Sequence[Grant] = ()
+    environment: Mapping[str, str] | None = None
+    description: str | None = None
+    architecture: str = "arm64"
+    memory_mb: int = 256
+    timeout_seconds: int = 30
+    reserved_concurrency: int | None = None
+    dead_letter_queue_arn: str | None = None
+    vpc: VpcPlacement | None = None
+    layers: Sequence[str] = ()
+    tracing: bool = True
+    #: Encrypts the environment variables.
+    kms_key_arn: str | None = None
+    #: Encrypts the log group.
+    log_kms_key_arn: str | None = None
 
-
-def _check(
-    limits: _Limits,
-    architecture: str,
-    environment: Mapping[str, str],
-    code: LambdaZip | LambdaImage,
-    layers: Sequence[str],
-) -> None:
-    if architecture not in ARCHITECTURES:
-        raise LambdaFunctionError(f"architecture {architecture!r} is not one of {', '.join(ARCHITECTURES)}")
-    if not 128 <= limits.memory_mb <= 10240:
-        raise LambdaFunctionError(f"memory_mb {limits.memory_mb} is outside 128-10240")
-    if not 1 <= limits.timeout_seconds <= 900:
-        raise LambdaFunctionError(f"timeout_seconds {limits.timeout_seconds} is outside 1-900")
-    if limits.reserved_concurrency is not None and limits.reserved_concurrency < 0:
-        raise LambdaFunctionError(f"reserved_concurrency {limits.reserved_concurrency} is negative")
-    if limits.log_retention_days not in LOG_RETENTION_DAYS:
-        raise LambdaFunctionError(
-            f"log_retention_days {limits.log_retention_days} is not a CloudWatch retention value "
-            f"({', '.join(map(str, LOG_RETENTION_DAYS))})"
-        )
-    for key in environment:
-        if not _ENV_KEY.match(key):
-            raise LambdaFunctionError(f"environment variable name {key!r} is invalid")
-        if key in _RESERVED_ENV:
-            raise LambdaFunctionError(f"environment variable {key!r} is reserved by the Lambda runtime")
-    if isinstance(code, LambdaImage) and layers:
-        raise LambdaFunctionError("container image functions cannot use layers; bake them into the image")
+    def __post_init__(self) -> None:
+        if self.architecture not in ARCHITECTURES:
+            raise LambdaFunctionError(
+                f"architecture {self.architecture!r} is not one of {', '.join(ARCHITECTURES)}"
+            )
+        if not 128 <= self.memory_mb <= 10240:
+            raise LambdaFunctionError(f"memory_mb {self.memory_mb} is outside 128-10240")
+        if not 1 <= self.timeout_seconds <= 900:
+            raise LambdaFunctionError(f"timeout_seconds {self.timeout_seconds} is outside 1-900")
+        if self.reserved_concurrency is not None and self.reserved_concurrency < 0:
+            raise LambdaFunctionError(f"reserved_concurrency {self.reserved_concurrency} is negative")
+        if self.log_retention_days not in LOG_RETENTION_DAYS:
+            raise LambdaFunctionError(
+                f"log_retention_days {self.log_retention_days} is not a CloudWatch retention value "
+                f"({', '.join(map(str, LOG_RETENTION_DAYS))})"
+            )
+        for key in self.environment or {}:
+            if not _ENV_KEY.match(key):
+                raise LambdaFunctionError(f"environment variable name {key!r} is invalid")
+            if key in _RESERVED_ENV:
+                raise LambdaFunctionError(f"environment variable {key!r} is reserved by the Lambda runtime")
+        if isinstance(self.code, LambdaImage) and self.layers:
+            raise LambdaFunctionError("container image functions cannot use layers; bake them into the image")
 
 
 class LambdaFunction(Construct):
-    """One Lambda function with its log group and least-privilege role.
+    """One Lambda function with its log group and least-privilege role."""
 
-    ``service`` names the function (``namer.name(service, NameKind.LAMBDA)``),
-    its role and its log group.
-    """
-
-    def __init__(
-        self,
-        scope: Construct,
-        id_: str,
-        *,
-        namer: Namer,
-        service: str,
-        code: LambdaZip | LambdaImage,
-        log_retention_days: int,
-        grants: Sequence[Grant] = (),
-        environment: Mapping[str, str] | None = None,
-        description: str | None = None,
-        architecture: str = "arm64",
-        memory_mb: int = 256,
-        timeout_seconds: int = 30,
-        reserved_concurrency: int | None = None,
-        dead_letter_queue_arn: str | None = None,
-        vpc: VpcPlacement | None = None,
-        layers: Sequence[str] = (),
-        tracing: bool = True,
-        kms_key_arn: str | None = None,
-        log_kms_key_arn: str | None = None,
-    ) -> None:
-        env = dict(environment or {})
-        limits = _Limits(memory_mb, timeout_seconds, reserved_concurrency, log_retention_days)
-        _check(limits, architecture, env, code, layers)
+    def __init__(self, scope: Construct, id_: str, props: LambdaFunctionProps) -> None:
         super().__init__(scope, id_)
+        service, code, vpc = props.service, props.code, props.vpc
+        env = dict(props.environment or {})
+        dead_letter_queue_arn, kms_key_arn = props.dead_letter_queue_arn, props.kms_key_arn
 
-        self.function_name = namer.name(service, NameKind.LAMBDA)
+        self.function_name = service.name(NameKind.LAMBDA)
         self.log_group = CloudwatchLogGroup(
             self,
             "logs",
             name=f"/aws/lambda/{self.function_name}",
-            retention_in_days=log_retention_days,
-            kms_key_id=log_kms_key_arn,
+            retention_in_days=props.log_retention_days,
+            kms_key_id=props.log_kms_key_arn,
         )
 
         own = [
@@ -184,7 +173,7 @@ class LambdaFunction(Construct):
                 resources=[f"{self.log_group.arn}:*"],
             )
         ]
-        if tracing:
+        if props.tracing:
             own.append(
                 Grant(
                     actions=["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
@@ -213,9 +202,9 @@ class LambdaFunction(Construct):
         self.role = ServiceRole(
             self,
             "role",
-            name=namer.name(service, NameKind.IAM_ROLE),
+            name=service.name(NameKind.IAM_ROLE),
             service="lambda.amazonaws.com",
-            grants=[*own, *grants],
+            grants=[*own, *props.grants],
             description=f"Execution role of Lambda {self.function_name}",
         )
 
@@ -226,7 +215,7 @@ class LambdaFunction(Construct):
                 "source_code_hash": code.package.source_code_hash,
                 "handler": code.handler,
                 "runtime": code.runtime,
-                "layers": list(layers) or None,
+                "layers": list(props.layers) or None,
             }
         else:
             image_config = None
@@ -242,15 +231,15 @@ class LambdaFunction(Construct):
             self,
             "function",
             function_name=self.function_name,
-            description=description,
+            description=props.description,
             role=self.role.arn,
-            architectures=[architecture],
-            memory_size=memory_mb,
-            timeout=timeout_seconds,
-            reserved_concurrent_executions=reserved_concurrency,
+            architectures=[props.architecture],
+            memory_size=props.memory_mb,
+            timeout=props.timeout_seconds,
+            reserved_concurrent_executions=props.reserved_concurrency,
             environment=LambdaFunctionEnvironment(variables=env) if env else None,
             kms_key_arn=kms_key_arn,
-            tracing_config=LambdaFunctionTracingConfig(mode="Active" if tracing else "PassThrough"),
+            tracing_config=LambdaFunctionTracingConfig(mode="Active" if props.tracing else "PassThrough"),
             dead_letter_config=(
                 LambdaFunctionDeadLetterConfig(target_arn=dead_letter_queue_arn)
                 if dead_letter_queue_arn is not None

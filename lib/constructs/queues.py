@@ -8,11 +8,12 @@ show a change on every plan.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 from constructs import Construct
 
-from lib.naming import NameKind, Namer
+from lib.naming import NameKind, ServiceName
 
 MAX_RETENTION_SECONDS = 14 * 24 * 3600
 
@@ -48,41 +49,45 @@ def redrive_policy(dead_letter_arn: str, max_receive_count: int) -> str:
     )
 
 
+@dataclass(frozen=True)
+class QueueWithDlqProps:
+    """The queue ``<service>`` and its dead-letter queue ``<service>-dlq``, both encrypted
+    with ``kms_key_arn``."""
+
+    service: ServiceName
+    kms_key_arn: str
+    #: Receives after which a message moves to the dead-letter queue.
+    max_receive_count: int
+    visibility_timeout_seconds: int
+    dlq_retention_seconds: int = MAX_RETENTION_SECONDS
+    retention_seconds: int = 4 * 24 * 3600
+
+    def __post_init__(self) -> None:
+        if self.max_receive_count < 1:
+            raise ValueError(f"max_receive_count {self.max_receive_count} must be at least 1")
+        _check_retention("retention_seconds", self.retention_seconds)
+        _check_retention("dlq_retention_seconds", self.dlq_retention_seconds)
+
+
 class QueueWithDlq(Construct):
     """``<service>`` and ``<service>-dlq``: after ``max_receive_count`` receives a message moves over."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        id_: str,
-        *,
-        namer: Namer,
-        service: str,
-        kms_key_arn: str,
-        max_receive_count: int,
-        visibility_timeout_seconds: int,
-        dlq_retention_seconds: int = MAX_RETENTION_SECONDS,
-        retention_seconds: int = 4 * 24 * 3600,
-    ) -> None:
-        if max_receive_count < 1:
-            raise ValueError(f"max_receive_count {max_receive_count} must be at least 1")
-        _check_retention("retention_seconds", retention_seconds)
-        _check_retention("dlq_retention_seconds", dlq_retention_seconds)
+    def __init__(self, scope: Construct, id_: str, props: QueueWithDlqProps) -> None:
         super().__init__(scope, id_)
         self.dlq = dead_letter_queue(
             self,
             "dlq",
-            name=namer.name(f"{service}-dlq", NameKind.SQS_QUEUE),
-            kms_key_arn=kms_key_arn,
-            retention_seconds=dlq_retention_seconds,
+            name=props.service.part("dlq").name(NameKind.SQS_QUEUE),
+            kms_key_arn=props.kms_key_arn,
+            retention_seconds=props.dlq_retention_seconds,
         )
         self.queue = SqsQueue(
             self,
             "queue",
-            name=namer.name(service, NameKind.SQS_QUEUE),
-            visibility_timeout_seconds=visibility_timeout_seconds,
-            message_retention_seconds=retention_seconds,
-            kms_master_key_id=kms_key_arn,
+            name=props.service.name(NameKind.SQS_QUEUE),
+            visibility_timeout_seconds=props.visibility_timeout_seconds,
+            message_retention_seconds=props.retention_seconds,
+            kms_master_key_id=props.kms_key_arn,
             kms_data_key_reuse_period_seconds=300,
-            redrive_policy=redrive_policy(self.dlq.arn, max_receive_count),
+            redrive_policy=redrive_policy(self.dlq.arn, props.max_receive_count),
         )

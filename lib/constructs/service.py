@@ -39,7 +39,7 @@ from constructs import Construct
 
 from lib.constructs.alb_logs import AlbLogsBucket
 from lib.constructs.iam import Grant, ServiceRole, assume_role_policy
-from lib.naming import NameKind, Namer
+from lib.naming import NameKind, ServiceName
 
 ECS_TASKS = "ecs-tasks.amazonaws.com"
 HTTP_PORT = 80
@@ -69,45 +69,50 @@ def ecr_repository_arn(image: str) -> str | None:
     return f"arn:aws:ecr:{match['region']}:{match['account']}:repository/{match['repo']}"
 
 
+@dataclass(frozen=True)
+class FargateServiceProps:
+    """The service ``service`` (its cluster, tasks, ALB and roles are named after it) and
+    the container it runs; ``certificate_arn`` adds an HTTPS listener (HTTP redirects)."""
+
+    service: ServiceName
+    vpc_id: str
+    alb_subnet_ids: list[str]
+    task_subnet_ids: list[str]
+    assign_public_ip: bool
+    size: TaskSize
+    desired_count: int
+    image: str
+    container_port: int
+    health_check_path: str
+    certificate_arn: str | None
+    deletion_protection: bool
+    access_logs: AlbLogsBucket
+    #: Encrypts the containers' log group.
+    logs_key_arn: str
+    log_retention_days: int
+    environment: dict[str, str]
+    #: Container variable -> ``valueFrom`` of a Secrets Manager secret (key).
+    secrets: dict[str, str]
+    #: The secrets the execution role may read.
+    secret_arns: list[str]
+
+
 class FargateService(Construct):
-    def __init__(
-        self,
-        scope: Construct,
-        id: str,
-        *,
-        namer: Namer,
-        service: str,
-        vpc_id: str,
-        alb_subnet_ids: list[str],
-        task_subnet_ids: list[str],
-        assign_public_ip: bool,
-        size: TaskSize,
-        desired_count: int,
-        image: str,
-        container_port: int,
-        health_check_path: str,
-        certificate_arn: str | None,
-        deletion_protection: bool,
-        access_logs: AlbLogsBucket,
-        logs_key_arn: str,
-        log_retention_days: int,
-        environment: dict[str, str],
-        secrets: dict[str, str],
-        secret_arns: list[str],
-    ) -> None:
-        super().__init__(scope, id)
+    def __init__(self, scope: Construct, id_: str, props: FargateServiceProps) -> None:
+        super().__init__(scope, id_)
+        namer, service, container_port = props.service.namer, props.service.service, props.container_port
         self.alb_sg, self.tasks_sg = self._security_groups(
-            namer, service, vpc_id, container_port, https=certificate_arn is not None
+            props.service, props.vpc_id, container_port, https=props.certificate_arn is not None
         )
         log_group = CloudwatchLogGroup(
             self,
             "logs",
             name=namer.name(service, NameKind.LOG_GROUP),
-            retention_in_days=log_retention_days,
-            kms_key_id=logs_key_arn,
+            retention_in_days=props.log_retention_days,
+            kms_key_id=props.logs_key_arn,
         )
-        execution_role = self._execution_role(namer, service, log_group.arn, secret_arns, image)
-        task_role = self._task_role(namer, service)
+        execution_role = self._execution_role(props.service, log_group.arn, props.secret_arns, props.image)
+        task_role = self._task_role(props.service)
 
         self.cluster = EcsCluster(
             self,
@@ -117,15 +122,15 @@ class FargateService(Construct):
         )
         container = {
             "name": service,
-            "image": image,
+            "image": props.image,
             "essential": True,
             "readonlyRootFilesystem": True,
             "portMappings": [
                 {"containerPort": container_port, "hostPort": container_port, "protocol": "tcp"}
             ],
             "mountPoints": [{"sourceVolume": "scratch", "containerPath": SCRATCH_PATH, "readOnly": False}],
-            "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
-            "secrets": [{"name": k, "valueFrom": v} for k, v in sorted(secrets.items())],
+            "environment": [{"name": k, "value": v} for k, v in sorted(props.environment.items())],
+            "secrets": [{"name": k, "valueFrom": v} for k, v in sorted(props.secrets.items())],
             "logConfiguration": {
                 "logDriver": "awslogs",
                 "options": {
@@ -141,10 +146,10 @@ class FargateService(Construct):
             family=namer.name(service),
             requires_compatibilities=["FARGATE"],
             network_mode="awsvpc",
-            cpu=str(size.cpu),
-            memory=str(size.memory),
+            cpu=str(props.size.cpu),
+            memory=str(props.size.memory),
             runtime_platform=EcsTaskDefinitionRuntimePlatform(
-                operating_system_family="LINUX", cpu_architecture=size.architecture
+                operating_system_family="LINUX", cpu_architecture=props.size.architecture
             ),
             execution_role_arn=execution_role.arn,
             task_role_arn=task_role.arn,
@@ -159,14 +164,14 @@ class FargateService(Construct):
             internal=False,
             load_balancer_type="application",
             security_groups=[self.alb_sg.id],
-            subnets=alb_subnet_ids,
+            subnets=props.alb_subnet_ids,
             drop_invalid_header_fields=True,
-            enable_deletion_protection=deletion_protection,
+            enable_deletion_protection=props.deletion_protection,
             access_logs=LbAccessLogs(
-                bucket=access_logs.bucket.bucket, prefix=access_logs.prefix, enabled=True
+                bucket=props.access_logs.bucket.bucket, prefix=props.access_logs.prefix, enabled=True
             ),
             # ELB checks it may write to the bucket when logging is switched on.
-            depends_on=[access_logs.policy],
+            depends_on=[props.access_logs.policy],
         )
         self.target_group = LbTargetGroup(
             self,
@@ -175,12 +180,12 @@ class FargateService(Construct):
             port=container_port,
             protocol="HTTP",
             target_type="ip",
-            vpc_id=vpc_id,
+            vpc_id=props.vpc_id,
             deregistration_delay="30",
             health_check=LbTargetGroupHealthCheck(
                 enabled=True,
                 protocol="HTTP",
-                path=health_check_path,
+                path=props.health_check_path,
                 port="traffic-port",
                 matcher="200-399",
                 interval=15,
@@ -190,36 +195,25 @@ class FargateService(Construct):
             ),
         )
         forward = LbListenerDefaultAction(type="forward", target_group_arn=self.target_group.arn)
-        listeners = []
-        if certificate_arn is None:
-            listeners.append(
-                LbListener(
-                    self,
-                    "http",
-                    load_balancer_arn=self.alb.arn,
-                    port=HTTP_PORT,
-                    protocol="HTTP",
-                    default_action=[forward],
-                )
+        redirect = LbListenerDefaultAction(
+            type="redirect",
+            redirect=LbListenerDefaultActionRedirect(
+                port=str(HTTPS_PORT), protocol="HTTPS", status_code="HTTP_301"
+            ),
+        )
+        certificate_arn = props.certificate_arn
+        # Plain HTTP forwards, or with a certificate redirects to HTTPS, which forwards.
+        listeners = [
+            LbListener(
+                self,
+                "http",
+                load_balancer_arn=self.alb.arn,
+                port=HTTP_PORT,
+                protocol="HTTP",
+                default_action=[forward if certificate_arn is None else redirect],
             )
-        else:
-            listeners.append(
-                LbListener(
-                    self,
-                    "http",
-                    load_balancer_arn=self.alb.arn,
-                    port=HTTP_PORT,
-                    protocol="HTTP",
-                    default_action=[
-                        LbListenerDefaultAction(
-                            type="redirect",
-                            redirect=LbListenerDefaultActionRedirect(
-                                port=str(HTTPS_PORT), protocol="HTTPS", status_code="HTTP_301"
-                            ),
-                        )
-                    ],
-                )
-            )
+        ]
+        if certificate_arn is not None:
             listeners.append(
                 LbListener(
                     self,
@@ -239,13 +233,13 @@ class FargateService(Construct):
             name=namer.name(service, NameKind.ECS_SERVICE),
             cluster=self.cluster.arn,
             task_definition=self.task_definition.arn,
-            desired_count=desired_count,
+            desired_count=props.desired_count,
             launch_type="FARGATE",
             platform_version="LATEST",
             network_configuration=EcsServiceNetworkConfiguration(
-                subnets=task_subnet_ids,
+                subnets=props.task_subnet_ids,
                 security_groups=[self.tasks_sg.id],
-                assign_public_ip=assign_public_ip,
+                assign_public_ip=props.assign_public_ip,
             ),
             load_balancer=[
                 EcsServiceLoadBalancer(
@@ -266,71 +260,78 @@ class FargateService(Construct):
     # -- security groups -------------------------------------------------------
 
     def _security_groups(
-        self, namer: Namer, service: str, vpc_id: str, container_port: int, *, https: bool
+        self, service: ServiceName, vpc_id: str, container_port: int, *, https: bool
     ) -> tuple[SecurityGroup, SecurityGroup]:
-        alb_sg = SecurityGroup(
-            self,
-            "alb-sg",
-            name=namer.name(f"{service}-alb", NameKind.SECURITY_GROUP),
-            description="ALB: HTTP(S) from the internet, out only to the tasks",
-            vpc_id=vpc_id,
-            tags={"Name": namer.name(f"{service}-alb")},
-        )
-        tasks_sg = SecurityGroup(
-            self,
-            "tasks-sg",
-            name=namer.name(f"{service}-tasks", NameKind.SECURITY_GROUP),
-            description="tasks: in only from the ALB",
-            vpc_id=vpc_id,
-            tags={"Name": namer.name(f"{service}-tasks")},
-        )
-        for port in (HTTP_PORT, HTTPS_PORT) if https else (HTTP_PORT,):
-            VpcSecurityGroupIngressRule(
+        alb_sg, tasks_sg = (
+            SecurityGroup(
                 self,
-                f"alb-in-{port}",
-                security_group_id=alb_sg.id,
-                cidr_ipv4="0.0.0.0/0",
+                f"{part}-sg",
+                name=service.part(part).name(NameKind.SECURITY_GROUP),
+                description=description,
+                vpc_id=vpc_id,
+                tags={"Name": service.part(part).name()},
+            )
+            for part, description in (
+                ("alb", "ALB: HTTP(S) from the internet, out only to the tasks"),
+                ("tasks", "tasks: in only from the ALB"),
+            )
+        )
+        anywhere = {"cidr_ipv4": "0.0.0.0/0"}
+        # (rule, id, its group, the peer, port, description); the only path is internet -> ALB -> tasks.
+        rules = [
+            *(
+                (
+                    VpcSecurityGroupIngressRule,
+                    f"alb-in-{port}",
+                    alb_sg,
+                    anywhere,
+                    port,
+                    f"public listener {port}",
+                )
+                for port in ((HTTP_PORT, HTTPS_PORT) if https else (HTTP_PORT,))
+            ),
+            (
+                VpcSecurityGroupEgressRule,
+                "alb-out-tasks",
+                alb_sg,
+                {"referenced_security_group_id": tasks_sg.id},
+                container_port,
+                "to the tasks",
+            ),
+            (
+                VpcSecurityGroupIngressRule,
+                "tasks-in-alb",
+                tasks_sg,
+                {"referenced_security_group_id": alb_sg.id},
+                container_port,
+                "from the ALB",
+            ),
+            (
+                VpcSecurityGroupEgressRule,
+                "tasks-out-https",
+                tasks_sg,
+                anywhere,
+                HTTPS_PORT,
+                "AWS APIs and the image registry over HTTPS",
+            ),
+        ]
+        for rule, rule_id, group, peer, port, description in rules:
+            rule(
+                self,
+                rule_id,
+                security_group_id=group.id,
                 ip_protocol="tcp",
                 from_port=port,
                 to_port=port,
-                description=f"public listener {port}",
+                description=description,
+                **peer,
             )
-        VpcSecurityGroupEgressRule(
-            self,
-            "alb-out-tasks",
-            security_group_id=alb_sg.id,
-            referenced_security_group_id=tasks_sg.id,
-            ip_protocol="tcp",
-            from_port=container_port,
-            to_port=container_port,
-            description="to the tasks",
-        )
-        VpcSecurityGroupIngressRule(
-            self,
-            "tasks-in-alb",
-            security_group_id=tasks_sg.id,
-            referenced_security_group_id=alb_sg.id,
-            ip_protocol="tcp",
-            from_port=container_port,
-            to_port=container_port,
-            description="from the ALB",
-        )
-        VpcSecurityGroupEgressRule(
-            self,
-            "tasks-out-https",
-            security_group_id=tasks_sg.id,
-            cidr_ipv4="0.0.0.0/0",
-            ip_protocol="tcp",
-            from_port=HTTPS_PORT,
-            to_port=HTTPS_PORT,
-            description="AWS APIs and the image registry over HTTPS",
-        )
         return alb_sg, tasks_sg
 
     # -- IAM -------------------------------------------------------------------
 
     def _execution_role(
-        self, namer: Namer, service: str, log_group_arn: str, secret_arns: list[str], image: str
+        self, service: ServiceName, log_group_arn: str, secret_arns: list[str], image: str
     ) -> ServiceRole:
         """What ECS itself needs to start a task: write its logs, read its secrets, pull its image."""
         grants = [
@@ -358,19 +359,19 @@ class FargateService(Construct):
         return ServiceRole(
             self,
             "execution-role",
-            name=namer.name(f"{service}-exec", NameKind.IAM_ROLE),
+            name=service.part("exec").name(NameKind.IAM_ROLE),
             service=ECS_TASKS,
-            source_account=namer.account_id,
+            source_account=service.namer.account_id,
             description="ECS task execution: logs, the DB secret, the image",
             grants=grants,
         )
 
-    def _task_role(self, namer: Namer, service: str) -> IamRole:
+    def _task_role(self, service: ServiceName) -> IamRole:
         """The application's own identity: no permissions until the application needs some."""
         return IamRole(
             self,
             "task-role",
-            name=namer.name(f"{service}-task", NameKind.IAM_ROLE),
-            assume_role_policy=assume_role_policy(ECS_TASKS, source_account=namer.account_id),
+            name=service.part("task").name(NameKind.IAM_ROLE),
+            assume_role_policy=assume_role_policy(ECS_TASKS, source_account=service.namer.account_id),
             description="the application's identity (no permissions yet)",
         )

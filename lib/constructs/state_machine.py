@@ -12,6 +12,7 @@ the scope it is given, so the resources keep the Terraform addresses a stack gav
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
@@ -24,7 +25,7 @@ from constructs import Construct
 
 from lib.constructs.forwarded import Forwarded
 from lib.constructs.iam import Grant, ServiceRole
-from lib.naming import NameKind, Namer
+from lib.naming import NameKind, ServiceName
 
 #: Step Functions delivers its logs through these (vended logs).
 LOG_DELIVERY = Grant(
@@ -54,59 +55,63 @@ TRACING = Grant(
 )
 
 
+@dataclass(frozen=True)
+class StateMachineProps:
+    """A state machine named after ``service`` running ``definition`` (JSON)."""
+
+    service: ServiceName
+    definition: str
+    #: What the workflow's tasks call (logs delivery and X-Ray are added).
+    grants: Sequence[Grant]
+    role_description: str
+    #: Encrypts the log group.
+    kms_key_arn: str
+    log_retention_days: int
+    type_: Literal["STANDARD", "EXPRESS"] = "STANDARD"
+    log_level: Literal["ALL", "ERROR", "FATAL"] = "ERROR"
+    include_execution_data: bool = True
+    #: Create the machine only after the role's policy (Step Functions checks log delivery).
+    wait_for_role_policy: bool = False
+
+
 class StateMachine:
-    """``namer.name(service)`` as a state machine (traced), its role and its log group
+    """``service``'s name as a state machine (traced), its role and its log group
     ``/aws/vendedlogs/states/<name>`` (encrypted, with a retention)."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        id_: str,
-        *,
-        namer: Namer,
-        service: str,
-        definition: str,
-        grants: Sequence[Grant],
-        role_description: str,
-        kms_key_arn: str,
-        log_retention_days: int,
-        type_: Literal["STANDARD", "EXPRESS"] = "STANDARD",
-        log_level: Literal["ALL", "ERROR", "FATAL"] = "ERROR",
-        include_execution_data: bool = True,
-        wait_for_role_policy: bool = False,
-    ) -> None:
-        self.name = namer.name(service, NameKind.STATE_MACHINE)
+    def __init__(self, scope: Construct, id_: str, props: StateMachineProps) -> None:
+        service = props.service
+        self.name = service.name(NameKind.STATE_MACHINE)
         self.log_group = CloudwatchLogGroup(
             scope,
             f"{id_}-logs",
-            name=f"/aws/vendedlogs/states/{namer.name(service, NameKind.LOG_GROUP)}",
-            retention_in_days=log_retention_days,
-            kms_key_id=kms_key_arn,
+            name=f"/aws/vendedlogs/states/{service.name(NameKind.LOG_GROUP)}",
+            retention_in_days=props.log_retention_days,
+            kms_key_id=props.kms_key_arn,
         )
         self.role = ServiceRole(
             scope,
             f"{id_}-role",
-            name=namer.name(service, NameKind.IAM_ROLE),
+            name=service.name(NameKind.IAM_ROLE),
             service="states.amazonaws.com",
-            source_account=namer.account_id,
-            description=role_description,
-            grants=[*grants, LOG_DELIVERY, TRACING],
+            source_account=service.namer.account_id,
+            description=props.role_description,
+            grants=[*props.grants, LOG_DELIVERY, TRACING],
         )
         self.machine = SfnStateMachine(
             scope,
             id_,
             name=self.name,
             role_arn=self.role.arn,
-            type=type_,
-            definition=definition,
+            type=props.type_,
+            definition=props.definition,
             logging_configuration=SfnStateMachineLoggingConfiguration(
                 log_destination=f"{self.log_group.arn}:*",
-                include_execution_data=include_execution_data,
-                level=log_level,
+                include_execution_data=props.include_execution_data,
+                level=props.log_level,
             ),
             tracing_configuration=SfnStateMachineTracingConfiguration(enabled=True),
             # Step Functions checks on creation that the role may deliver the logs.
-            depends_on=[self.role.policy] if wait_for_role_policy else None,
+            depends_on=[self.role.policy] if props.wait_for_role_policy else None,
         )
 
     arn = Forwarded("machine", "arn")

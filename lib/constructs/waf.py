@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.wafv2_web_acl import (
     Wafv2WebAcl,
@@ -17,7 +19,7 @@ from cdktf_cdktf_provider_aws.wafv2_web_acl_association import Wafv2WebAclAssoci
 from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import Wafv2WebAclLoggingConfiguration
 from constructs import Construct
 
-from lib.naming import NameKind, Namer
+from lib.naming import NameKind, ServiceName
 
 #: AWS managed rule groups, in evaluation order, each with the rules of the
 #: group that only count instead of blocking: OWASP-style common rules, known
@@ -43,22 +45,23 @@ def _managed_group(name: str, counted: tuple[str, ...]) -> dict[str, object]:
     return statement
 
 
+@dataclass(frozen=True)
+class WebAclProps:
+    """The web ACL ``service``'s name, in front of ``resource_arn``, logging to its own group."""
+
+    service: ServiceName
+    #: The load balancer the ACL protects.
+    resource_arn: str
+    logs_key_arn: str
+    log_retention_days: int
+
+
 class WebAcl(Construct):
     """Allows by default; the managed rule groups block what they match."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        id: str,
-        *,
-        namer: Namer,
-        service: str,
-        resource_arn: str,
-        logs_key_arn: str,
-        log_retention_days: int,
-    ) -> None:
-        super().__init__(scope, id)
-        name = namer.name(service)
+    def __init__(self, scope: Construct, id_: str, props: WebAclProps) -> None:
+        super().__init__(scope, id_)
+        name = props.service.name()
         self.acl = Wafv2WebAcl(
             self,
             "acl",
@@ -82,13 +85,13 @@ class WebAcl(Construct):
                 for priority, (group, counted) in enumerate(MANAGED_RULE_GROUPS)
             ],
         )
-        Wafv2WebAclAssociation(self, "association", resource_arn=resource_arn, web_acl_arn=self.acl.arn)
+        Wafv2WebAclAssociation(self, "association", resource_arn=props.resource_arn, web_acl_arn=self.acl.arn)
         log_group = CloudwatchLogGroup(
             self,
             "logs",
-            name=WAF_LOG_GROUP_PREFIX + namer.name(service, NameKind.LOG_GROUP),
-            retention_in_days=log_retention_days,
-            kms_key_id=logs_key_arn,
+            name=WAF_LOG_GROUP_PREFIX + props.service.name(NameKind.LOG_GROUP),
+            retention_in_days=props.log_retention_days,
+            kms_key_id=props.logs_key_arn,
         )
         Wafv2WebAclLoggingConfiguration(
             self, "logging", resource_arn=self.acl.arn, log_destination_configs=[log_group.arn]

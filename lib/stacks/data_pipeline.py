@@ -25,10 +25,10 @@ from lib.constructs.function_family import FunctionFamily, system_layer
 from lib.constructs.iam import Grant
 from lib.constructs.lambda_function import LambdaFunction, VpcPlacement
 from lib.constructs.object_trigger import ObjectCreatedTrigger
-from lib.constructs.private_network import PrivateNetwork
+from lib.constructs.private_network import PrivateNetwork, PrivateNetworkProps
 from lib.constructs.secure_bucket import SecureBucket
 from lib.constructs.ssm import SsmExports
-from lib.constructs.state_machine import StateMachine
+from lib.constructs.state_machine import StateMachine, StateMachineProps
 from lib.naming import NameKind
 from lib.stacks.base import StackContext, TapStack
 from lib.stacks.data_workflow import workflow_definition
@@ -60,12 +60,12 @@ class DataPipelineStack(TapStack):
         self.network = PrivateNetwork(
             self,
             "network",
-            namer=namer,
-            service="dpl",
-            cidr=settings.vpc_cidr,
-            region=ctx.region,
-            logs_key_arn=self.key.arn,
-            log_retention_days=settings.log_retention_days,
+            PrivateNetworkProps(
+                service=namer.for_service("dpl"),
+                cidr=settings.vpc_cidr,
+                logs_key_arn=self.key.arn,
+                log_retention_days=settings.log_retention_days,
+            ),
         )
         self.layer = system_layer(
             self,
@@ -165,11 +165,8 @@ class DataPipelineStack(TapStack):
 
     def _workflow(self) -> StateMachine:
         settings = self.settings
-        return StateMachine(
-            self,
-            "workflow",
-            namer=self.namer,
-            service="dpl-workflow",
+        props = StateMachineProps(
+            service=self.namer.for_service("dpl-workflow"),
             role_description="Data pipeline workflow: invoke its functions, report failures",
             grants=[
                 Grant(actions=["lambda:InvokeFunction"], resources=[f.arn for f in self.functions.values()]),
@@ -188,6 +185,7 @@ class DataPipelineStack(TapStack):
             kms_key_arn=self.key.arn,
             log_retention_days=settings.log_retention_days,
         )
+        return StateMachine(self, "workflow", props)
 
     def _monitoring(self) -> None:
         namer, topic_arn = self.namer, self.topic.arn

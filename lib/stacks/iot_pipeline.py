@@ -34,7 +34,7 @@ from lib.constructs.foundation import SystemFoundation
 from lib.constructs.function_family import FunctionFamily, system_layer
 from lib.constructs.iam import Grant
 from lib.constructs.lambda_function import LambdaFunction
-from lib.constructs.queues import QueueWithDlq
+from lib.constructs.queues import QueueWithDlq, QueueWithDlqProps
 from lib.constructs.rest_api import RestApi, Throttle
 from lib.constructs.ssm import secure_parameter
 from lib.naming import NameKind
@@ -162,12 +162,13 @@ class IotPipelineStack(TapStack):
         self.queues = QueueWithDlq(
             self,
             "ingestion",
-            namer=namer,
-            service="iot-ingestion",
-            kms_key_arn=key_arn,
-            max_receive_count=settings.max_receive_count,
-            visibility_timeout_seconds=settings.queue_visibility_timeout_seconds,
-            dlq_retention_seconds=settings.dlq_retention_days * 86400,
+            QueueWithDlqProps(
+                service=namer.for_service("iot-ingestion"),
+                kms_key_arn=key_arn,
+                max_receive_count=settings.max_receive_count,
+                visibility_timeout_seconds=settings.queue_visibility_timeout_seconds,
+                dlq_retention_seconds=settings.dlq_retention_days * 86400,
+            ),
         )
         self.config_parameter = SsmParameter(
             self,

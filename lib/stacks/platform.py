@@ -10,13 +10,13 @@ from cdktf import Fn, TerraformOutput
 from constructs import Construct
 
 from lib.config.settings.platform import PlatformSettings
-from lib.constructs.alb_logs import AlbLogsBucket
+from lib.constructs.alb_logs import AlbLogsBucket, AlbLogsBucketProps
 from lib.constructs.database import DATABASE_NAME, POSTGRES_PORT, Database
-from lib.constructs.kms import StackKey
+from lib.constructs.kms import StackKey, StackKeyProps
 from lib.constructs.network import Network
-from lib.constructs.service import FargateService, TaskSize
+from lib.constructs.service import FargateService, FargateServiceProps, TaskSize
 from lib.constructs.ssm import SsmExports
-from lib.constructs.waf import WebAcl
+from lib.constructs.waf import WebAcl, WebAclProps
 from lib.stacks.base import StackContext, TapStack
 
 SSM_SYSTEM = "platform"
@@ -36,10 +36,11 @@ class PlatformStack(TapStack):
         self.key = StackKey(
             self,
             "key",
-            namer=namer,
-            service="plat-key",
-            description=f"platform data at rest ({namer.name('platform')}): logs, Performance Insights",
-            deletion_window_days=7 if self.destroyable else 30,
+            StackKeyProps(
+                service=namer.for_service("plat-key"),
+                description=f"platform data at rest ({namer.name('platform')}): logs, Performance Insights",
+                deletion_window_days=7 if self.destroyable else 30,
+            ),
         )
         self.network = Network(
             self,
@@ -55,11 +56,12 @@ class PlatformStack(TapStack):
         WebAcl(
             self,
             "waf",
-            namer=namer,
-            service=f"{settings.service_name}-waf",
-            resource_arn=self.service.alb.arn,
-            logs_key_arn=self.key.arn,
-            log_retention_days=settings.log_retention_days,
+            WebAclProps(
+                service=namer.for_service(f"{settings.service_name}-waf"),
+                resource_arn=self.service.alb.arn,
+                logs_key_arn=self.key.arn,
+                log_retention_days=settings.log_retention_days,
+            ),
         )
         self.database.allow_from(
             "tasks", security_group_id=self.service.tasks_sg.id, description="from the ECS tasks"
@@ -94,19 +96,17 @@ class PlatformStack(TapStack):
         alb_logs = AlbLogsBucket(
             self,
             "alb-logs",
-            namer=self.namer,
-            service="alb-logs",
-            prefix=settings.service_name,
-            retention_days=settings.log_retention_days,
-            force_destroy=self.destroyable,
+            AlbLogsBucketProps(
+                service=self.namer.for_service("alb-logs"),
+                prefix=settings.service_name,
+                retention_days=settings.log_retention_days,
+                force_destroy=self.destroyable,
+            ),
         )
         # Without a NAT gateway private subnets have no way out, so tasks run in the
         # public subnets with a public IP; their security group still admits only the ALB.
-        return FargateService(
-            self,
-            "service",
-            namer=self.namer,
-            service=settings.service_name,
+        props = FargateServiceProps(
+            service=self.namer.for_service(settings.service_name),
             vpc_id=network.vpc.id,
             alb_subnet_ids=network.public_subnet_ids,
             task_subnet_ids=network.private_subnet_ids if settings.nat_gateway else network.public_subnet_ids,
@@ -134,6 +134,7 @@ class PlatformStack(TapStack):
             },
             secret_arns=[database.secret_arn],
         )
+        return FargateService(self, "service", props)
 
     def _exports(self) -> None:
         network, service, database, namer = self.network, self.service, self.database, self.namer

@@ -26,10 +26,10 @@ from lib.constructs.container_image import ContainerImage
 from lib.constructs.dynamodb_table import Index, OnDemandTable
 from lib.constructs.foundation import SystemFoundation
 from lib.constructs.iam import Grant, ServiceRole
-from lib.constructs.lambda_function import LambdaFunction, LambdaImage
+from lib.constructs.lambda_function import LambdaFunction, LambdaFunctionProps, LambdaImage
 from lib.constructs.rest_api import RestApi, Throttle
 from lib.constructs.secure_bucket import SecureBucket
-from lib.constructs.state_machine import StateMachine
+from lib.constructs.state_machine import StateMachine, StateMachineProps
 from lib.naming import NameKind
 from lib.stacks.base import StackContext, TapStack
 from lib.stacks.transaction_images import FUNCTIONS, repository_name
@@ -185,11 +185,8 @@ class TransactionPipelineStack(TapStack):
                 architecture="arm64",
             )
             self.container_images.append(image)
-            self.functions[function] = LambdaFunction(
-                self,
-                function.replace("_", "-"),
-                namer=namer,
-                service=FUNCTIONS[function],
+            props = LambdaFunctionProps(
+                service=namer.for_service(FUNCTIONS[function]),
                 code=LambdaImage(image_uri=image.uri, command=image.command),
                 description=description,
                 log_retention_days=settings.log_retention_days,
@@ -203,6 +200,7 @@ class TransactionPipelineStack(TapStack):
                 dead_letter_queue_arn=self.dlq.arn,
                 kms_key_arn=self.key.arn,
             )
+            self.functions[function] = LambdaFunction(self, function.replace("_", "-"), props)
 
     def _workflow(self) -> StateMachine:
         """validate -> transform -> notify (EXPRESS); rows carry account ids, so executions'
@@ -217,11 +215,8 @@ class TransactionPipelineStack(TapStack):
             topic_arn=self.topic.arn,
             retry=self.settings.retry,
         )
-        return StateMachine(
-            self,
-            "workflow",
-            namer=self.namer,
-            service="txn-workflow",
+        props = StateMachineProps(
+            service=self.namer.for_service("txn-workflow"),
             role_description=f"Step Functions role of {machine_name}",
             grants=[
                 Grant(actions=["lambda:InvokeFunction"], resources=[f.arn for f in self.functions.values()]),
@@ -238,6 +233,7 @@ class TransactionPipelineStack(TapStack):
             include_execution_data=False,
             wait_for_role_policy=True,
         )
+        return StateMachine(self, "workflow", props)
 
     def _upload_trigger(self) -> None:
         """S3 (validated/) -> EventBridge -> the workflow."""

@@ -53,14 +53,11 @@ def test_foundation_without_a_dead_letter_queue_says_so() -> None:
 @pytest.mark.parametrize("wait", [False, True])
 def test_state_machine_role_logs_and_tracing(wait: bool) -> None:
     from lib.constructs.iam import Grant
-    from lib.constructs.state_machine import StateMachine
+    from lib.constructs.state_machine import StateMachine, StateMachineProps
 
     def build(stack: Any) -> None:
-        StateMachine(
-            stack,
-            "flow",
-            namer=NAMER,
-            service="abc-flow",
+        props = StateMachineProps(
+            service=NAMER.for_service("abc-flow"),
             definition='{"StartAt":"A","States":{"A":{"Type":"Succeed"}}}',
             grants=[Grant(actions=["sns:Publish"], resources=["arn:aws:sns:us-east-1:111111111111:t"])],
             role_description="abc",
@@ -69,6 +66,7 @@ def test_state_machine_role_logs_and_tracing(wait: bool) -> None:
             type_="EXPRESS",
             wait_for_role_policy=wait,
         )
+        StateMachine(stack, "flow", props)
 
     stack = synth_stack(build)
     machine = resources(stack, "aws_sfn_state_machine")["flow"]

@@ -8,7 +8,7 @@ import pytest
 
 from lib.constructs.alarms import Signal, lambda_alarms, metric_alarm, queue_depth
 from lib.constructs.iam import Grant, GrantError, ServiceRole, assume_role_policy, policy_document
-from lib.constructs.kms import ADMIN_ACTIONS, StackKey
+from lib.constructs.kms import ADMIN_ACTIONS, StackKey, StackKeyProps
 from lib.constructs.ssm import SsmExports, secure_parameter
 from tests.unit.conftest import only, resources
 from tests.unit.construct_harness import NAMER, synth_stack
@@ -95,10 +95,11 @@ def helpers_stack():
         StackKey(
             stack,
             "key",
-            namer=NAMER,
-            service="data",
-            description="data key",
-            service_principals=["sns.amazonaws.com"],
+            StackKeyProps(
+                service=NAMER.for_service("data"),
+                description="data key",
+                service_principals=["sns.amazonaws.com"],
+            ),
         )
         secure_parameter(
             stack,
@@ -194,4 +195,4 @@ def test_stack_key_policy_names_every_action(helpers_stack):
 
 def test_stack_key_deletion_window_checked():
     with pytest.raises(ValueError, match="deletion_window_days 3 is outside 7-30"):
-        StackKey(None, "k", namer=NAMER, service="x", description="d", deletion_window_days=3)  # type: ignore[arg-type]
+        StackKeyProps(service=NAMER.for_service("x"), description="d", deletion_window_days=3)

@@ -10,6 +10,7 @@ from lib.constructs.iam import Grant
 from lib.constructs.lambda_function import (
     LambdaFunction,
     LambdaFunctionError,
+    LambdaFunctionProps,
     LambdaImage,
     LambdaZip,
     VpcPlacement,
@@ -29,11 +30,8 @@ def statements(stack: dict) -> list[dict]:
 @pytest.fixture(scope="module")
 def zip_stack():
     def build(stack):
-        LambdaFunction(
-            stack,
-            "fn",
-            namer=NAMER,
-            service="ingest",
+        props = LambdaFunctionProps(
+            service=NAMER.for_service("ingest"),
             code=LambdaZip(package=PACKAGE, handler="handler.handler", runtime="python3.12"),
             log_retention_days=30,
             grants=[Grant(actions=["dynamodb:PutItem"], resources=[TABLE])],
@@ -46,6 +44,7 @@ def zip_stack():
             memory_mb=512,
             timeout_seconds=60,
         )
+        LambdaFunction(stack, "fn", props)
 
     return synth_stack(build)
 
@@ -53,11 +52,8 @@ def zip_stack():
 @pytest.fixture(scope="module")
 def image_stack():
     def build(stack):
-        LambdaFunction(
-            stack,
-            "fn",
-            namer=NAMER,
-            service="worker",
+        props = LambdaFunctionProps(
+            service=NAMER.for_service("worker"),
             code=LambdaImage(
                 image_uri="111111111111.dkr.ecr.us-east-1.amazonaws.com/repo:1", command=["app.handler"]
             ),
@@ -65,6 +61,7 @@ def image_stack():
             architecture="x86_64",
             tracing=False,
         )
+        LambdaFunction(stack, "fn", props)
 
     return synth_stack(build)
 
@@ -161,14 +158,11 @@ def test_image_function(image_stack):
     ],
 )
 def test_invalid_inputs_are_refused(kwargs, message):
-    from cdktf import App, TerraformStack
-
     args = {
-        "namer": NAMER,
-        "service": "bad",
+        "service": NAMER.for_service("bad"),
         "code": LambdaZip(package=PACKAGE),
         "log_retention_days": 30,
         **kwargs,
     }
     with pytest.raises(LambdaFunctionError, match=message):
-        LambdaFunction(TerraformStack(App(), "s"), "fn", **args)
+        LambdaFunctionProps(**args)

@@ -30,19 +30,19 @@ def test_rest_api_refuses_an_unknown_logging_level() -> None:
 
 
 def test_private_network_and_archived_bucket() -> None:
-    from lib.constructs.private_network import PrivateNetwork
+    from lib.constructs.private_network import PrivateNetwork, PrivateNetworkProps
     from lib.constructs.secure_bucket import SecureBucket
 
     def build(stack: Any) -> None:
         PrivateNetwork(
             stack,
             "net",
-            namer=NAMER,
-            service="x",
-            cidr="10.20.0.0/20",
-            region="us-east-1",
-            logs_key_arn="arn:aws:kms:us-east-1:111111111111:key/k",
-            log_retention_days=7,
+            PrivateNetworkProps(
+                service=NAMER.for_service("x"),
+                cidr="10.20.0.0/20",
+                logs_key_arn="arn:aws:kms:us-east-1:111111111111:key/k",
+                log_retention_days=7,
+            ),
         )
         SecureBucket(
             stack,
