@@ -11,6 +11,7 @@ built on it keeps the addresses (and the state) it had before, and two stacks re
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
@@ -25,6 +26,26 @@ from lib.naming import NameKind, Namer
 KEY_USE_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 
 
+@dataclass(frozen=True)
+class FoundationSpec:
+    """What one serverless system opens with, as data (a constant of its stack module)."""
+
+    #: The system's short name: the key's alias, ``<service>-<topic>``, ``<service>-<dlq>``.
+    service: str
+    #: The key's description; ``{suffix}`` (the environment's) and ``{name}`` (the
+    #: service's name) are filled in.
+    key_description: str
+    #: The key's deletion window where the workflows may not destroy the environment
+    #: (where they may, 7 days).
+    kept_key_deletion_window_days: int = 7
+    topic: str = "alerts"
+    topic_id: str = "alerts"
+    topic_display_name: str | None = None
+    #: ``None``: the system brings its own dead-letter queue.
+    dlq: str | None = "dlq"
+    key_service_principals: Sequence[str] = ("cloudwatch.amazonaws.com",)
+
+
 class SystemFoundation:
     """The KMS key (``<service>`` alias), ``key_use`` (the grant to use it), the alert
     topic ``<service>-<topic>`` and, unless ``dlq`` is ``None``, the dead-letter queue
@@ -34,45 +55,33 @@ class SystemFoundation:
     Logs, as for every :class:`StackKey`.
     """
 
-    def __init__(
-        self,
-        scope: Construct,
-        *,
-        namer: Namer,
-        service: str,
-        key_description: str,
-        key_deletion_window_days: int = 7,
-        topic: str = "alerts",
-        topic_id: str = "alerts",
-        topic_display_name: str | None = None,
-        dlq: str | None = "dlq",
-        key_service_principals: Sequence[str] = ("cloudwatch.amazonaws.com",),
-    ) -> None:
+    def __init__(self, scope: Construct, spec: FoundationSpec, *, namer: Namer, destroyable: bool) -> None:
+        service = namer.for_service(spec.service)
         self.key = StackKey(
             scope,
             "key",
             StackKeyProps(
-                service=namer.for_service(service),
-                description=key_description,
-                service_principals=list(key_service_principals),
-                deletion_window_days=key_deletion_window_days,
+                service=service,
+                description=spec.key_description.format(suffix=namer.suffix, name=service.name()),
+                service_principals=list(spec.key_service_principals),
+                deletion_window_days=7 if destroyable else spec.kept_key_deletion_window_days,
             ),
         )
         self.key_use = Grant(actions=KEY_USE_ACTIONS, resources=[self.key.arn])
         self.topic = SnsTopic(
             scope,
-            topic_id,
-            name=namer.name(f"{service}-{topic}", NameKind.SNS_TOPIC),
-            display_name=topic_display_name,
+            spec.topic_id,
+            name=service.part(spec.topic).name(NameKind.SNS_TOPIC),
+            display_name=spec.topic_display_name,
             kms_master_key_id=self.key.arn,
         )
         self._dlq: SqsQueue | None = None
-        if dlq is not None:
-            dlq_name = namer.name(f"{service}-{dlq}", NameKind.SQS_QUEUE)
+        if spec.dlq is not None:
+            dlq_name = service.part(spec.dlq).name(NameKind.SQS_QUEUE)
             self._dlq = dead_letter_queue(scope, "dlq", name=dlq_name, kms_key_arn=self.key.arn)
 
     @property
     def dlq(self) -> SqsQueue:
         if self._dlq is None:
-            raise ValueError("this system's foundation has no dead-letter queue (it was built with dlq=None)")
+            raise ValueError("this system's foundation has no dead-letter queue (its spec has dlq=None)")
         return self._dlq

@@ -25,7 +25,7 @@ from lib.constructs.lambda_function import (
     python_layer,
 )
 from lib.constructs.packaging import LAMBDA_ROOT, function_package, layer_package
-from lib.naming import Namer
+from lib.naming import NameKind, Namer
 
 
 @dataclass(frozen=True)
@@ -82,26 +82,37 @@ class FunctionFamily:
         return LambdaFunction(self.scope, id_, props)
 
 
+@dataclass(frozen=True)
+class SharedLayer:
+    """The layer of a system's functions: ``lib/lambda/<system>/<folder>/`` (plus, with
+    requirements, what its ``requirements.txt`` installs), named after ``service``."""
+
+    service: str
+    description: str
+    folder: str = "layer"
+    with_requirements: bool = True
+    #: Construct ids of the layer and of its package.
+    id_: str = "layer"
+    package_id: str = "layer-package"
+
+
 def system_layer(
-    scope: Construct,
-    id_: str,
-    *,
-    system: str,
-    folder: str,
-    name: str,
-    description: str,
-    runtime: str,
-    package_id: str,
-    with_requirements: bool,
+    scope: Construct, layer: SharedLayer, *, namer: Namer, system: str, runtime: str
 ) -> LambdaLayerVersion:
-    """The layer of ``lib/lambda/<system>/<folder>/`` (plus, ``with_requirements``, what
-    its ``requirements.txt`` installs), packaged as ``package_id`` beside the layer."""
-    source = LAMBDA_ROOT / system / folder
+    """``layer`` of ``lib/lambda/<system>/``, packaged beside the layer."""
+    source = LAMBDA_ROOT / system / layer.folder
     package = layer_package(
         scope,
-        package_id,
+        layer.package_id,
         source=source,
-        label=f"{system}-{folder}",
-        requirements=source / "requirements.txt" if with_requirements else None,
+        label=f"{system}-{layer.folder}",
+        requirements=source / "requirements.txt" if layer.with_requirements else None,
     )
-    return python_layer(scope, id_, name=name, description=description, package=package, runtime=runtime)
+    return python_layer(
+        scope,
+        layer.id_,
+        name=namer.name(layer.service, NameKind.LAMBDA_LAYER),
+        description=layer.description,
+        package=package,
+        runtime=runtime,
+    )

@@ -30,6 +30,8 @@ class TapStack(TerraformStack):
     def __init__(self, scope: Construct, *, ctx: StackContext[Any]) -> None:
         super().__init__(scope, ctx.stack)
         self.ctx = ctx
+        #: The stack's own settings (a subclass annotates their model).
+        self.settings = ctx.settings
         AwsProvider(
             self,
             "aws",
@@ -54,3 +56,9 @@ class TapStack(TerraformStack):
     @property
     def namer(self) -> Namer:
         return self.ctx.namer
+
+    @property
+    def destroyable(self) -> bool:
+        """May the workflows destroy this environment? If not, what makes tearing down hard
+        (deletion protection, final snapshots, longer key deletion windows) is on."""
+        return self.ctx.destroy_allowed

@@ -19,19 +19,18 @@ from constructs import Construct
 
 from lib.config.settings.data_pipeline import DataPipelineSettings
 from lib.constructs.alarms import Watch, executions_failed, function_alarms, queue_depth, watch
-from lib.constructs.dynamodb_table import OnDemandTable
-from lib.constructs.foundation import SystemFoundation
-from lib.constructs.function_family import FunctionFamily, system_layer
+from lib.constructs.foundation import FoundationSpec
+from lib.constructs.function_family import FunctionFamily, SharedLayer, system_layer
 from lib.constructs.iam import Grant
 from lib.constructs.lambda_function import LambdaFunction, VpcPlacement
 from lib.constructs.object_trigger import ObjectCreatedTrigger
 from lib.constructs.private_network import PrivateNetwork, PrivateNetworkProps
-from lib.constructs.secure_bucket import SecureBucket
 from lib.constructs.ssm import SsmExports
 from lib.constructs.state_machine import StateMachine, StateMachineProps
 from lib.naming import NameKind
-from lib.stacks.base import StackContext, TapStack
+from lib.stacks.base import StackContext
 from lib.stacks.data_workflow import workflow_definition
+from lib.stacks.system import SystemStack
 
 SYSTEM = "data_pipeline"
 RUNTIME = "python3.12"
@@ -40,44 +39,34 @@ RAW_PREFIX = "raw/"
 INLINE_PREFIX = "inline/"
 
 
-class DataPipelineStack(TapStack):
+LAYER = SharedLayer(service="dpl-common", description="Data pipeline shared code (pipeline_common)")
+
+
+class DataPipelineStack(SystemStack):
+    #: Key, alert topic and the dead-letter queue of failed executions.
+    foundation = FoundationSpec(
+        service="dpl",
+        key_description="Data pipeline data at rest ({suffix})",
+        topic_display_name="Data pipeline alerts",
+        dlq="failed",
+    )
+    settings: DataPipelineSettings
+
     def __init__(self, scope: Construct, *, ctx: StackContext[DataPipelineSettings]) -> None:
         super().__init__(scope, ctx=ctx)
-        self.settings = settings = ctx.settings
         namer = self.namer
-        self.protect = not ctx.destroy_allowed
-
-        self.base = SystemFoundation(
-            self,
-            namer=namer,
-            service="dpl",
-            key_description=f"Data pipeline data at rest ({ctx.suffix})",
-            topic_display_name="Data pipeline alerts",
-            dlq="failed",
-        )
-        self.key, self.topic, self.dlq = self.base.key, self.base.topic, self.base.dlq
         self._storage()
         self.network = PrivateNetwork(
             self,
             "network",
             PrivateNetworkProps(
                 service=namer.for_service("dpl"),
-                cidr=settings.vpc_cidr,
+                cidr=self.settings.vpc_cidr,
                 logs_key_arn=self.key.arn,
-                log_retention_days=settings.log_retention_days,
+                log_retention_days=self.settings.log_retention_days,
             ),
         )
-        self.layer = system_layer(
-            self,
-            "layer",
-            system=SYSTEM,
-            folder="layer",
-            name=namer.name("dpl-common", NameKind.LAMBDA_LAYER),
-            description="Data pipeline shared code (pipeline_common)",
-            runtime=RUNTIME,
-            package_id="layer-package",
-            with_requirements=True,
-        )
+        self.layer = system_layer(self, LAYER, namer=namer, system=SYSTEM, runtime=RUNTIME)
         self.functions = self._functions()
         self.workflow = self._workflow()
         self.state_machine = self.workflow.machine
@@ -97,24 +86,16 @@ class DataPipelineStack(TapStack):
 
     # -- sections -------------------------------------------------------------------
     def _storage(self) -> None:
-        namer, key_arn = self.namer, self.key.arn
-        self.bucket = SecureBucket(
-            self,
+        """The raw bucket (objects under raw/ start the workflow) and the records table."""
+        settings = self.settings
+        self.bucket = self.system_bucket(
             "raw-bucket",
-            name=namer.bucket("dpl-raw"),
-            kms_key_arn=key_arn,
-            noncurrent_expiration_days=self.settings.noncurrent_expiration_days,
-            glacier_transition_days=self.settings.glacier_transition_days,
-            force_destroy=not self.protect,
+            "dpl-raw",
+            noncurrent_expiration_days=settings.noncurrent_expiration_days,
+            glacier_transition_days=settings.glacier_transition_days,
         )
-        self.table = OnDemandTable(
-            self,
-            "table",
-            name=namer.name("dpl-records", NameKind.DYNAMODB_TABLE),
-            hash_key="record_id",
-            attributes={"record_id": "S"},
-            kms_key_arn=key_arn,
-            deletion_protection=self.protect,
+        self.table = self.system_table(
+            "table", "dpl-records", hash_key="record_id", attributes={"record_id": "S"}
         )
 
     def _functions(self) -> dict[str, LambdaFunction]:

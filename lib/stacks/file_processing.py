@@ -18,15 +18,16 @@ from constructs import Construct
 from lib.config.settings.file_processing import FileProcessingSettings
 from lib.constructs.alarms import Watch, api_5xx, function_alarms, watch
 from lib.constructs.api_clients import request_validator
-from lib.constructs.dynamodb_table import Index, OnDemandTable
-from lib.constructs.foundation import SystemFoundation
-from lib.constructs.function_family import FunctionFamily, system_layer
+from lib.constructs.dynamodb_table import Index
+from lib.constructs.foundation import FoundationSpec
+from lib.constructs.function_family import FunctionFamily, SharedLayer, system_layer
 from lib.constructs.iam import Grant
 from lib.constructs.lambda_function import LambdaFunction
 from lib.constructs.rest_api import RestApi, Throttle
-from lib.constructs.secure_bucket import BucketCors, SecureBucket
+from lib.constructs.secure_bucket import BucketCors
 from lib.naming import NameKind
-from lib.stacks.base import StackContext, TapStack
+from lib.stacks.base import StackContext
+from lib.stacks.system import SystemStack
 
 SYSTEM = "file_processing"
 STAGE = "v1"
@@ -58,35 +59,31 @@ def _pascal(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
 
 
-class FileProcessingStack(TapStack):
+LAYER = SharedLayer(
+    service="files-common",
+    description="file_records: S3 events, metadata records, the processing loop",
+    folder="common",
+    with_requirements=False,
+    id_="common-layer",
+    package_id="common-layer-asset",
+)
+
+
+class FileProcessingStack(SystemStack):
+    #: Key, alert topic and the dead-letter queue that keeps S3 events still failing after
+    #: Lambda's retries (S3 invokes the processors asynchronously) instead of dropping them.
+    foundation = FoundationSpec(
+        service="files",
+        key_description="File processing data at rest ({name})",
+        kept_key_deletion_window_days=30,
+    )
+    settings: FileProcessingSettings
+
     def __init__(self, scope: Construct, *, ctx: StackContext[FileProcessingSettings]) -> None:
         super().__init__(scope, ctx=ctx)
-        self.settings = ctx.settings
-        self.destroyable = ctx.destroy_allowed
         namer = self.namer
-
-        # The dead-letter queue keeps S3 events that still fail after Lambda's retries
-        # (S3 invokes the processors asynchronously) instead of dropping them.
-        self.base = SystemFoundation(
-            self,
-            namer=namer,
-            service="files",
-            key_description=f"File processing data at rest ({namer.name('files')})",
-            key_deletion_window_days=7 if self.destroyable else 30,
-        )
-        self.key, self.topic, self.dlq = self.base.key, self.base.topic, self.base.dlq
         self._storage()
-        self.layer = system_layer(
-            self,
-            "common-layer",
-            system=SYSTEM,
-            folder="common",
-            name=namer.name("files-common", NameKind.LAMBDA_LAYER),
-            description="file_records: S3 events, metadata records, the processing loop",
-            runtime=PYTHON_RUNTIME,
-            package_id="common-layer-asset",
-            with_requirements=False,
-        )
+        self.layer = system_layer(self, LAYER, namer=namer, system=SYSTEM, runtime=PYTHON_RUNTIME)
         self.family = FunctionFamily(
             scope=self,
             namer=namer,
@@ -110,28 +107,22 @@ class FileProcessingStack(TapStack):
     # -- sections -------------------------------------------------------------------
     def _storage(self) -> None:
         """The uploads bucket (browsers upload with presigned URLs) and the metadata table."""
-        namer, settings = self.namer, self.settings
-        self.bucket = SecureBucket(
-            self,
+        settings = self.settings
+        self.bucket = self.system_bucket(
             "uploads",
-            name=namer.bucket("files-uploads"),
-            kms_key_arn=self.key.arn,
+            "files-uploads",
             noncurrent_expiration_days=settings.noncurrent_version_expiration_days,
-            force_destroy=self.destroyable,
             cors=BucketCors(
                 allowed_origins=settings.cors_allowed_origins,
                 allowed_methods=["GET", "HEAD", "PUT"],
             ),
         )
-        self.table = OnDemandTable(
-            self,
+        self.table = self.system_table(
             "metadata",
-            name=namer.name("files-metadata", NameKind.DYNAMODB_TABLE),
+            "files-metadata",
             hash_key="file_id",
             attributes={"file_id": "S", "kind": "S", "processed_at": "S"},
             indexes=[Index(name="by-kind", hash_key="kind", range_key="processed_at")],
-            kms_key_arn=self.key.arn,
-            deletion_protection=not self.destroyable,
         )
 
     def _function(

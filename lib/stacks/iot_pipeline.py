@@ -29,16 +29,16 @@ from constructs import Construct
 from lib.config.settings.iot_pipeline import IotPipelineSettings
 from lib.constructs.alarms import Watch, api_5xx, function_alarms, queue_depth, watch
 from lib.constructs.api_clients import json_model, request_validator, usage_plan
-from lib.constructs.dynamodb_table import OnDemandTable
-from lib.constructs.foundation import SystemFoundation
-from lib.constructs.function_family import FunctionFamily, system_layer
+from lib.constructs.foundation import FoundationSpec
+from lib.constructs.function_family import FunctionFamily, SharedLayer, system_layer
 from lib.constructs.iam import Grant
 from lib.constructs.lambda_function import LambdaFunction
 from lib.constructs.queues import QueueWithDlq, QueueWithDlqProps
 from lib.constructs.rest_api import RestApi, Throttle
 from lib.constructs.ssm import secure_parameter
 from lib.naming import NameKind
-from lib.stacks.base import StackContext, TapStack
+from lib.stacks.base import StackContext
+from lib.stacks.system import SystemStack
 
 SYSTEM = "iot_pipeline"
 RUNTIME = "python3.12"
@@ -89,35 +89,23 @@ class Route:
     function: LambdaFunction
 
 
-class IotPipelineStack(TapStack):
+LAYER = SharedLayer(service="iot-common", description="IoT pipeline shared code (iot_common)")
+
+
+class IotPipelineStack(SystemStack):
+    #: Key and alert topic; the ingestion queue brings its own dead-letter queue.
+    foundation = FoundationSpec(
+        service="iot",
+        key_description="IoT pipeline data at rest ({suffix})",
+        topic_display_name="IoT pipeline alerts",
+        dlq=None,
+    )
+    settings: IotPipelineSettings
+
     def __init__(self, scope: Construct, *, ctx: StackContext[IotPipelineSettings]) -> None:
         super().__init__(scope, ctx=ctx)
-        self.settings = ctx.settings
-        namer = self.namer
-        self.protect = not ctx.destroy_allowed
-
-        # The ingestion queue brings its own dead-letter queue.
-        self.base = SystemFoundation(
-            self,
-            namer=namer,
-            service="iot",
-            key_description=f"IoT pipeline data at rest ({ctx.suffix})",
-            topic_display_name="IoT pipeline alerts",
-            dlq=None,
-        )
-        self.key, self.topic = self.base.key, self.base.topic
         self._data()
-        self.layer = system_layer(
-            self,
-            "layer",
-            system=SYSTEM,
-            folder="layer",
-            name=namer.name("iot-common", NameKind.LAMBDA_LAYER),
-            description="IoT pipeline shared code (iot_common)",
-            runtime=RUNTIME,
-            package_id="layer-package",
-            with_requirements=True,
-        )
+        self.layer = system_layer(self, LAYER, namer=self.namer, system=SYSTEM, runtime=RUNTIME)
         self._functions()
         self.api, self.stage = self._api(
             [
@@ -139,25 +127,16 @@ class IotPipelineStack(TapStack):
     def _data(self) -> None:
         """The raw and processed tables, the ingestion queue and the runtime configuration."""
         settings, namer, key_arn = self.settings, self.namer, self.key.arn
-        self.raw_table = OnDemandTable(
-            self,
-            "raw-table",
-            name=namer.name("iot-raw", NameKind.DYNAMODB_TABLE),
-            hash_key="device_id",
-            range_key="timestamp",
-            attributes={"device_id": "S", "timestamp": "N"},
-            kms_key_arn=key_arn,
-            deletion_protection=self.protect,
-        )
-        self.processed_table = OnDemandTable(
-            self,
-            "processed-table",
-            name=namer.name("iot-processed", NameKind.DYNAMODB_TABLE),
-            hash_key="device_id",
-            range_key="event_date",
-            attributes={"device_id": "S", "event_date": "S"},
-            kms_key_arn=key_arn,
-            deletion_protection=self.protect,
+        # Both keyed by device: raw readings by time, processed records by day.
+        self.raw_table, self.processed_table = (
+            self.system_table(
+                f"{kind}-table",
+                f"iot-{kind}",
+                hash_key="device_id",
+                range_key=range_key,
+                attributes={"device_id": "S", range_key: key_type},
+            )
+            for kind, range_key, key_type in (("raw", "timestamp", "N"), ("processed", "event_date", "S"))
         )
         self.queues = QueueWithDlq(
             self,

@@ -23,15 +23,15 @@ SSM_SYSTEM = "platform"
 
 
 class PlatformStack(TapStack):
+    """One switch for everything that makes tearing down hard (:attr:`destroyable`): an
+    environment the workflows may destroy skips the final snapshot and has no deletion
+    protection; one they may not keeps both."""
+
+    settings: PlatformSettings
+
     def __init__(self, scope: Construct, *, ctx: StackContext[PlatformSettings]) -> None:
         super().__init__(scope, ctx=ctx)
-        self.settings = settings = ctx.settings
-        namer = self.namer
-        # One switch for everything that makes tearing down hard: an environment
-        # the workflows may destroy skips the final snapshot and has no deletion
-        # protection; one they may not keeps both.
-        self.destroyable = ctx.destroy_allowed
-
+        settings, namer = self.settings, self.namer
         # Encrypts flow logs, DB logs, container logs and Performance Insights data.
         self.key = StackKey(
             self,

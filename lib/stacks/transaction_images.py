@@ -34,18 +34,19 @@ def _output_prefix(function: str) -> str:
 
 
 class TransactionImagesStack(TapStack):
+    settings: TransactionImagesSettings
+
     def __init__(self, scope: Construct, *, ctx: StackContext[TransactionImagesSettings]) -> None:
         super().__init__(scope, ctx=ctx)
-        settings = ctx.settings
         self.repositories: dict[str, ImageRepository] = {}
         for function in FUNCTIONS:
             repo = ImageRepository(
                 self,
                 f"repo-{function}",
                 name=repository_name(self.namer, function),
-                keep_images=settings.image_retention_count,
+                keep_images=self.settings.image_retention_count,
                 # A protected environment keeps its images if its stack is ever destroyed.
-                force_delete=ctx.destroy_allowed,
+                force_delete=self.destroyable,
             )
             self.repositories[function] = repo
             TerraformOutput(self, f"{_output_prefix(function)}RepositoryUrl", value=repo.url)

@@ -23,15 +23,15 @@ from lib.config.settings.transaction_pipeline import TransactionPipelineSettings
 from lib.constructs.alarms import Watch, executions_failed, function_alarms, queue_depth, watch
 from lib.constructs.api_clients import json_model, request_validator, usage_plan
 from lib.constructs.container_image import ContainerImage
-from lib.constructs.dynamodb_table import Index, OnDemandTable
-from lib.constructs.foundation import SystemFoundation
+from lib.constructs.dynamodb_table import Index
+from lib.constructs.foundation import FoundationSpec
 from lib.constructs.iam import Grant, ServiceRole
 from lib.constructs.lambda_function import LambdaFunction, LambdaFunctionProps, LambdaImage
 from lib.constructs.rest_api import RestApi, Throttle
-from lib.constructs.secure_bucket import SecureBucket
 from lib.constructs.state_machine import StateMachine, StateMachineProps
 from lib.naming import NameKind
-from lib.stacks.base import StackContext, TapStack
+from lib.stacks.base import StackContext
+from lib.stacks.system import SystemStack
 from lib.stacks.transaction_images import FUNCTIONS, repository_name
 from lib.stacks.transaction_workflow import workflow_definition
 
@@ -66,31 +66,26 @@ def upload_event_pattern(bucket: str) -> dict[str, Any]:
     }
 
 
-class TransactionPipelineStack(TapStack):
+class TransactionPipelineStack(SystemStack):
+    #: Key, notification topic (summaries and alerts) and the dead-letter queue.
+    foundation = FoundationSpec(
+        service="txn",
+        key_description="Transaction pipeline data at rest ({name})",
+        kept_key_deletion_window_days=30,
+        topic="notifications",
+        topic_id="topic",
+    )
     depends_on = ("transaction_images",)
+    settings: TransactionPipelineSettings
 
     def __init__(self, scope: Construct, *, ctx: StackContext[TransactionPipelineSettings]) -> None:
-        super().__init__(scope, ctx=ctx)
         images_region = ctx.dependency_regions["transaction_images"]
         if images_region != ctx.region:
             raise ValueError(
                 f"transaction_pipeline deploys to {ctx.region} but transaction_images to {images_region}: "
                 "Lambda pulls images only from ECR in its own region; set the same region for both"
             )
-        self.settings = ctx.settings
-        self.destroyable = ctx.destroy_allowed
-        namer = self.namer
-
-        self.base = SystemFoundation(
-            self,
-            namer=namer,
-            service="txn",
-            key_description=f"Transaction pipeline data at rest ({namer.name('txn')})",
-            key_deletion_window_days=7 if self.destroyable else 30,
-            topic="notifications",
-            topic_id="topic",
-        )
-        self.key, self.topic, self.dlq = self.base.key, self.base.topic, self.base.dlq
+        super().__init__(scope, ctx=ctx)
         self._storage()
         self._functions()
         self.workflow = self._workflow()
@@ -102,35 +97,22 @@ class TransactionPipelineStack(TapStack):
     # -- sections -------------------------------------------------------------------
     def _storage(self) -> None:
         """The uploads bucket (its events go to EventBridge), the transactions and status tables."""
-        namer, key_arn = self.namer, self.key.arn
-        self.bucket = SecureBucket(
-            self,
-            "uploads",
-            name=namer.bucket("txn-uploads"),
-            kms_key_arn=key_arn,
-            noncurrent_expiration_days=7,
-            force_destroy=self.destroyable,
-        )
+        self.bucket = self.system_bucket("uploads", "txn-uploads", noncurrent_expiration_days=7)
         S3BucketNotification(self, "uploads-eventbridge", bucket=self.bucket.id, eventbridge=True)
-        self.transactions = OnDemandTable(
-            self,
-            "transactions",
-            name=namer.name("txn-transactions", NameKind.DYNAMODB_TABLE),
-            hash_key="transaction_id",
-            attributes={"transaction_id": "S", "transaction_date": "S", "timestamp": "S"},
-            indexes=[Index(name="by-timestamp", hash_key="transaction_date", range_key="timestamp")],
-            kms_key_arn=key_arn,
-            deletion_protection=not self.destroyable,
-        )
-        self.status = OnDemandTable(
-            self,
-            "status",
-            name=namer.name("txn-processing-status", NameKind.DYNAMODB_TABLE),
-            hash_key="upload_id",
-            attributes={"upload_id": "S", "status": "S", "timestamp": "S"},
-            indexes=[Index(name="by-timestamp", hash_key="status", range_key="timestamp")],
-            kms_key_arn=key_arn,
-            deletion_protection=not self.destroyable,
+        # Each keyed by its id, with an index of its items by time: transactions per
+        # day, uploads per status.
+        self.transactions, self.status = (
+            self.system_table(
+                id_,
+                service,
+                hash_key=hash_key,
+                attributes={hash_key: "S", by: "S", "timestamp": "S"},
+                indexes=[Index(name="by-timestamp", hash_key=by, range_key="timestamp")],
+            )
+            for id_, service, hash_key, by in (
+                ("transactions", "txn-transactions", "transaction_id", "transaction_date"),
+                ("status", "txn-processing-status", "upload_id", "status"),
+            )
         )
 
     def _functions(self) -> None:

@@ -15,14 +15,13 @@ from tests.unit.construct_harness import NAMER, synth_stack
 
 
 def test_foundation_creates_key_topic_and_dlq_in_the_given_scope() -> None:
-    from lib.constructs.foundation import SystemFoundation
+    from lib.constructs.foundation import FoundationSpec, SystemFoundation
 
     built: dict[str, Any] = {}
 
     def build(stack: Any) -> None:
-        built["with"] = SystemFoundation(
-            stack, namer=NAMER, service="abc", key_description="abc data", dlq="failed"
-        )
+        spec = FoundationSpec(service="abc", key_description="abc data ({name}, {suffix})", dlq="failed")
+        built["with"] = SystemFoundation(stack, spec, namer=NAMER, destroyable=False)
 
     stack = synth_stack(build)
     assert "key_F64E54E4" in resources(stack, "aws_kms_key")  # "key", directly under the stack
@@ -34,16 +33,19 @@ def test_foundation_creates_key_topic_and_dlq_in_the_given_scope() -> None:
         "dev-use1-abc-failed-dev",
         14 * 86400,
     )
-    policy = json.loads(only(stack, "aws_kms_key")["policy"])
+    key = only(stack, "aws_kms_key")
+    assert (key["description"], key["deletion_window_in_days"]) == ("abc data (dev-use1-abc-dev, dev)", 7)
+    policy = json.loads(key["policy"])
     assert {s["Principal"].get("Service") for s in policy["Statement"]} >= {"cloudwatch.amazonaws.com"}
     assert built["with"].key_use.actions == ("kms:Decrypt", "kms:GenerateDataKey")
 
 
 def test_foundation_without_a_dead_letter_queue_says_so() -> None:
-    from lib.constructs.foundation import SystemFoundation
+    from lib.constructs.foundation import FoundationSpec, SystemFoundation
 
     def build(stack: Any) -> None:
-        foundation = SystemFoundation(stack, namer=NAMER, service="abc", key_description="abc data", dlq=None)
+        spec = FoundationSpec(service="abc", key_description="abc data", dlq=None)
+        foundation = SystemFoundation(stack, spec, namer=NAMER, destroyable=True)
         with pytest.raises(ValueError, match="no dead-letter queue"):
             _ = foundation.dlq
 

@@ -1,0 +1,84 @@
+"""The base of the serverless systems' stacks (data, IoT, transaction, file processing).
+
+Each opens alike: the provider, backend and tags of every :class:`TapStack`, then its
+:class:`~lib.constructs.foundation.SystemFoundation` (KMS key, alert topic, dead-letter
+queue), built from the stack's :attr:`SystemStack.foundation`, before anything else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
+from constructs import Construct
+
+from lib.constructs.dynamodb_table import Index, OnDemandTable
+from lib.constructs.foundation import FoundationSpec, SystemFoundation
+from lib.constructs.secure_bucket import BucketCors, SecureBucket
+from lib.naming import NameKind
+from lib.stacks.base import StackContext, TapStack
+
+
+class SystemStack(TapStack):
+    """A :class:`TapStack` that opens with its system's foundation (``self.base``)."""
+
+    #: What the system opens with (each system stack sets it).
+    foundation: ClassVar[FoundationSpec]
+
+    def __init__(self, scope: Construct, *, ctx: StackContext[Any]) -> None:
+        super().__init__(scope, ctx=ctx)
+        self.base = SystemFoundation(self, self.foundation, namer=self.namer, destroyable=self.destroyable)
+        self.key, self.topic = self.base.key, self.base.topic
+
+    @property
+    def dlq(self) -> SqsQueue:
+        """The foundation's dead-letter queue (an error where the system brings its own)."""
+        return self.base.dlq
+
+    # -- the system's data, encrypted with its key and kept unless the environment is destroyable
+
+    def system_table(
+        self,
+        id_: str,
+        service: str,
+        *,
+        hash_key: str,
+        attributes: Mapping[str, str],
+        range_key: str | None = None,
+        indexes: Sequence[Index] = (),
+    ) -> OnDemandTable:
+        """The table ``<service>``: deletion-protected where the environment is kept."""
+        return OnDemandTable(
+            self,
+            id_,
+            name=self.namer.name(service, NameKind.DYNAMODB_TABLE),
+            hash_key=hash_key,
+            range_key=range_key,
+            attributes=attributes,
+            indexes=indexes,
+            kms_key_arn=self.key.arn,
+            deletion_protection=not self.destroyable,
+        )
+
+    def system_bucket(
+        self,
+        id_: str,
+        service: str,
+        *,
+        noncurrent_expiration_days: int,
+        glacier_transition_days: int | None = None,
+        cors: BucketCors | None = None,
+    ) -> SecureBucket:
+        """The bucket ``<service>`` (with the account id): emptied on destroy where the
+        environment is destroyable."""
+        return SecureBucket(
+            self,
+            id_,
+            name=self.namer.bucket(service),
+            kms_key_arn=self.key.arn,
+            noncurrent_expiration_days=noncurrent_expiration_days,
+            glacier_transition_days=glacier_transition_days,
+            cors=cors,
+            force_destroy=self.destroyable,
+        )
