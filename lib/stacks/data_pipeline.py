@@ -18,7 +18,7 @@ from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
 from constructs import Construct
 
 from lib.config.settings.data_pipeline import DataPipelineSettings
-from lib.constructs.alarms import Watch, executions_failed, function_alarms, queue_depth, watch
+from lib.constructs.alarms import Watch, executions_failed, queue_depth
 from lib.constructs.foundation import FoundationSpec
 from lib.constructs.function_family import FunctionFamily, SharedLayer, system_layer
 from lib.constructs.iam import Grant
@@ -169,18 +169,9 @@ class DataPipelineStack(SystemStack):
         return StateMachine(self, "workflow", props)
 
     def _monitoring(self) -> None:
-        namer, topic_arn = self.namer, self.topic.arn
-        function_alarms(
-            self,
-            namer=namer,
-            topic_arn=topic_arn,
-            functions={f"{s}-alarms": (f"dpl-{s}", fn.function_name) for s, fn in self.functions.items()},
-        )
         failed = "Failed data pipeline executions are waiting in the dead-letter queue"
-        watch(
-            self,
-            namer=namer,
-            topic_arn=topic_arn,
+        self.alarms(
+            functions={f"{s}-alarms": (f"dpl-{s}", fn.function_name) for s, fn in self.functions.items()},
             watches={
                 "executions-failed-alarm": Watch(
                     executions_failed(self.state_machine.arn),
@@ -193,7 +184,7 @@ class DataPipelineStack(SystemStack):
         self.dashboard = CloudwatchDashboard(
             self,
             "dashboard",
-            dashboard_name=namer.name("dpl", NameKind.DASHBOARD),
+            dashboard_name=self.namer.name("dpl", NameKind.DASHBOARD),
             dashboard_body=self._dashboard_body(),
         )
 

@@ -16,7 +16,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_notification import (
 from constructs import Construct
 
 from lib.config.settings.file_processing import FileProcessingSettings
-from lib.constructs.alarms import Watch, api_5xx, function_alarms, watch
+from lib.constructs.alarms import Watch, api_5xx
 from lib.constructs.api_clients import request_validator
 from lib.constructs.dynamodb_table import Index
 from lib.constructs.foundation import FoundationSpec
@@ -263,11 +263,7 @@ class FileProcessingStack(SystemStack):
         return api
 
     def _alarms(self) -> None:
-        namer, topic_arn = self.namer, self.topic.arn
-        function_alarms(
-            self,
-            namer=namer,
-            topic_arn=topic_arn,
+        self.alarms(
             functions={
                 f"alarms-{name.replace('_', '-')}": (
                     PROCESSORS[name][0] if name in PROCESSORS else API_FUNCTION[1],
@@ -275,11 +271,6 @@ class FileProcessingStack(SystemStack):
                 )
                 for name, fn in self.functions.items()
             },
-        )
-        watch(
-            self,
-            namer=namer,
-            topic_arn=topic_arn,
             watches={
                 "api-5xx-alarm": Watch(
                     api_5xx(self.api.api.name, STAGE), "files-api-5xx", "File API answered with 5xx errors"

@@ -27,7 +27,7 @@ from cdktf_cdktf_provider_aws.ssm_parameter import SsmParameter
 from constructs import Construct
 
 from lib.config.settings.iot_pipeline import IotPipelineSettings
-from lib.constructs.alarms import Watch, api_5xx, function_alarms, queue_depth, watch
+from lib.constructs.alarms import Watch, api_5xx, queue_depth
 from lib.constructs.api_clients import json_model, request_validator, usage_plan
 from lib.constructs.foundation import FoundationSpec
 from lib.constructs.function_family import FunctionFamily, SharedLayer, system_layer
@@ -301,19 +301,10 @@ class IotPipelineStack(SystemStack):
         return api, stage
 
     def _alarms(self) -> None:
-        namer, topic_arn = self.namer, self.topic.arn
         functions = (("ingest", self.ingest), ("processor", self.processor), ("query", self.query))
-        function_alarms(
-            self,
-            namer=namer,
-            topic_arn=topic_arn,
-            functions={f"{i}-alarms": (f"iot-{i}", fn.function_name) for i, fn in functions},
-        )
         dead = "IoT ingestion messages failed processing and reached the dead-letter queue"
-        watch(
-            self,
-            namer=namer,
-            topic_arn=topic_arn,
+        self.alarms(
+            functions={f"{i}-alarms": (f"iot-{i}", fn.function_name) for i, fn in functions},
             watches={
                 "dlq-alarm": Watch(
                     queue_depth(self.queues.dlq.name), "iot-dlq-depth", dead, period_seconds=60

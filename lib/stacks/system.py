@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 from constructs import Construct
 
+from lib.constructs.alarms import Watch, function_alarms, watch
 from lib.constructs.dynamodb_table import Index, OnDemandTable
 from lib.constructs.foundation import FoundationSpec, SystemFoundation
 from lib.constructs.secure_bucket import BucketCors, SecureBucket
@@ -82,3 +83,9 @@ class SystemStack(TapStack):
             cors=cors,
             force_destroy=self.destroyable,
         )
+
+    def alarms(self, *, functions: Mapping[str, tuple[str, str]], watches: Mapping[str, Watch]) -> None:
+        """The system's alarms, all notifying its topic: errors and throttles of each function
+        (construct id -> (service, function name)), then one alarm per watch."""
+        function_alarms(self, namer=self.namer, topic_arn=self.topic.arn, functions=functions)
+        watch(self, namer=self.namer, topic_arn=self.topic.arn, watches=watches)

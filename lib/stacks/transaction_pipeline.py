@@ -20,7 +20,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_notification import S3BucketNotification
 from constructs import Construct
 
 from lib.config.settings.transaction_pipeline import TransactionPipelineSettings
-from lib.constructs.alarms import Watch, executions_failed, function_alarms, queue_depth, watch
+from lib.constructs.alarms import Watch, executions_failed, queue_depth
 from lib.constructs.api_clients import json_model, request_validator, usage_plan
 from lib.constructs.container_image import ContainerImage
 from lib.constructs.dynamodb_table import Index
@@ -290,21 +290,12 @@ class TransactionPipelineStack(SystemStack):
         )
 
     def _alarms(self) -> None:
-        namer, topic_arn = self.namer, self.topic.arn
-        function_alarms(
-            self,
-            namer=namer,
-            topic_arn=topic_arn,
+        threshold = self.settings.dlq_alarm_threshold
+        self.alarms(
             functions={
                 f"alarms-{function.replace('_', '-')}": (FUNCTIONS[function], fn.name)
                 for function, fn in self.functions.items()
             },
-        )
-        threshold = self.settings.dlq_alarm_threshold
-        watch(
-            self,
-            namer=namer,
-            topic_arn=topic_arn,
             watches={
                 "alarm-workflow-failed": Watch(
                     executions_failed(self.workflow.arn),

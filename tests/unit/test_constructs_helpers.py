@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from lib.constructs.alarms import Signal, lambda_alarms, metric_alarm, queue_depth
+from lib.constructs.alarms import Signal, Watch, lambda_watches, queue_depth, watch
 from lib.constructs.iam import Grant, GrantError, ServiceRole, assume_role_policy, policy_document
 from lib.constructs.kms import ADMIN_ACTIONS, StackKey, StackKeyProps
 from lib.constructs.ssm import SsmExports, secure_parameter
@@ -77,18 +77,11 @@ def helpers_stack():
             service="states.amazonaws.com",
             grants=[Grant(actions=["lambda:InvokeFunction"], resources=["arn:fn"])],
         )
-        lambda_alarms(
-            stack, "fn-alarms", namer=NAMER, service="ingest", function_name="fn-name", topic_arn=TOPIC
-        )
-        metric_alarm(
-            stack,
-            "dlq",
-            name="dlq-depth",
-            description="DLQ not empty",
-            signal=queue_depth("dlq"),
-            topic_arn=TOPIC,
-            period_seconds=60,
-        )
+        watches = {
+            **lambda_watches("fn-alarms", service="ingest", function_name="fn-name"),
+            "dlq": Watch(queue_depth("dlq"), "dlq-depth", "DLQ not empty", period_seconds=60),
+        }
+        watch(stack, namer=NAMER, topic_arn=TOPIC, watches=watches)
         SsmExports(
             stack, "exports", namer=NAMER, system="data", values={"table-name": "t", "bucket-name": "b"}
         )
@@ -127,7 +120,12 @@ def test_service_role(helpers_stack):
 def test_lambda_alarms(helpers_stack):
     alarms = resources(helpers_stack, "aws_cloudwatch_metric_alarm")
     by_name = {a["alarm_name"]: a for a in alarms.values()}
-    assert set(by_name) == {"dev-use1-ingest-errors-dev", "dev-use1-ingest-throttles-dev", "dlq-depth"}
+    assert set(alarms) == {"fn-alarms-errors", "fn-alarms-throttles", "dlq"}
+    assert set(by_name) == {
+        "dev-use1-ingest-errors-dev",
+        "dev-use1-ingest-throttles-dev",
+        "dev-use1-dlq-depth-dev",
+    }
     errors = by_name["dev-use1-ingest-errors-dev"]
     assert errors["namespace"] == "AWS/Lambda"
     assert errors["metric_name"] == "Errors"
@@ -137,8 +135,9 @@ def test_lambda_alarms(helpers_stack):
     assert errors["alarm_actions"] == [TOPIC]
     assert errors["ok_actions"] == [TOPIC]
     assert errors["treat_missing_data"] == "notBreaching"
-    assert by_name["dlq-depth"]["statistic"] == "Maximum"
-    assert by_name["dlq-depth"]["period"] == 60
+    assert errors["alarm_description"] == "Lambda fn-name: Errors >= 1 in 5 minutes"
+    assert by_name["dev-use1-dlq-depth-dev"]["statistic"] == "Maximum"
+    assert by_name["dev-use1-dlq-depth-dev"]["period"] == 60
 
 
 @pytest.mark.parametrize(
@@ -150,15 +149,7 @@ def test_lambda_alarms(helpers_stack):
 )
 def test_alarm_inputs_are_checked(bad, message):
     with pytest.raises(ValueError, match=message):
-        metric_alarm(
-            None,  # type: ignore[arg-type]
-            "x",
-            name="n",
-            description="d",
-            signal=Signal("n", "m"),
-            topic_arn=TOPIC,
-            **bad,
-        )
+        Watch(Signal("n", "m"), "n", "d", **bad)
 
 
 def test_ssm_exports_and_secure_parameter(helpers_stack):
