@@ -21,6 +21,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
     S3BucketLifecycleConfiguration,
     S3BucketLifecycleConfigurationRule,
     S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
+    S3BucketLifecycleConfigurationRuleExpiration,
     S3BucketLifecycleConfigurationRuleFilter,
     S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
     S3BucketLifecycleConfigurationRuleTransition,
@@ -83,6 +84,39 @@ def tls_only_policy(bucket_arn: str) -> str:
     )
 
 
+def whole_bucket_rule(
+    id_: str,
+    *,
+    expiration_days: int | None = None,
+    noncurrent_days: int | None = None,
+    abort_multipart_days: int | None = None,
+    glacier_days: int | None = None,
+) -> S3BucketLifecycleConfigurationRule:
+    """An enabled lifecycle rule over every object (an empty prefix): expire objects, expire
+    noncurrent versions, abort incomplete multipart uploads, move objects to Glacier after
+    so many days (each only where given)."""
+    expire = S3BucketLifecycleConfigurationRuleExpiration
+    expire_noncurrent = S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration
+    abort = S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload
+    return S3BucketLifecycleConfigurationRule(
+        id=id_,
+        status="Enabled",
+        filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+        expiration=None if expiration_days is None else [expire(days=expiration_days)],
+        noncurrent_version_expiration=(
+            None if noncurrent_days is None else [expire_noncurrent(noncurrent_days=noncurrent_days)]
+        ),
+        abort_incomplete_multipart_upload=(
+            None if abort_multipart_days is None else [abort(days_after_initiation=abort_multipart_days)]
+        ),
+        transition=(
+            None
+            if glacier_days is None
+            else [S3BucketLifecycleConfigurationRuleTransition(days=glacier_days, storage_class="GLACIER")]
+        ),
+    )
+
+
 class SecureBucket(Construct):
     def __init__(
         self,
@@ -136,44 +170,16 @@ class SecureBucket(Construct):
             policy=tls_only_policy(self.bucket.arn),
             depends_on=[self.public_access_block],
         )
-        S3BucketLifecycleConfiguration(
-            self,
-            "lifecycle",
-            bucket=self.bucket.id,
-            rule=[
-                S3BucketLifecycleConfigurationRule(
-                    id="expire-noncurrent-versions",
-                    status="Enabled",
-                    filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
-                    noncurrent_version_expiration=[
-                        S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
-                            noncurrent_days=noncurrent_expiration_days
-                        )
-                    ],
-                    abort_incomplete_multipart_upload=[
-                        S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
-                            days_after_initiation=abort_multipart_days
-                        )
-                    ],
-                ),
-                *(
-                    [
-                        S3BucketLifecycleConfigurationRule(
-                            id="archive-to-glacier",
-                            status="Enabled",
-                            filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
-                            transition=[
-                                S3BucketLifecycleConfigurationRuleTransition(
-                                    days=glacier_transition_days, storage_class="GLACIER"
-                                )
-                            ],
-                        )
-                    ]
-                    if glacier_transition_days is not None
-                    else []
-                ),
-            ],
-        )
+        rules = [
+            whole_bucket_rule(
+                "expire-noncurrent-versions",
+                noncurrent_days=noncurrent_expiration_days,
+                abort_multipart_days=abort_multipart_days,
+            )
+        ]
+        if glacier_transition_days is not None:
+            rules.append(whole_bucket_rule("archive-to-glacier", glacier_days=glacier_transition_days))
+        S3BucketLifecycleConfiguration(self, "lifecycle", bucket=self.bucket.id, rule=rules)
         if cors is not None:
             S3BucketCorsConfiguration(
                 self,
