@@ -117,24 +117,32 @@ def whole_bucket_rule(
     )
 
 
+@dataclass(frozen=True)
+class SecureBucketProps:
+    """The bucket ``name``, encrypted with ``kms_key_arn``; noncurrent versions expire after
+    ``noncurrent_expiration_days``, current objects move to Glacier after
+    ``glacier_transition_days`` (if given)."""
+
+    name: str
+    kms_key_arn: str
+    noncurrent_expiration_days: int
+    #: Empty the bucket on destroy (else Terraform refuses to delete a non-empty bucket).
+    force_destroy: bool = True
+    cors: BucketCors | None = None
+    abort_multipart_days: int = 7
+    glacier_transition_days: int | None = None
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.noncurrent_expiration_days <= 3650:
+            raise ValueError(
+                f"noncurrent_expiration_days {self.noncurrent_expiration_days} is outside 1-3650"
+            )
+
+
 class SecureBucket(Construct):
-    def __init__(
-        self,
-        scope: Construct,
-        id_: str,
-        *,
-        name: str,
-        kms_key_arn: str,
-        noncurrent_expiration_days: int,
-        force_destroy: bool = True,
-        cors: BucketCors | None = None,
-        abort_multipart_days: int = 7,
-        glacier_transition_days: int | None = None,
-    ) -> None:
+    def __init__(self, scope: Construct, id_: str, props: SecureBucketProps) -> None:
         super().__init__(scope, id_)
-        if not 1 <= noncurrent_expiration_days <= 3650:
-            raise ValueError(f"noncurrent_expiration_days {noncurrent_expiration_days} is outside 1-3650")
-        self.bucket = S3Bucket(self, "bucket", bucket=name, force_destroy=force_destroy)
+        self.bucket = S3Bucket(self, "bucket", bucket=props.name, force_destroy=props.force_destroy)
         S3BucketVersioningA(
             self,
             "versioning",
@@ -148,7 +156,7 @@ class SecureBucket(Construct):
             rule=[
                 S3BucketServerSideEncryptionConfigurationRuleA(
                     apply_server_side_encryption_by_default=S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                        sse_algorithm="aws:kms", kms_master_key_id=kms_key_arn
+                        sse_algorithm="aws:kms", kms_master_key_id=props.kms_key_arn
                     ),
                     bucket_key_enabled=True,
                 )
@@ -173,13 +181,14 @@ class SecureBucket(Construct):
         rules = [
             whole_bucket_rule(
                 "expire-noncurrent-versions",
-                noncurrent_days=noncurrent_expiration_days,
-                abort_multipart_days=abort_multipart_days,
+                noncurrent_days=props.noncurrent_expiration_days,
+                abort_multipart_days=props.abort_multipart_days,
             )
         ]
-        if glacier_transition_days is not None:
-            rules.append(whole_bucket_rule("archive-to-glacier", glacier_days=glacier_transition_days))
+        if props.glacier_transition_days is not None:
+            rules.append(whole_bucket_rule("archive-to-glacier", glacier_days=props.glacier_transition_days))
         S3BucketLifecycleConfiguration(self, "lifecycle", bucket=self.bucket.id, rule=rules)
+        cors = props.cors
         if cors is not None:
             S3BucketCorsConfiguration(
                 self,

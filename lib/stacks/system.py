@@ -16,7 +16,7 @@ from constructs import Construct
 from lib.constructs.alarms import Watch, function_alarms, watch
 from lib.constructs.dynamodb_table import Index, OnDemandTable
 from lib.constructs.foundation import FoundationSpec, SystemFoundation
-from lib.constructs.secure_bucket import BucketCors, SecureBucket
+from lib.constructs.secure_bucket import BucketCors, SecureBucket, SecureBucketProps
 from lib.naming import NameKind
 from lib.stacks.base import StackContext, TapStack
 
@@ -73,9 +73,7 @@ class SystemStack(TapStack):
     ) -> SecureBucket:
         """The bucket ``<service>`` (with the account id): emptied on destroy where the
         environment is destroyable."""
-        return SecureBucket(
-            self,
-            id_,
+        props = SecureBucketProps(
             name=self.namer.bucket(service),
             kms_key_arn=self.key.arn,
             noncurrent_expiration_days=noncurrent_expiration_days,
@@ -83,6 +81,7 @@ class SystemStack(TapStack):
             cors=cors,
             force_destroy=self.destroyable,
         )
+        return SecureBucket(self, id_, props)
 
     def alarms(self, *, functions: Mapping[str, tuple[str, str]], watches: Mapping[str, Watch]) -> None:
         """The system's alarms, all notifying its topic: errors and throttles of each function

@@ -31,7 +31,7 @@ def test_rest_api_refuses_an_unknown_logging_level() -> None:
 
 def test_private_network_and_archived_bucket() -> None:
     from lib.constructs.private_network import PrivateNetwork, PrivateNetworkProps
-    from lib.constructs.secure_bucket import SecureBucket
+    from lib.constructs.secure_bucket import SecureBucket, SecureBucketProps
 
     def build(stack: Any) -> None:
         PrivateNetwork(
@@ -47,10 +47,12 @@ def test_private_network_and_archived_bucket() -> None:
         SecureBucket(
             stack,
             "b",
-            name="bucket",
-            kms_key_arn="arn:aws:kms:us-east-1:111111111111:key/k",
-            noncurrent_expiration_days=3,
-            glacier_transition_days=30,
+            SecureBucketProps(
+                name="bucket",
+                kms_key_arn="arn:aws:kms:us-east-1:111111111111:key/k",
+                noncurrent_expiration_days=3,
+                glacier_transition_days=30,
+            ),
         )
 
     out = synth_stack(build)["resource"]
