@@ -24,8 +24,19 @@ from lib.constructs.lambda_function import (
     VpcPlacement,
     python_layer,
 )
-from lib.constructs.packaging import LAMBDA_ROOT, function_package, layer_package
+from lib.constructs.packaging import LAMBDA_ROOT, as_asset, function_package, zip_layer
 from lib.naming import NameKind, Namer
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One function of a family: what it does, what it is given and may touch, how long it
+    may run."""
+
+    description: str
+    environment: Mapping[str, str]
+    grants: Sequence[Grant]
+    timeout_seconds: int
 
 
 @dataclass(frozen=True)
@@ -81,6 +92,30 @@ class FunctionFamily:
         )
         return LambdaFunction(self.scope, id_, props)
 
+    def functions(
+        self,
+        specs: Mapping[str, FunctionSpec],
+        *,
+        prefix: str,
+        grants: Sequence[Grant],
+        reserved_concurrency: int | None,
+    ) -> dict[str, LambdaFunction]:
+        """One function per entry: its folder is also its construct id, its name is
+        ``<prefix>-<folder>``; each is granted its own grants and then ``grants``."""
+        return {
+            name: self.function(
+                name,
+                function=name,
+                service=f"{prefix}-{name}",
+                description=spec.description,
+                environment=spec.environment,
+                grants=[*spec.grants, *grants],
+                timeout_seconds=spec.timeout_seconds,
+                reserved_concurrency=reserved_concurrency,
+            )
+            for name, spec in specs.items()
+        }
+
 
 @dataclass(frozen=True)
 class SharedLayer:
@@ -101,13 +136,9 @@ def system_layer(
 ) -> LambdaLayerVersion:
     """``layer`` of ``lib/lambda/<system>/``, packaged beside the layer."""
     source = LAMBDA_ROOT / system / layer.folder
-    package = layer_package(
-        scope,
-        layer.package_id,
-        source=source,
-        label=f"{system}-{layer.folder}",
-        requirements=source / "requirements.txt" if layer.with_requirements else None,
-    )
+    requirements = source / "requirements.txt" if layer.with_requirements else None
+    built = zip_layer(source, label=f"{system}-{layer.folder}", requirements=requirements)
+    package = as_asset(scope, layer.package_id, built)
     return python_layer(
         scope,
         layer.id_,

@@ -274,7 +274,7 @@ def python_layer(
     architecture: str = "arm64",
 ) -> LambdaLayerVersion:
     """A layer of code several functions share, from a package built by
-    :func:`lib.constructs.packaging.layer_package` (created in ``scope``, under ``id_``)."""
+    :func:`lib.constructs.packaging.zip_layer` (created in ``scope``, under ``id_``)."""
     if architecture not in ARCHITECTURES:
         raise LambdaFunctionError(f"architecture {architecture!r} is not one of {', '.join(ARCHITECTURES)}")
     return LambdaLayerVersion(

@@ -10,7 +10,7 @@ cache and handed to Terraform as a ``TerraformAsset`` (type FILE):
 * the asset hash *is* that SHA-256, so the asset path in ``cdktf.out`` moves
   only when the code changes too.
 
-Layers (:func:`layer_package`) hold code several functions share. A layer is
+Layers (:func:`zip_layer`, registered with :func:`as_asset`) hold code several functions share. A layer is
 built from a source directory of pure-Python modules plus an optional
 requirements file. Third-party requirements are installed with ``pip
 --only-binary=:all:`` for the target platform into a cache keyed by the
@@ -221,25 +221,4 @@ def as_asset(scope: Construct, id_: str, built: BuiltZip) -> LambdaPackage:
 def function_package(scope: Construct, id_: str, *, system: str, function: str) -> LambdaPackage:
     """The asset for ``lib/lambda/<system>/<function>/``."""
     built = zip_function_code(LAMBDA_ROOT / system / function, label=f"{system}-{function}")
-    return as_asset(scope, id_, built)
-
-
-def layer_package(
-    scope: Construct,
-    id_: str,
-    *,
-    source: Path,
-    label: str,
-    requirements: Path | None = None,
-    architecture: str = "arm64",
-    python_version: str = "3.12",
-) -> LambdaPackage:
-    """The asset for a layer built from ``source`` (+ ``requirements``)."""
-    built = zip_layer(
-        source,
-        label=label,
-        requirements=requirements,
-        architecture=architecture,
-        python_version=python_version,
-    )
     return as_asset(scope, id_, built)

@@ -20,7 +20,7 @@ from constructs import Construct
 from lib.config.settings.data_pipeline import DataPipelineSettings
 from lib.constructs.alarms import Watch, executions_failed, queue_depth
 from lib.constructs.foundation import FoundationSpec
-from lib.constructs.function_family import FunctionFamily, SharedLayer, system_layer
+from lib.constructs.function_family import FunctionSpec, SharedLayer
 from lib.constructs.iam import Grant
 from lib.constructs.lambda_function import LambdaFunction, VpcPlacement
 from lib.constructs.object_trigger import ObjectCreatedTrigger
@@ -39,9 +39,6 @@ RAW_PREFIX = "raw/"
 INLINE_PREFIX = "inline/"
 
 
-LAYER = SharedLayer(service="dpl-common", description="Data pipeline shared code (pipeline_common)")
-
-
 class DataPipelineStack(SystemStack):
     #: Key, alert topic and the dead-letter queue of failed executions.
     foundation = FoundationSpec(
@@ -49,6 +46,9 @@ class DataPipelineStack(SystemStack):
         key_description="Data pipeline data at rest ({suffix})",
         topic_display_name="Data pipeline alerts",
         dlq="failed",
+    )
+    shared_layer = SharedLayer(
+        service="dpl-common", description="Data pipeline shared code (pipeline_common)"
     )
     settings: DataPipelineSettings
 
@@ -66,7 +66,6 @@ class DataPipelineStack(SystemStack):
                 log_retention_days=self.settings.log_retention_days,
             ),
         )
-        self.layer = system_layer(self, LAYER, namer=namer, system=SYSTEM, runtime=RUNTIME)
         self.functions = self._functions()
         self.workflow = self._workflow()
         self.state_machine = self.workflow.machine
@@ -107,42 +106,38 @@ class DataPipelineStack(SystemStack):
         def writes(prefix: str) -> Grant:
             return Grant(actions=["s3:PutObject"], resources=[bucket.objects_arn(prefix)])
 
-        steps: dict[str, tuple[str, dict[str, str], list[Grant]]] = {
-            "ingest": (f"Store an inline batch under {INLINE_PREFIX}", env, [writes(INLINE_PREFIX)]),
-            "validate": ("Keep well-formed records (validated/)", env, [read, writes("validated/")]),
-            "transform": ("Normalise validated records (transformed/)", env, [read, writes("transformed/")]),
-            "load": (
+        settings, network = self.settings, self.network
+        timeout = settings.timeout_seconds
+        load = Grant(actions=["dynamodb:BatchWriteItem", "dynamodb:PutItem"], resources=[table.arn])
+        steps = {
+            "ingest": FunctionSpec(
+                f"Store an inline batch under {INLINE_PREFIX}", env, [writes(INLINE_PREFIX)], timeout
+            ),
+            "validate": FunctionSpec(
+                "Keep well-formed records (validated/)", env, [read, writes("validated/")], timeout
+            ),
+            "transform": FunctionSpec(
+                "Normalise validated records (transformed/)", env, [read, writes("transformed/")], timeout
+            ),
+            "load": FunctionSpec(
                 "Write transformed records to DynamoDB",
                 {**env, "TABLE_NAME": table.name},
-                [read, Grant(actions=["dynamodb:BatchWriteItem", "dynamodb:PutItem"], resources=[table.arn])],
+                [read, load],
+                timeout,
             ),
         }
-        settings, network = self.settings, self.network
-        family = FunctionFamily(
-            scope=self,
-            namer=self.namer,
+        family = self.function_family(
             system=SYSTEM,
-            layer_arn=self.layer.arn,
-            key_arn=self.key.arn,
-            dead_letter_queue_arn=self.dlq.arn,
-            log_retention_days=settings.log_retention_days,
-            memory_mb=settings.memory_mb,
             runtime=RUNTIME,
+            memory_mb=settings.memory_mb,
             vpc=VpcPlacement(subnet_ids=network.subnet_ids, security_group_ids=[network.security_group.id]),
         )
-        return {
-            step: family.function(
-                step,
-                function=step,
-                service=f"dpl-{step}",
-                description=text,
-                environment=environment,
-                grants=[*grants, self.base.key_use],
-                timeout_seconds=settings.timeout_seconds,
-                reserved_concurrency=settings.reserved_concurrency,
-            )
-            for step, (text, environment, grants) in steps.items()
-        }
+        return family.functions(
+            steps,
+            prefix="dpl",
+            grants=[self.base.key_use],
+            reserved_concurrency=settings.reserved_concurrency,
+        )
 
     def _workflow(self) -> StateMachine:
         settings = self.settings

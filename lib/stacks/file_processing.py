@@ -20,7 +20,7 @@ from lib.constructs.alarms import Watch, api_5xx
 from lib.constructs.api_clients import request_validator
 from lib.constructs.dynamodb_table import Index
 from lib.constructs.foundation import FoundationSpec
-from lib.constructs.function_family import FunctionFamily, SharedLayer, system_layer
+from lib.constructs.function_family import SharedLayer
 from lib.constructs.iam import Grant
 from lib.constructs.lambda_function import LambdaFunction
 from lib.constructs.rest_api import RestApi, Throttle
@@ -59,16 +59,6 @@ def _pascal(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
 
 
-LAYER = SharedLayer(
-    service="files-common",
-    description="file_records: S3 events, metadata records, the processing loop",
-    folder="common",
-    with_requirements=False,
-    id_="common-layer",
-    package_id="common-layer-asset",
-)
-
-
 class FileProcessingStack(SystemStack):
     #: Key, alert topic and the dead-letter queue that keeps S3 events still failing after
     #: Lambda's retries (S3 invokes the processors asynchronously) instead of dropping them.
@@ -77,24 +67,21 @@ class FileProcessingStack(SystemStack):
         key_description="File processing data at rest ({name})",
         kept_key_deletion_window_days=30,
     )
+    shared_layer = SharedLayer(
+        service="files-common",
+        description="file_records: S3 events, metadata records, the processing loop",
+        folder="common",
+        with_requirements=False,
+        id_="common-layer",
+        package_id="common-layer-asset",
+    )
     settings: FileProcessingSettings
 
     def __init__(self, scope: Construct, *, ctx: StackContext[FileProcessingSettings]) -> None:
         super().__init__(scope, ctx=ctx)
-        namer = self.namer
         self._storage()
-        self.layer = system_layer(self, LAYER, namer=namer, system=SYSTEM, runtime=PYTHON_RUNTIME)
-        self.family = FunctionFamily(
-            scope=self,
-            namer=namer,
-            system=SYSTEM,
-            layer_arn=self.layer.arn,
-            key_arn=self.key.arn,
-            dead_letter_queue_arn=self.dlq.arn,
-            log_retention_days=self.settings.log_retention_days,
-            memory_mb=512,
-            runtime=PYTHON_RUNTIME,
-            package_id="{function}-asset",
+        self.family = self.function_family(
+            system=SYSTEM, runtime=PYTHON_RUNTIME, memory_mb=512, package_id="{function}-asset"
         )
         self.functions: dict[str, LambdaFunction] = {}
         self._processors()
@@ -287,7 +274,7 @@ class FileProcessingStack(SystemStack):
             "FileApiId": self.api.id,
             "FileAlertTopicArn": self.topic.arn,
             "FileDlqUrl": self.dlq.url,
-            "FileCommonLayerArn": self.layer.arn,
+            "FileCommonLayerArn": self.family.layer_arn,
             "FileBedrockModelId": bedrock.model_id if bedrock.enabled else "disabled",
         }
         for name, fn in self.functions.items():

@@ -30,7 +30,7 @@ from lib.config.settings.iot_pipeline import IotPipelineSettings
 from lib.constructs.alarms import Watch, api_5xx, queue_depth
 from lib.constructs.api_clients import json_model, request_validator, usage_plan
 from lib.constructs.foundation import FoundationSpec
-from lib.constructs.function_family import FunctionFamily, SharedLayer, system_layer
+from lib.constructs.function_family import FunctionSpec, SharedLayer
 from lib.constructs.iam import Grant
 from lib.constructs.lambda_function import LambdaFunction
 from lib.constructs.queues import QueueWithDlq, QueueWithDlqProps
@@ -89,9 +89,6 @@ class Route:
     function: LambdaFunction
 
 
-LAYER = SharedLayer(service="iot-common", description="IoT pipeline shared code (iot_common)")
-
-
 class IotPipelineStack(SystemStack):
     #: Key and alert topic; the ingestion queue brings its own dead-letter queue.
     foundation = FoundationSpec(
@@ -100,12 +97,12 @@ class IotPipelineStack(SystemStack):
         topic_display_name="IoT pipeline alerts",
         dlq=None,
     )
+    shared_layer = SharedLayer(service="iot-common", description="IoT pipeline shared code (iot_common)")
     settings: IotPipelineSettings
 
     def __init__(self, scope: Construct, *, ctx: StackContext[IotPipelineSettings]) -> None:
         super().__init__(scope, ctx=ctx)
         self._data()
-        self.layer = system_layer(self, LAYER, namer=self.namer, system=SYSTEM, runtime=RUNTIME)
         self._functions()
         self.api, self.stage = self._api(
             [
@@ -169,63 +166,51 @@ class IotPipelineStack(SystemStack):
     def _functions(self) -> None:
         """ingest (API -> raw table + queue), processor (queue -> processed table), query."""
         settings, queue, use_key = self.settings, self.queues.queue, self.base.key_use
-        family = FunctionFamily(
-            scope=self,
-            namer=self.namer,
+        specs = {
+            "ingest": FunctionSpec(
+                "Validate a reading; store it raw and queue it",
+                environment={
+                    "RAW_TABLE_NAME": self.raw_table.name,
+                    "QUEUE_URL": queue.url,
+                    "CONFIG_PARAMETER": self.config_parameter.name,
+                },
+                grants=[
+                    Grant(actions=["dynamodb:PutItem"], resources=[self.raw_table.arn]),
+                    Grant(actions=["sqs:SendMessage"], resources=[queue.arn]),
+                    Grant(actions=["ssm:GetParameter"], resources=[self.config_parameter.arn]),
+                ],
+                timeout_seconds=settings.ingest_timeout_seconds,
+            ),
+            "processor": FunctionSpec(
+                "Transform queued readings into per-day records",
+                environment={
+                    "PROCESSED_TABLE_NAME": self.processed_table.name,
+                    "MAX_METRICS_PER_READING": str(settings.max_metrics_per_reading),
+                },
+                grants=[
+                    Grant(actions=CONSUME_ACTIONS, resources=[queue.arn]),
+                    Grant(actions=["dynamodb:UpdateItem"], resources=[self.processed_table.arn]),
+                ],
+                timeout_seconds=settings.processor_timeout_seconds,
+            ),
+            "query": FunctionSpec(
+                "Read a device's daily records by date range",
+                environment={"PROCESSED_TABLE_NAME": self.processed_table.name},
+                grants=[Grant(actions=["dynamodb:Query"], resources=[self.processed_table.arn])],
+                timeout_seconds=settings.query_timeout_seconds,
+            ),
+        }
+        # The ingestion queue's dead-letter queue also keeps the functions' failed async events.
+        family = self.function_family(
             system=SYSTEM,
-            layer_arn=self.layer.arn,
-            key_arn=self.key.arn,
-            dead_letter_queue_arn=self.queues.dlq.arn,
-            log_retention_days=settings.log_retention_days,
-            memory_mb=settings.memory_mb,
             runtime=RUNTIME,
+            memory_mb=settings.memory_mb,
+            dead_letter_queue_arn=self.queues.dlq.arn,
         )
-        self.ingest = family.function(
-            "ingest",
-            function="ingest",
-            service="iot-ingest",
-            reserved_concurrency=settings.reserved_concurrency,
-            description="Validate a reading; store it raw and queue it",
-            timeout_seconds=settings.ingest_timeout_seconds,
-            environment={
-                "RAW_TABLE_NAME": self.raw_table.name,
-                "QUEUE_URL": queue.url,
-                "CONFIG_PARAMETER": self.config_parameter.name,
-            },
-            grants=[
-                Grant(actions=["dynamodb:PutItem"], resources=[self.raw_table.arn]),
-                Grant(actions=["sqs:SendMessage"], resources=[queue.arn]),
-                Grant(actions=["ssm:GetParameter"], resources=[self.config_parameter.arn]),
-                use_key,
-            ],
+        functions = family.functions(
+            specs, prefix="iot", grants=[use_key], reserved_concurrency=settings.reserved_concurrency
         )
-        self.processor = family.function(
-            "processor",
-            function="processor",
-            service="iot-processor",
-            reserved_concurrency=settings.reserved_concurrency,
-            description="Transform queued readings into per-day records",
-            timeout_seconds=settings.processor_timeout_seconds,
-            environment={
-                "PROCESSED_TABLE_NAME": self.processed_table.name,
-                "MAX_METRICS_PER_READING": str(settings.max_metrics_per_reading),
-            },
-            grants=[
-                Grant(actions=CONSUME_ACTIONS, resources=[queue.arn]),
-                Grant(actions=["dynamodb:UpdateItem"], resources=[self.processed_table.arn]),
-                use_key,
-            ],
-        )
-        self.query = family.function(
-            "query",
-            function="query",
-            service="iot-query",
-            reserved_concurrency=settings.reserved_concurrency,
-            description="Read a device's daily records by date range",
-            timeout_seconds=settings.query_timeout_seconds,
-            environment={"PROCESSED_TABLE_NAME": self.processed_table.name},
-            grants=[Grant(actions=["dynamodb:Query"], resources=[self.processed_table.arn]), use_key],
-        )
+        self.ingest, self.processor, self.query = (functions[name] for name in specs)
         LambdaEventSourceMapping(
             self,
             "processor-source",

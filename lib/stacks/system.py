@@ -16,6 +16,8 @@ from constructs import Construct
 from lib.constructs.alarms import Watch, function_alarms, watch
 from lib.constructs.dynamodb_table import Index, OnDemandTable
 from lib.constructs.foundation import FoundationSpec, SystemFoundation
+from lib.constructs.function_family import FunctionFamily, SharedLayer, system_layer
+from lib.constructs.lambda_function import VpcPlacement
 from lib.constructs.secure_bucket import BucketCors, SecureBucket, SecureBucketProps
 from lib.naming import NameKind
 from lib.stacks.base import StackContext, TapStack
@@ -26,6 +28,8 @@ class SystemStack(TapStack):
 
     #: What the system opens with (each system stack sets it).
     foundation: ClassVar[FoundationSpec]
+    #: The layer of the system's zip functions (see :meth:`function_family`).
+    shared_layer: ClassVar[SharedLayer | None] = None
 
     def __init__(self, scope: Construct, *, ctx: StackContext[Any]) -> None:
         super().__init__(scope, ctx=ctx)
@@ -88,3 +92,33 @@ class SystemStack(TapStack):
         (construct id -> (service, function name)), then one alarm per watch."""
         function_alarms(self, namer=self.namer, topic_arn=self.topic.arn, functions=functions)
         watch(self, namer=self.namer, topic_arn=self.topic.arn, watches=watches)
+
+    def function_family(
+        self,
+        *,
+        system: str,
+        runtime: str,
+        memory_mb: int,
+        dead_letter_queue_arn: str | None = None,
+        package_id: str = "{function}-package",
+        vpc: VpcPlacement | None = None,
+    ) -> FunctionFamily:
+        """The system's zip functions (``lib/lambda/<system>/``): the :attr:`shared_layer`
+        (built here), the system's key, the foundation's dead-letter queue unless another
+        is given, the settings' log retention."""
+        if self.shared_layer is None:
+            raise TypeError(f"{type(self).__name__} declares no shared_layer for its functions")
+        shared = system_layer(self, self.shared_layer, namer=self.namer, system=system, runtime=runtime)
+        return FunctionFamily(
+            scope=self,
+            namer=self.namer,
+            system=system,
+            layer_arn=shared.arn,
+            key_arn=self.key.arn,
+            dead_letter_queue_arn=dead_letter_queue_arn or self.dlq.arn,
+            log_retention_days=self.settings.log_retention_days,
+            memory_mb=memory_mb,
+            runtime=runtime,
+            package_id=package_id,
+            vpc=vpc,
+        )
