@@ -64,6 +64,30 @@ def json_model(
     )
 
 
+@dataclass(frozen=True)
+class JsonBody:
+    """A JSON body check: the validator of body and parameters, and the body's model
+    (pass ``validator.id`` and ``{"application/json": model.name}`` to a route)."""
+
+    validator: ApiGatewayRequestValidator
+    model: ApiGatewayModel
+
+
+def json_body(
+    api: RestApi,
+    model_id: str,
+    *,
+    name: str,
+    description: str,
+    schema: Mapping[str, Any],
+    validator_id: str = "api-validator",
+) -> JsonBody:
+    """The validator ``body-and-parameters`` and the model ``name`` of ``schema``."""
+    validator = request_validator(api, validator_id, name="body-and-parameters", body=True)
+    model = json_model(api, model_id, name=name, description=description, schema=schema)
+    return JsonBody(validator, model)
+
+
 def usage_plan(
     api: RestApi,
     id_: str,

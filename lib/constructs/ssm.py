@@ -8,6 +8,7 @@ suffix, system and key, never a stack's internals.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from cdktf_cdktf_provider_aws.ssm_parameter import SsmParameter
 from constructs import Construct
@@ -15,22 +16,27 @@ from constructs import Construct
 from lib.naming import Namer
 
 
+@dataclass(frozen=True)
+class SsmExportsProps:
+    """``values`` (key -> value) exported under ``namer.ssm_path(system, key)``, each
+    described as ``<description_prefix or system>: <key>``."""
+
+    namer: Namer
+    system: str
+    values: Mapping[str, str]
+    description_prefix: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.values:
+            raise ValueError(f"SSM exports of {self.system!r} hold no values")
+
+
 class SsmExports(Construct):
     """One ``String`` parameter per entry of ``values``."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        id_: str,
-        *,
-        namer: Namer,
-        system: str,
-        values: Mapping[str, str],
-        description_prefix: str = "",
-    ) -> None:
-        if not values:
-            raise ValueError(f"SSM exports of {system!r} hold no values")
+    def __init__(self, scope: Construct, id_: str, props: SsmExportsProps) -> None:
         super().__init__(scope, id_)
+        namer, system, values = props.namer, props.system, props.values
         self.parameters: dict[str, SsmParameter] = {}
         for key in sorted(values):
             self.parameters[key] = SsmParameter(
@@ -39,7 +45,7 @@ class SsmExports(Construct):
                 name=namer.ssm_path(system, key),
                 type="String",
                 value=values[key],
-                description=f"{description_prefix or system}: {key}",
+                description=f"{props.description_prefix or system}: {key}",
             )
 
     def arns(self) -> list[str]:

@@ -25,7 +25,7 @@ from lib.constructs.iam import Grant
 from lib.constructs.lambda_function import LambdaFunction, VpcPlacement
 from lib.constructs.object_trigger import ObjectCreatedTrigger
 from lib.constructs.private_network import PrivateNetwork, PrivateNetworkProps
-from lib.constructs.ssm import SsmExports
+from lib.constructs.ssm import SsmExports, SsmExportsProps
 from lib.constructs.state_machine import StateMachine, StateMachineProps
 from lib.naming import NameKind
 from lib.stacks.base import StackContext
@@ -184,18 +184,13 @@ class DataPipelineStack(SystemStack):
         )
 
     def _exports(self) -> None:
-        SsmExports(
-            self,
-            "exports",
-            namer=self.namer,
-            system="data-pipeline",
-            values={
-                "bucket-name": self.bucket.name,
-                "table-name": self.table.name,
-                "state-machine-arn": self.state_machine.arn,
-                "vpc-id": self.network.vpc.id,
-            },
-        )
+        exports = {
+            "bucket-name": self.bucket.name,
+            "table-name": self.table.name,
+            "state-machine-arn": self.state_machine.arn,
+            "vpc-id": self.network.vpc.id,
+        }
+        SsmExports(self, "exports", SsmExportsProps(namer=self.namer, system="data-pipeline", values=exports))
         TerraformOutput(self, "S3BucketName", value=self.bucket.name)
         TerraformOutput(self, "DynamoDBTableName", value=self.table.name)
         for step, fn in self.functions.items():

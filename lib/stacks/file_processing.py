@@ -243,10 +243,7 @@ class FileProcessingStack(SystemStack):
                 allow_origin=settings.cors_allowed_origins[0],
                 allow_methods=sorted({m for m, p in ROUTES if p == path}),
             )
-        access_log = api.access_log_group(
-            "api-access-logs", retention_days=settings.log_retention_days, kms_key_arn=self.key.arn
-        )
-        api.deploy(access_log=access_log, logging_level="ERROR")
+        self.deploy_api(api, log_id="api-access-logs")
         return api
 
     def _alarms(self) -> None:

@@ -28,7 +28,7 @@ from constructs import Construct
 
 from lib.config.settings.iot_pipeline import IotPipelineSettings
 from lib.constructs.alarms import Watch, api_5xx, queue_depth
-from lib.constructs.api_clients import json_model, request_validator, usage_plan
+from lib.constructs.api_clients import json_body, usage_plan
 from lib.constructs.foundation import FoundationSpec
 from lib.constructs.function_family import FunctionSpec, SharedLayer
 from lib.constructs.iam import Grant
@@ -239,8 +239,7 @@ class IotPipelineStack(SystemStack):
                 rate_limit=settings.throttle_rate_limit, burst_limit=settings.throttle_burst_limit
             ),
         )
-        validator = request_validator(api, "api-validator", name="body-and-parameters", body=True)
-        reading = json_model(
+        reading = json_body(
             api,
             "reading-model",
             name="Reading",
@@ -255,16 +254,10 @@ class IotPipelineStack(SystemStack):
                 invoke_arn=route.function.invoke_arn,
                 authorization="AWS_IAM",
                 api_key_required=True,
-                request_validator_id=validator.id,
-                request_models={"application/json": reading.name} if route.method == "POST" else None,
+                request_validator_id=reading.validator.id,
+                request_models={"application/json": reading.model.name} if route.method == "POST" else None,
             )
-        access_log = api.access_log_group(
-            "access-logs",
-            retention_days=settings.log_retention_days,
-            kms_key_arn=self.key.arn,
-            log_format=ACCESS_LOG_FORMAT,
-        )
-        stage = api.deploy(access_log=access_log, logging_level="ERROR")
+        stage = self.deploy_api(api, log_id="access-logs", log_format=ACCESS_LOG_FORMAT)
         devices = usage_plan(
             api,
             "usage-plan",

@@ -15,7 +15,7 @@ from lib.constructs.database import DATABASE_NAME, POSTGRES_PORT, Database
 from lib.constructs.kms import StackKey, StackKeyProps
 from lib.constructs.network import Network
 from lib.constructs.service import FargateService, FargateServiceProps, TaskSize
-from lib.constructs.ssm import SsmExports
+from lib.constructs.ssm import SsmExports, SsmExportsProps
 from lib.constructs.waf import WebAcl, WebAclProps
 from lib.stacks.base import StackContext, TapStack
 
@@ -140,22 +140,17 @@ class PlatformStack(TapStack):
         network, service, database, namer = self.network, self.service, self.database, self.namer
         # For other stacks and teams: /<project>/<suffix>/platform/<key> (none is secret;
         # db-secret-arn names the secret, readers still need secretsmanager:GetSecretValue).
-        SsmExports(
-            self,
-            "exports",
-            namer=namer,
-            system=SSM_SYSTEM,
-            description_prefix="platform",
-            values={
-                "vpc-id": network.vpc.id,
-                "public-subnet-ids": Fn.join(",", network.public_subnet_ids),
-                "private-subnet-ids": Fn.join(",", network.private_subnet_ids),
-                "cluster-name": service.cluster.name,
-                "alb-dns-name": service.alb.dns_name,
-                "db-endpoint": database.instance.endpoint,
-                "db-secret-arn": database.secret_arn,
-            },
-        )
+        exports = {
+            "vpc-id": network.vpc.id,
+            "public-subnet-ids": Fn.join(",", network.public_subnet_ids),
+            "private-subnet-ids": Fn.join(",", network.private_subnet_ids),
+            "cluster-name": service.cluster.name,
+            "alb-dns-name": service.alb.dns_name,
+            "db-endpoint": database.instance.endpoint,
+            "db-secret-arn": database.secret_arn,
+        }
+        props = SsmExportsProps(namer=namer, system=SSM_SYSTEM, values=exports, description_prefix="platform")
+        SsmExports(self, "exports", props)
         TerraformOutput(self, "PlatformVpcId", value=network.vpc.id)
         TerraformOutput(self, "PublicSubnetIds", value=network.public_subnet_ids)
         TerraformOutput(self, "PrivateSubnetIds", value=network.private_subnet_ids)

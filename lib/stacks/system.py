@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+from cdktf_cdktf_provider_aws.api_gateway_stage import ApiGatewayStage
 from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 from constructs import Construct
 
@@ -18,6 +19,7 @@ from lib.constructs.dynamodb_table import Index, OnDemandTable
 from lib.constructs.foundation import FoundationSpec, SystemFoundation
 from lib.constructs.function_family import FunctionFamily, SharedLayer, system_layer
 from lib.constructs.lambda_function import VpcPlacement
+from lib.constructs.rest_api import JSON_ACCESS_LOG_FORMAT, RestApi
 from lib.constructs.secure_bucket import BucketCors, SecureBucket, SecureBucketProps
 from lib.naming import NameKind
 from lib.stacks.base import StackContext, TapStack
@@ -122,3 +124,16 @@ class SystemStack(TapStack):
             package_id=package_id,
             vpc=vpc,
         )
+
+    def deploy_api(
+        self, api: RestApi, *, log_id: str, log_format: str = JSON_ACCESS_LOG_FORMAT
+    ) -> ApiGatewayStage:
+        """Deploy the system's ``api``: execution errors logged, and an access log (under
+        ``log_id``) encrypted with the system's key, kept as long as its other logs."""
+        access_log = api.access_log_group(
+            log_id,
+            retention_days=self.settings.log_retention_days,
+            kms_key_arn=self.key.arn,
+            log_format=log_format,
+        )
+        return api.deploy(access_log=access_log, logging_level="ERROR")

@@ -21,7 +21,7 @@ from constructs import Construct
 
 from lib.config.settings.transaction_pipeline import TransactionPipelineSettings
 from lib.constructs.alarms import Watch, executions_failed, queue_depth
-from lib.constructs.api_clients import json_model, request_validator, usage_plan
+from lib.constructs.api_clients import json_body, usage_plan
 from lib.constructs.container_image import ContainerImage
 from lib.constructs.dynamodb_table import Index
 from lib.constructs.foundation import FoundationSpec
@@ -256,8 +256,7 @@ class TransactionPipelineStack(SystemStack):
             stage_name=STAGE,
             throttle=Throttle(rate_limit=settings.api.rate_limit, burst_limit=settings.api.burst_limit),
         )
-        body_check = request_validator(api, "api-validator", name="body-and-parameters", body=True)
-        model = json_model(
+        body = json_body(
             api,
             "api-model",
             name="UploadRequest",
@@ -271,13 +270,10 @@ class TransactionPipelineStack(SystemStack):
             invoke_arn=validator.invoke_arn,
             authorization="NONE",
             api_key_required=True,
-            request_validator_id=body_check.id,
-            request_models={"application/json": model.name},
+            request_validator_id=body.validator.id,
+            request_models={"application/json": body.model.name},
         )
-        access_log = api.access_log_group(
-            "api-access-logs", retention_days=settings.log_retention_days, kms_key_arn=self.key.arn
-        )
-        api.deploy(access_log=access_log, logging_level="ERROR")
+        self.deploy_api(api, log_id="api-access-logs")
         self.clients = usage_plan(
             api,
             "usage-plan",

@@ -9,7 +9,7 @@ import pytest
 from lib.constructs.alarms import Signal, Watch, lambda_watches, queue_depth, watch
 from lib.constructs.iam import Grant, GrantError, ServiceRole, assume_role_policy, policy_document
 from lib.constructs.kms import ADMIN_ACTIONS, StackKey, StackKeyProps
-from lib.constructs.ssm import SsmExports, secure_parameter
+from lib.constructs.ssm import SsmExports, SsmExportsProps, secure_parameter
 from tests.unit.conftest import only, resources
 from tests.unit.construct_harness import NAMER, synth_stack
 
@@ -82,9 +82,8 @@ def helpers_stack():
             "dlq": Watch(queue_depth("dlq"), "dlq-depth", "DLQ not empty", period_seconds=60),
         }
         watch(stack, namer=NAMER, topic_arn=TOPIC, watches=watches)
-        SsmExports(
-            stack, "exports", namer=NAMER, system="data", values={"table-name": "t", "bucket-name": "b"}
-        )
+        exports = {"table-name": "t", "bucket-name": "b"}
+        SsmExports(stack, "exports", SsmExportsProps(namer=NAMER, system="data", values=exports))
         StackKey(
             stack,
             "key",
@@ -164,7 +163,7 @@ def test_ssm_exports_and_secure_parameter(helpers_stack):
 
 def test_ssm_exports_need_values():
     with pytest.raises(ValueError, match="SSM exports of 'data' hold no values"):
-        SsmExports(None, "x", namer=NAMER, system="data", values={})  # type: ignore[arg-type]
+        SsmExportsProps(namer=NAMER, system="data", values={})
 
 
 def test_stack_key_policy_names_every_action(helpers_stack):
