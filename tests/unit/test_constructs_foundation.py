@@ -99,7 +99,7 @@ def _api(stack: Any) -> Any:
 
 
 def test_rest_api_validators_models_and_usage_plans_live_beside_the_api() -> None:
-    from lib.constructs.api_clients import json_model, request_validator, usage_plan
+    from lib.constructs.api_clients import UsagePlanProps, json_model, request_validator, usage_plan
 
     def build(stack: Any) -> None:
         api = _api(stack)
@@ -116,7 +116,12 @@ def test_rest_api_validators_models_and_usage_plans_live_beside_the_api() -> Non
         )
         access = api.access_log_group("access", retention_days=7, kms_key_arn="arn:aws:kms:us-east-1:1:key/k")
         api.deploy(access_log=access)
-        usage_plan(api, "plan", name="clients", description="d", key_id="key", key_name="k", daily_quota=50)
+        usage_plan(
+            api,
+            UsagePlanProps(
+                name="clients", description="d", key_name="k", daily_quota=50, id_="plan", key_id="key"
+            ),
+        )
 
     stack = synth_stack(build)
     assert list(resources(stack, "aws_api_gateway_request_validator")) == ["check"]
@@ -130,11 +135,11 @@ def test_rest_api_validators_models_and_usage_plans_live_beside_the_api() -> Non
 
 
 def test_rest_api_usage_plan_needs_a_deployed_stage() -> None:
-    from lib.constructs.api_clients import usage_plan
+    from lib.constructs.api_clients import UsagePlanProps, usage_plan
     from lib.constructs.rest_api import RestApiError
 
     def build(stack: Any) -> None:
         with pytest.raises(RestApiError, match="deploy\\(\\) the API before adding a usage plan"):
-            usage_plan(_api(stack), "plan", name="c", description="d", key_id="key", key_name="k")
+            usage_plan(_api(stack), UsagePlanProps(name="c", description="d", key_name="k"))
 
     synth_stack(build)
