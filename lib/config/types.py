@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Annotated
 
-from pydantic import AfterValidator, StringConstraints, ValidationInfo
+from pydantic import AfterValidator, Field, StringConstraints, ValidationInfo
 
 from lib.naming import REGION_CODES
 
@@ -77,3 +77,16 @@ def _log_retention(value: int, info: ValidationInfo) -> int:
 
 #: The retention of a log group, in days: what every settings model's ``log_retention_days`` is.
 LogRetentionDays = Annotated[int, AfterValidator(_log_retention)]
+
+
+# -- what AWS accepts of a Lambda function and of an API stage's throttle -----------------
+#: A function's memory, in MB.
+FunctionMemoryMb = Annotated[int, Field(ge=128, le=10240)]
+#: A function's timeout, in seconds (Lambda's longest: 15 minutes).
+FunctionTimeoutSeconds = Annotated[int, Field(ge=1, le=900)]
+#: A function's reserved concurrency (0 would disable it).
+ReservedConcurrency = Annotated[int, Field(ge=1, le=1000)]
+#: Steady requests per second of an API stage or usage plan.
+RateLimit = Annotated[float, Field(gt=0, le=10000)]
+#: Burst of requests of an API stage or usage plan.
+BurstLimit = Annotated[int, Field(ge=1, le=5000)]

@@ -200,7 +200,7 @@ def test_outputs_carry_the_seed_names(pr: dict[str, Any]) -> None:
         ),
         (
             {"throttle_rate_limit": 1000, "throttle_burst_limit": 10},
-            "throttle_burst_limit (10) must be at least throttle_rate_limit (1000)",
+            "throttle_burst_limit 10 is below throttle_rate_limit 1000.0: a burst must allow",
         ),
         ({"log_retention_days": 2}, "log_retention_days"),
         ({"reserved_concurrency": 0}, "greater than or equal to 1"),

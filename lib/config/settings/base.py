@@ -20,3 +20,14 @@ class StackSettings(StrictModel):
     region: Region | None = None
     #: Free-form feature flags a stack may read (``flags.<name>: true``).
     flags: dict[str, bool] = Field(default_factory=dict)
+
+
+def check_burst_covers_rate(model: BaseModel, *, burst: str, rate: str) -> None:
+    """A throttle's burst (field ``burst`` of ``model``) must allow at least one second of
+    its steady rate (field ``rate``)."""
+    burst_limit, rate_limit = getattr(model, burst), getattr(model, rate)
+    if burst_limit < rate_limit:
+        raise ValueError(
+            f"{burst} {burst_limit} is below {rate} {rate_limit}: "
+            "a burst must allow at least one second of the steady rate"
+        )

@@ -12,7 +12,7 @@ import ipaddress
 from pydantic import Field, field_validator
 
 from lib.config.settings.base import StackSettings
-from lib.config.types import LogRetentionDays
+from lib.config.types import FunctionMemoryMb, FunctionTimeoutSeconds, LogRetentionDays, ReservedConcurrency
 
 
 class DataPipelineSettings(StackSettings):
@@ -21,9 +21,9 @@ class DataPipelineSettings(StackSettings):
 
     # -- functions -----------------------------------------------------------
     #: Reserved concurrency of each function (kept small where environments are many).
-    reserved_concurrency: int = Field(default=5, ge=1, le=1000)
-    memory_mb: int = Field(default=256, ge=128, le=10240)
-    timeout_seconds: int = Field(default=60, ge=1, le=900)
+    reserved_concurrency: ReservedConcurrency = 5
+    memory_mb: FunctionMemoryMb = 256
+    timeout_seconds: FunctionTimeoutSeconds = 60
     log_retention_days: LogRetentionDays = 7
 
     # -- storage -------------------------------------------------------------

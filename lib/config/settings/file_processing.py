@@ -6,8 +6,8 @@ import re
 
 from pydantic import Field, field_validator, model_validator
 
-from lib.config.settings.base import StackSettings, StrictModel
-from lib.config.types import LogRetentionDays
+from lib.config.settings.base import StackSettings, StrictModel, check_burst_covers_rate
+from lib.config.types import BurstLimit, LogRetentionDays, RateLimit
 
 #: Model families the document processor knows how to call (its request body differs per family).
 BEDROCK_MODEL_PATTERN = re.compile(r"^(anthropic\.claude|amazon\.titan-text)[A-Za-z0-9.:-]*$")
@@ -45,8 +45,8 @@ class FileProcessingSettings(StackSettings):
     #: Lifetime of presigned URLs (the function's role credentials bound it too).
     url_expiry_seconds: int = Field(default=900, ge=60, le=3600)
     #: the seed's "100 req/min, 200 burst": API Gateway's rate is per second
-    api_rate_limit: float = Field(default=round(100 / 60, 2), gt=0, le=10000)
-    api_burst_limit: int = Field(default=200, ge=1, le=5000)
+    api_rate_limit: RateLimit = round(100 / 60, 2)
+    api_burst_limit: BurstLimit = 200
     #: Browser origins allowed to upload to the bucket and call the API ("*" for any).
     cors_allowed_origins: list[str] = Field(default_factory=lambda: ["*"], min_length=1)
     bedrock: Bedrock = Field(default_factory=Bedrock)
@@ -63,8 +63,5 @@ class FileProcessingSettings(StackSettings):
 
     @model_validator(mode="after")
     def _burst_covers_rate(self) -> FileProcessingSettings:
-        if self.api_burst_limit < self.api_rate_limit:
-            raise ValueError(
-                f"api_burst_limit {self.api_burst_limit} is below api_rate_limit {self.api_rate_limit}"
-            )
+        check_burst_covers_rate(self, burst="api_burst_limit", rate="api_rate_limit")
         return self

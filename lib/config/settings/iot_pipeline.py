@@ -10,17 +10,24 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from lib.config.settings.base import StackSettings
-from lib.config.types import LogRetentionDays
+from lib.config.settings.base import StackSettings, check_burst_covers_rate
+from lib.config.types import (
+    BurstLimit,
+    FunctionMemoryMb,
+    FunctionTimeoutSeconds,
+    LogRetentionDays,
+    RateLimit,
+    ReservedConcurrency,
+)
 
 
 class IotPipelineSettings(StackSettings):
     # -- functions -----------------------------------------------------------
     #: Reserved concurrency of each function (0 would disable it).
-    reserved_concurrency: int = Field(default=5, ge=1, le=1000)
-    memory_mb: int = Field(default=256, ge=128, le=10240)
+    reserved_concurrency: ReservedConcurrency = 5
+    memory_mb: FunctionMemoryMb = 256
     ingest_timeout_seconds: int = Field(default=10, ge=1, le=29)
-    processor_timeout_seconds: int = Field(default=60, ge=1, le=900)
+    processor_timeout_seconds: FunctionTimeoutSeconds = 60
     query_timeout_seconds: int = Field(default=10, ge=1, le=29)
     log_retention_days: LogRetentionDays = 30
 
@@ -35,8 +42,8 @@ class IotPipelineSettings(StackSettings):
     # -- API -----------------------------------------------------------------
     stage_name: str = Field(default="v1", pattern=r"^[A-Za-z0-9_]{1,64}$")
     #: Steady-state requests per second across the stage.
-    throttle_rate_limit: float = Field(default=1000, gt=0, le=10000)
-    throttle_burst_limit: int = Field(default=2000, ge=1, le=5000)
+    throttle_rate_limit: RateLimit = 1000
+    throttle_burst_limit: BurstLimit = 2000
     #: Readings a device may send in one request (exported in the config parameter).
     max_metrics_per_reading: int = Field(default=20, ge=1, le=100)
 
@@ -49,9 +56,5 @@ class IotPipelineSettings(StackSettings):
                 f"queue_visibility_timeout_seconds ({self.queue_visibility_timeout_seconds}) must be at "
                 f"least processor_timeout_seconds ({self.processor_timeout_seconds}); AWS recommends 6x"
             )
-        if self.throttle_burst_limit < self.throttle_rate_limit:
-            raise ValueError(
-                f"throttle_burst_limit ({self.throttle_burst_limit}) must be at least "
-                f"throttle_rate_limit ({self.throttle_rate_limit:g})"
-            )
+        check_burst_covers_rate(self, burst="throttle_burst_limit", rate="throttle_rate_limit")
         return self

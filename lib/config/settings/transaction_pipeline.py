@@ -4,24 +4,20 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from lib.config.settings.base import StackSettings, StrictModel
-from lib.config.types import LogRetentionDays
+from lib.config.settings.base import StackSettings, StrictModel, check_burst_covers_rate
+from lib.config.types import BurstLimit, FunctionMemoryMb, LogRetentionDays, RateLimit
 
 
 class ApiLimits(StrictModel):
     """Usage plan of the upload API: steady rate, burst and a daily quota per API key."""
 
-    rate_limit: float = Field(default=10.0, gt=0, le=10000)
-    burst_limit: int = Field(default=20, ge=1, le=5000)
+    rate_limit: RateLimit = 10.0
+    burst_limit: BurstLimit = 20
     daily_quota: int = Field(default=1000, ge=1, le=10_000_000)
 
     @model_validator(mode="after")
     def _burst_covers_rate(self) -> ApiLimits:
-        if self.burst_limit < self.rate_limit:
-            raise ValueError(
-                f"burst_limit {self.burst_limit} is below rate_limit {self.rate_limit}: "
-                "a burst must allow at least one second of the steady rate"
-            )
+        check_burst_covers_rate(self, burst="burst_limit", rate="rate_limit")
         return self
 
 
@@ -36,7 +32,7 @@ class WorkflowRetry(StrictModel):
 class TransactionPipelineSettings(StackSettings):
     #: Reserved concurrency of each of the three functions.
     reserved_concurrency: int = Field(default=5, ge=1, le=900)
-    memory_mb: int = Field(default=512, ge=128, le=10240)
+    memory_mb: FunctionMemoryMb = 512
     timeout_seconds: int = Field(default=60, ge=3, le=900)
     log_retention_days: LogRetentionDays = 14
     #: Largest CSV accepted (the API's 10 MB payload limit and Lambda's 6 MB bound it).
