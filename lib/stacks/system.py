@@ -3,6 +3,10 @@
 Each opens alike: the provider, backend and tags of every :class:`TapStack`, then its
 :class:`~lib.constructs.foundation.SystemFoundation` (KMS key, alert topic, dead-letter
 queue), built from the stack's :attr:`SystemStack.foundation`, before anything else.
+What every system then makes the same way is here too: tables and buckets encrypted
+with the system's key and kept unless the environment is destroyable, the family of
+its zip functions around its declared :attr:`SystemStack.shared_layer`, its API's
+deployment and logs, and its alarms, all notifying its topic.
 """
 
 from __future__ import annotations
