@@ -48,7 +48,7 @@ from scripts.tapctl.stages import (
     state,
     synth,
 )
-from scripts.tapctl.stages.session import Session
+from scripts.tapctl.stages.session import Session, SessionOptions
 
 IMPORT_FLOOR = "import cdktf_cdktf_provider_aws.provider"
 
@@ -170,8 +170,7 @@ def ours_cycle(run: Run, stacks: str) -> tuple[float, list[Bar]]:
     bars: list[Bar] = []
     pipeline = TimedPipeline(
         target=run.target,
-        cloud="emulator",
-        parallelism=run.parallelism,
+        options=SessionOptions(cloud="emulator", parallelism=run.parallelism),
         terraform=run.terraform,
         stacks=stacks,
     )

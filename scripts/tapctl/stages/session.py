@@ -79,9 +79,8 @@ class Session:
 
     target: Target
     cloud: Cloud
-    parallelism: int
+    options: SessionOptions = field(default_factory=SessionOptions)
     terraform: str = ""
-    lock_timeout: str = LOCK_TIMEOUT
     #: ``--stacks``: the subset of the synthesized stacks this command acts on (None: all)
     only: tuple[str, ...] | None = None
 
@@ -129,7 +128,7 @@ class Session:
             self.stack_dir(stack),
             self.cloud.env,
             log_name,
-            lock_timeout=self.lock_timeout,
+            lock_timeout=self.options.lock_timeout,
             unlock_hint=unlock,
         )
 
@@ -147,7 +146,13 @@ class Session:
         or in no order when not ``ordered``."""
         deps = self.deps if ordered else {}
         return parallel.run_stacks(
-            stage, self.stacks, deps, fn, parallelism=self.parallelism, reverse=reverse, describe=describe
+            stage,
+            self.stacks,
+            deps,
+            fn,
+            parallelism=self.options.parallelism,
+            reverse=reverse,
+            describe=describe,
         )
 
     def state_client(self) -> Any:
@@ -158,13 +163,7 @@ class Session:
 def open_session(target: Target, options: SessionOptions, *, terraform: str = "") -> Session:
     """Connect to the cloud ``options`` name, acting in the target's account."""
     cloud = connect(options.cloud_kind, target.env.account_id)
-    return Session(
-        target=target,
-        cloud=cloud,
-        parallelism=options.parallelism,
-        terraform=terraform,
-        lock_timeout=options.lock_timeout,
-    )
+    return Session(target=target, cloud=cloud, options=options, terraform=terraform)
 
 
 def ready_session(target: Target, options: SessionOptions) -> Session:
