@@ -25,7 +25,7 @@ from scripts.tapctl.core.errors import StageFailed, TapError
 from scripts.tapctl.stages import apply, destroy, images, integration, outputs, parallel, plan, state
 from scripts.tapctl.stages import session as stage_session
 from scripts.tapctl.stages import synth as stage_synth
-from scripts.tapctl.stages.session import Session
+from scripts.tapctl.stages.session import Session, SessionOptions
 
 # -- figures -------------------------------------------------------------------------------
 
@@ -248,14 +248,15 @@ def test_part_synth_measures_every_rep_and_skips_cdktf_without_the_cli(tmp_path,
 def test_pr_feedback_and_tests_without_cdktf_use_sequential_terraform(tmp_path, monkeypatch):
     calls: list[str] = []
     monkeypatch.setattr(stage_synth, "synth", lambda target, only: calls.append("synth"))
-    monkeypatch.setattr(plan, "plan", lambda s: calls.append(f"plan j{s.parallelism}"))
+    monkeypatch.setattr(plan, "plan", lambda s: calls.append(f"plan j{s.options.parallelism}"))
     monkeypatch.setattr(
         integration, "integration_tests", lambda s, workers: calls.append(f"pytest -n {workers}")
     )
     monkeypatch.setattr(parts.comment_inputs, "load_report", lambda *a, **kw: "report")
     monkeypatch.setattr(parts.comment, "render", lambda report: f"rendered {report}")
     monkeypatch.setattr(measure.Run, "session", lambda self, parallelism=None: Session(
-        self.target, Cloud("emulator", {}), parallelism or self.parallelism))  # fmt: skip
+        self.target, Cloud("emulator", {}), SessionOptions(parallelism=parallelism or self.parallelism)
+    ))  # fmt: skip
     run = _run(tmp_path, reps=2)
     session = run.session()
     parts.part_pr_feedback(run, session)
@@ -415,7 +416,9 @@ def _fake_commands(monkeypatch, calls: list[str]) -> None:
         (outputs, "collect", "collect_outputs"), (destroy, "destroy", "destroy"),
     ]  # fmt: skip
     for module, name, label in stages:
-        monkeypatch.setattr(module, name, lambda s, label=label: calls.append(f"{label} j{s.parallelism}"))
+        monkeypatch.setattr(
+            module, name, lambda s, label=label: calls.append(f"{label} j{s.options.parallelism}")
+        )
     monkeypatch.setattr(stage_synth, "synth", lambda target, only: calls.append(f"synth {only}"))
     monkeypatch.setattr(
         integration, "integration_tests", lambda s, workers: calls.append(f"pytest -n {workers}")
@@ -423,7 +426,8 @@ def _fake_commands(monkeypatch, calls: list[str]) -> None:
     monkeypatch.setattr(
         measure.Run, "session",
         lambda self, parallelism=None: Session(
-            target=self.target, cloud=Cloud("emulator", {}), parallelism=parallelism or self.parallelism
+            target=self.target, cloud=Cloud("emulator", {}),
+            options=SessionOptions(parallelism=parallelism or self.parallelism),
         ),
     )  # fmt: skip
 

@@ -221,7 +221,7 @@ def test_stacks_selects_a_subset_of_what_was_synthesized(tmp_path, monkeypatch):
     monkeypatch.setenv("CDKTF_OUTDIR", str(tmp_path))
     meta = {"environment": "pr", "suffix": "pr3", "stacks": {s: {"depends_on": DEPS[s]} for s in ORDER}}
     (tmp_path / "tap-synth.json").write_text(json.dumps(meta))
-    session = Session(target=resolve_target("pr", "pr3"), cloud=None, parallelism=1)  # type: ignore[arg-type]
+    session = Session(target=resolve_target("pr", "pr3"), cloud=None)  # type: ignore[arg-type]
     assert session.select(None).stacks == ORDER
     assert session.select("").stacks == ORDER
     assert session.select("report, transaction_images").stacks == ["transaction_images", "report"]

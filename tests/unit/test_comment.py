@@ -208,11 +208,12 @@ def test_load_report_reads_what_plan_saved(tmp_path: Path):
     summary = summarize("file_processing", plan_json([("aws_s3_bucket.b", ["create"])]))
     (stack_dir / "plan-summary.json").write_text(json.dumps({"file_processing": summary.to_dict()}))
     (stack_dir / "plan.txt").write_text("Plan: 1 to add, 0 to change, 0 to destroy.")
-    loaded = load_report(tmp_path, env="dev", suffix="dev", commit="abc")
+    loaded = load_report(tmp_path, PlanReport("dev", "dev", {}, commit="abc"))
+    assert (loaded.env, loaded.commit) == ("dev", "abc")
     assert loaded.summaries["file_processing"].add == 1
     assert loaded.texts == {"file_processing": "Plan: 1 to add, 0 to change, 0 to destroy."}
     with pytest.raises(FileNotFoundError, match="run `scripts/tap plan` first"):
-        load_report(tmp_path / "nowhere", env="dev", suffix="dev")
+        load_report(tmp_path / "nowhere", PlanReport("dev", "dev", {}))
 
 
 def test_junit_counts(tmp_path: Path):
@@ -360,7 +361,7 @@ def test_a_summary_saved_before_these_fields_still_renders(tmp_path: Path):
     (tmp_path / "stacks" / "file_processing").mkdir(parents=True)
     saved = tmp_path / "stacks" / "file_processing" / "plan-summary.json"
     saved.write_text(json.dumps({"file_processing": old}))
-    text = render(load_report(tmp_path, env="dev", suffix="dev"))
+    text = render(load_report(tmp_path, PlanReport("dev", "dev", {})))
     assert "| ⚠️ | `file_processing` | 0 | 0 | **1** | 0 | outputs 1 |" in text
     assert "- 🗑️ destroy `aws_s3_bucket.b` (file_processing)" in text
     assert "- 1 output(s) change" in text

@@ -27,7 +27,7 @@ from scripts.tapctl.core.cloud import Cloud
 from scripts.tapctl.core.errors import StageFailed, TapError
 from scripts.tapctl.gitops import bootstrap_oidc, commits, drift, github, janitor, promotion
 from scripts.tapctl.stages import destroy, state, synth
-from scripts.tapctl.stages.session import Session
+from scripts.tapctl.stages.session import Session, SessionOptions
 
 AWS = Cloud("aws", {})
 
@@ -104,7 +104,7 @@ class FakeSession:
     def __init__(self, target, outcomes: dict[str, Any], outdir: Path) -> None:
         self.target = target
         self.outcomes = outcomes
-        self.parallelism = 2
+        self.options = SessionOptions(parallelism=2)
         self.outdir = outdir
         outdir.mkdir(parents=True, exist_ok=True)
 
@@ -347,7 +347,7 @@ def put_state(s3: Any, env_name: str, key: str) -> None:
 
 
 def session_for(suffix: str) -> Session:
-    return Session(target=resolve_target("pr", suffix), cloud=AWS, parallelism=1)
+    return Session(target=resolve_target("pr", suffix), cloud=AWS, options=SessionOptions(parallelism=1))
 
 
 def test_janitor_run_decides_destroys_and_reports(s3_world, monkeypatch):
@@ -423,7 +423,7 @@ def test_janitor_without_a_bucket_or_template(s3_world):
         text
         == f"### Ephemeral environments\n\nNo ephemeral environments in s3://{load_all()['pr'].state.bucket}.\n"
     )
-    dev = Session(target=resolve_target("dev", None), cloud=AWS, parallelism=1)
+    dev = Session(target=resolve_target("dev", None), cloud=AWS, options=SessionOptions(parallelism=1))
     with pytest.raises(TapError, match="environment 'dev' is not an ephemeral template"):
         janitor.run(dev, open_prs=set(), now=janitor.now_utc(), dry_run=True, session_for=session_for)
 
@@ -540,7 +540,9 @@ def test_bootstrap_oidc_on_the_emulator_creates_the_state_bucket(isolated, recor
     monkeypatch.setattr(state, "bootstrap", lambda session: seen.append(session.target.env.name) or "ok")
     from lib.config.settings.github_oidc import GithubOidcSettings
 
-    session = Session(target=resolve_target("dev", None), cloud=Cloud("emulator", {}), parallelism=1)
+    session = Session(
+        target=resolve_target("dev", None), cloud=Cloud("emulator", {}), options=SessionOptions(parallelism=1)
+    )
     result = bootstrap_oidc.run(
         session, settings=GithubOidcSettings(repository="acme/tap"), apply=True, outdir=isolated / "b"
     )

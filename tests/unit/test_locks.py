@@ -15,7 +15,7 @@ from scripts.tapctl.core import terraform
 from scripts.tapctl.core.cloud import Cloud
 from scripts.tapctl.core.errors import StageFailed, TapError
 from scripts.tapctl.stages import locks
-from scripts.tapctl.stages.session import Session
+from scripts.tapctl.stages.session import Session, SessionOptions
 from tests.unit.fake_terraform import recording_terraform, stack_workdir, terraform_script
 from tests.unit.offline_aws import mocked_aws
 
@@ -163,7 +163,7 @@ def session(monkeypatch):
         s3.put_bucket_versioning(
             Bucket=target.env.state.bucket, VersioningConfiguration={"Status": "Enabled"}
         )
-        yield Session(target=target, cloud=Cloud("aws", {}), parallelism=1), s3
+        yield Session(target=target, cloud=Cloud("aws", {}), options=SessionOptions(parallelism=1)), s3
 
 
 def put_lock(s3, bucket: str, lock_id: str) -> None:

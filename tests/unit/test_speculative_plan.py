@@ -17,7 +17,7 @@ from scripts.tapctl.core.cloud import Cloud
 from scripts.tapctl.core.errors import TapError
 from scripts.tapctl.stages import apply, plan
 from scripts.tapctl.stages import session as stage_session
-from scripts.tapctl.stages.session import SYNTH_METADATA, Session
+from scripts.tapctl.stages.session import SYNTH_METADATA, Session, SessionOptions
 from tests.unit.fake_terraform import recording_terraform, stack_workdir
 
 STACKS = ("iot_pipeline", "platform")
@@ -74,7 +74,9 @@ def session(tmp_path, monkeypatch):
     (out / SYNTH_METADATA).write_text(json.dumps(meta))
     calls: list[tuple[str, dict[str, bool]]] = []
     monkeypatch.setattr(Session, "tf", lambda self, stack: FakeTerraform(self.stack_dir(stack), calls))
-    sess = Session(target=resolve_target("staging", None), cloud=Cloud("aws", {}), parallelism=2)
+    sess = Session(
+        target=resolve_target("staging", None), cloud=Cloud("aws", {}), options=SessionOptions(parallelism=2)
+    )
     sess.calls = calls  # type: ignore[attr-defined]
     return sess
 

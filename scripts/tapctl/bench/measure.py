@@ -20,11 +20,10 @@ from lib.config import Target
 from scripts.tapctl.bench.peer import CdktfPeer, CliLookup
 from scripts.tapctl.bench.report import Bar, Comparison
 from scripts.tapctl.core import paths
-from scripts.tapctl.core.cloud import connect
 from scripts.tapctl.stages import parallel
 from scripts.tapctl.stages.parallel import StackResult
 from scripts.tapctl.stages.pipeline import Pipeline
-from scripts.tapctl.stages.session import Session
+from scripts.tapctl.stages.session import Session, SessionOptions, open_session
 
 
 @dataclass
@@ -50,13 +49,8 @@ class Run:
         return ",".join(self.stacks)
 
     def session(self, parallelism: int | None = None) -> Session:
-        cloud = connect("emulator", self.target.env.account_id)
-        return Session(
-            target=self.target,
-            cloud=cloud,
-            parallelism=parallelism or self.parallelism,
-            terraform=self.terraform,
-        )
+        options = SessionOptions(cloud="emulator", parallelism=parallelism or self.parallelism)
+        return open_session(self.target, options, terraform=self.terraform)
 
     def peer(self, env: dict[str, str]) -> CdktfPeer | None:
         """The cdktf-cli peer with ``env`` (a cloud's child environment), if cdktf-cli is here."""

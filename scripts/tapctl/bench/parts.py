@@ -48,7 +48,7 @@ from scripts.tapctl.stages import (
     state,
     synth,
 )
-from scripts.tapctl.stages.session import Session
+from scripts.tapctl.stages.session import Session, SessionOptions
 
 IMPORT_FLOOR = "import cdktf_cdktf_provider_aws.provider"
 
@@ -105,7 +105,8 @@ def deploy_baseline(run: Run) -> Session:
 
 def pr_feedback_ours(run: Run, baseline: Session, bars: list[Bar]) -> None:
     def render() -> None:
-        report = comment_inputs.load_report(paths.outdir(), env=run.target.env.name, suffix=run.target.suffix)
+        heading = comment.PlanReport(run.target.env.name, run.target.suffix, {})
+        report = comment_inputs.load_report(paths.outdir(), heading)
         (run.out / "comment.md").write_text(comment.render(report), encoding="utf-8")
 
     phase(bars, "pipeline", "synth", lambda: synth.synth(run.target, run.only))
@@ -169,8 +170,7 @@ def ours_cycle(run: Run, stacks: str) -> tuple[float, list[Bar]]:
     bars: list[Bar] = []
     pipeline = TimedPipeline(
         target=run.target,
-        cloud="emulator",
-        parallelism=run.parallelism,
+        options=SessionOptions(cloud="emulator", parallelism=run.parallelism),
         terraform=run.terraform,
         stacks=stacks,
     )

@@ -9,38 +9,36 @@ from datetime import datetime
 from scripts.tapctl.bench.command import MAX_REPS, PARTS
 
 
-def positive(text: str) -> int:
-    """A number of stacks (or peer processes) at once: 1-64."""
+def _int_in(
+    text: str, low: int, high: int, *, what: str = "an integer", flag: str = "", note: str = ""
+) -> int:
+    """``text`` as an integer from ``low`` to ``high``; else an error naming ``flag`` (if any),
+    the value and the range (and ``note``)."""
+    lead = f"{flag} " if flag else ""
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if not 1 <= value <= 64:
-        raise argparse.ArgumentTypeError(f"{value} is out of range: use 1-64")
+        raise argparse.ArgumentTypeError(f"{lead}{text!r} is not {what}") from None
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"{lead}{value} is out of range: use {low}-{high}{note}")
     return value
+
+
+def positive(text: str) -> int:
+    """A number of stacks (or peer processes) at once: 1-64."""
+    return _int_in(text, 1, 64)
 
 
 def workers(text: str) -> str:
     """pytest-xdist's ``-n``: ``auto``, ``logical`` or 0-64 (0 = serial)."""
     if text in ("auto", "logical"):
         return text
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not auto, logical or a number of workers") from None
-    if not 0 <= value <= 64:
-        raise argparse.ArgumentTypeError(f"{value} is out of range: use 0-64 (0 runs the tests serially)")
-    return str(value)
+    what = "auto, logical or a number of workers"
+    return str(_int_in(text, 0, 64, what=what, note=" (0 runs the tests serially)"))
 
 
 def port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
-    if not 1024 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"{value} is out of range: use 1024-65535")
-    return value
+    return _int_in(text, 1024, 65535, what="a port number")
 
 
 def checked(fn: Callable[[str], str]) -> Callable[[str], str]:
@@ -76,13 +74,7 @@ def iso_time(text: str) -> datetime:
 
 
 def reps(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--reps {text!r} is not an integer") from None
-    if not 1 <= value <= MAX_REPS:
-        raise argparse.ArgumentTypeError(f"--reps {value} is out of range: use 1-{MAX_REPS}")
-    return value
+    return _int_in(text, 1, MAX_REPS, flag="--reps")
 
 
 def parts(text: str) -> tuple[int, ...]:

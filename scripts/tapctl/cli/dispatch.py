@@ -10,10 +10,12 @@ rejected before any Terraform or cloud call, with one line naming the input and 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from lib.config import EnvironmentConfigError, Target, UnknownEnvironmentError, resolve_target
 from lib.naming import SuffixError
@@ -45,6 +47,7 @@ from scripts.tapctl.stages import (
     pipeline,
     plan,
     scan,
+    seal,
     secrets,
     session,
     state,
@@ -52,6 +55,7 @@ from scripts.tapctl.stages import (
 )
 
 Handler = Callable[[argparse.Namespace], int]
+T = TypeVar("T")
 
 
 def _target(a: argparse.Namespace) -> Target:
@@ -66,18 +70,19 @@ def _ready(a: argparse.Namespace) -> session.Session:
     return session.ready_session(_target(a), _options(a))
 
 
-def _simulate(a: argparse.Namespace) -> simulate.Request:
-    return simulate.Request(
-        event=a.event, pr=a.pr, base=a.base, head=a.head, action=a.action, previous_base=a.previous_base,
-        fork=a.fork, branch=a.branch, suffix=a.suffix, confirm=a.confirm, ref=a.ref, worktree=a.worktree,
-    )  # fmt: skip
+def _same(a: argparse.Namespace, *names: str) -> dict[str, Any]:
+    """The arguments ``names`` as keywords of the same names."""
+    return {name: getattr(a, name) for name in names}
 
 
-def _bench(a: argparse.Namespace) -> bench.BenchOptions:
-    return bench.BenchOptions(
-        env=a.env, suffix=a.suffix, stacks=a.stacks, reps=a.reps, parts=a.parts, parallelism=a.parallelism,
-        peer_parallelism=a.peer_parallelism, cdktf=a.cdktf, no_install=a.no_install, out=a.out,
-    )  # fmt: skip
+def _from_args(cls: type[T], a: argparse.Namespace) -> T:
+    """The dataclass ``cls`` of a command's options, each field from the argument of its name."""
+    return cls(**_same(a, *(f.name for f in dataclasses.fields(cls))))
+
+
+def _binding(a: argparse.Namespace) -> seal.Binding:
+    """What ``seal``/``unseal`` bind a sealed file to: ``-e``/``-s``, ``--commit``, ``--stack``."""
+    return seal_cli.binding(_target(a), a.commit, command=a.command, stack=a.stack)
 
 
 #: Every command of ``scripts/tap``, in the order of ``--help``.
@@ -109,48 +114,28 @@ COMMANDS: dict[str, Handler] = {
     "approval-check": lambda a: promotion.approval_check_command(branch=a.branch, repository=a.repository),
     "comment": lambda a: comment_cli.command(
         _target(a),
-        out=a.out,
-        summary=a.summary,
-        title=a.title,
-        commit=a.commit,
         results=a.result,
-        junit=a.junit,
-        results_title=a.results_title,
-        not_planned=a.not_planned,
+        **_same(a, "out", "summary", "title", "commit", "junit", "results_title", "not_planned"),
     ),
     "destroy-check": lambda a: targets.destroy_check_command(a.suffix, a.confirm),
     "drift": lambda a: drift.command(_target(a), _options(a), report=a.report, commit=a.commit),
     "janitor": lambda a: janitor.command(
-        _options(a),
-        open_prs=a.open_prs,
-        repository=a.repository,
-        now=a.now,
-        dry_run=a.dry_run,
-        report=a.report,
+        _options(a), **_same(a, "open_prs", "repository", "now", "dry_run", "report")
     ),
     "bootstrap-oidc": lambda a: bootstrap_oidc.command(
-        _target(a),
-        _options(a),
-        repository=a.repository,
-        default_branch=a.default_branch,
-        existing_provider=a.existing_provider,
-        apply=a.apply,
+        _target(a), _options(a), **_same(a, "repository", "default_branch", "existing_provider", "apply")
     ),
     "simulate": lambda a: simulate.command(
-        _simulate(a), approve=a.approve, skip_jobs=a.skip_jobs, stacks=a.stacks, out=a.out, port=a.port
+        _from_args(simulate.Request, a), **_same(a, "approve", "skip_jobs", "stacks", "out", "port")
     ),
     # the benchmark (scripts/tapctl/bench)
-    "bench": lambda a: bench.main(_bench(a)),
+    "bench": lambda a: bench.main(_from_args(bench.BenchOptions, a)),
     "bench-chart": lambda a: chart_tool.command(a.json, a.png),
     # checks
     "scan": lambda a: scan.command(a.envs),
     "secrets-scan": lambda a: secrets.command(a.paths),
-    "seal": lambda a: seal_cli.seal_command(
-        _target(a), out=a.out, folder=a.folder, commit=a.commit, stack=a.stack
-    ),
-    "unseal": lambda a: seal_cli.unseal_command(
-        _target(a), sealed=a.sealed, into=a.into, commit=a.commit, stack=a.stack
-    ),
+    "seal": lambda a: seal_cli.seal_command(_binding(a), out=a.out, folder=a.folder),
+    "unseal": lambda a: seal_cli.unseal_command(_binding(a), sealed=a.sealed, into=a.into),
     "check": lambda a: check.run(a.envlist, a.posargs),
     "drift-issues": lambda a: drift_issues.command(a.dir, a.repository),
     # the embedded AWS (scripts/tapctl/core/emulator_process.py)

@@ -15,6 +15,11 @@ ArgAdder = Callable[[argparse.ArgumentParser], None]
 Adder = Callable[[str, str], argparse.ArgumentParser]
 
 
+def _repository(p: argparse._ActionsContainer, purpose: str = "", *, required: bool = True) -> None:
+    """``--repository OWNER/REPO``, a GitHub repository; ``purpose`` follows OWNER/REPO in the help."""
+    p.add_argument("--repository", required=required, help=f"OWNER/REPO{purpose}")
+
+
 def add_commands(sub: argparse._SubParsersAction, *, env_args: ArgAdder, cloud_args: ArgAdder) -> None:
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
         return sub.add_parser(name, help=help_text, description=help_text)
@@ -51,14 +56,14 @@ def _checks(add: Adder) -> None:
     p.add_argument("--base", required=True, help="the PR's base branch")
     p.add_argument("--head", required=True, help="the PR's head branch")
     p.add_argument("--head-repository", default=None, help="OWNER/REPO the head branch lives in")
-    p.add_argument("--repository", default=None, help="OWNER/REPO of this repository")
+    _repository(p, " of this repository", required=False)
     p = add(
         "approval-check",
         "fail if the environment file asks for approval but its GitHub environment has no "
         "required reviewers (GitHub API, $GITHUB_TOKEN with actions: read)",
     )
     p.add_argument("--branch", required=True, help="the branch being deployed")
-    p.add_argument("--repository", required=True, help="OWNER/REPO")
+    _repository(p)
 
 
 def _operations(add: Adder, *, env_args: ArgAdder, cloud_args: ArgAdder) -> None:
@@ -110,7 +115,7 @@ def _operations(add: Adder, *, env_args: ArgAdder, cloud_args: ArgAdder) -> None
     source.add_argument(
         "--open-prs", type=argtypes.pr_list, help="comma-separated open PR numbers ('' for none)"
     )
-    source.add_argument("--repository", help="OWNER/REPO: list open PRs via the API ($GITHUB_TOKEN)")
+    _repository(source, ": list open PRs via the API ($GITHUB_TOKEN)", required=False)
     p.add_argument(
         "--now", type=argtypes.iso_time, default=None, help="pretend it is this UTC time (ISO 8601)"
     )
@@ -123,7 +128,7 @@ def _operations(add: Adder, *, env_args: ArgAdder, cloud_args: ArgAdder) -> None
     )
     env_args(p)
     cloud_args(p)
-    p.add_argument("--repository", required=True, help="OWNER/REPO whose workflows may assume the roles")
+    _repository(p, " whose workflows may assume the roles")
     p.add_argument("--default-branch", default="main", help="where scheduled drift runs (default: main)")
     p.add_argument("--existing-provider", action="store_true", help="the account already has the provider")
     p.add_argument("--apply", action="store_true", help="apply the plan (default: plan only)")
@@ -221,4 +226,4 @@ def add_drift_issues(sub: argparse._SubParsersAction) -> None:
     help_text = "open, update or close one GitHub issue per environment from the drift reports"
     p = sub.add_parser(name="drift-issues", help=help_text, description=help_text)
     p.add_argument("--dir", type=Path, required=True, help="where `drift` wrote drift-<env>.md and .json")
-    p.add_argument("--repository", required=True, help="OWNER/REPO ($GITHUB_TOKEN with issues: write)")
+    _repository(p, " ($GITHUB_TOKEN with issues: write)")

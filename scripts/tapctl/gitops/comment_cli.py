@@ -43,36 +43,29 @@ def command(
     results_title: str = "",
     not_planned: str | None = None,
 ) -> int:
+    report = comment.PlanReport(
+        target.env.name,
+        target.suffix,
+        {},
+        commit=commit,
+        run_url=github.run_url(),
+        title=title,
+        results_title=results_title,
+    )
     if not_planned is not None:
-        report = comment.PlanReport(
-            target.env.name, target.suffix, {}, commit=commit, run_url=github.run_url()
-        )
-        report.title = title
         report.results = parse_results(results or [], None)
-        report.results_title = results_title
         return _write(out, comment.render_not_planned(report, not_planned), summary=summary)
     detected = changes.load(paths.outdir())  # what `scripts/tap changed` decided, if it was asked
     try:
-        report = comment_inputs.load_report(
-            paths.outdir(),
-            env=target.env.name,
-            suffix=target.suffix,
-            commit=commit,
-            run_url=github.run_url(),
-            expected=detected.stacks if detected is not None else (),
-        )
+        expected = detected.stacks if detected is not None else ()
+        report = comment_inputs.load_report(paths.outdir(), report, expected=expected)
     except FileNotFoundError as exc:
         if detected is None or detected.changed:
             raise TapError(str(exc)) from None
-        # no stack changed, so nothing was planned: the comment says so
-        report = comment.PlanReport(
-            target.env.name, target.suffix, {}, commit=commit, run_url=github.run_url()
-        )
+        # no stack changed, so nothing was planned: the comment says so (the report has no plans)
     if detected is not None:
         report.unchanged = {stack: record.commit for stack, record in detected.unchanged.items()}
-    report.title = title
     report.results = parse_results(results or [], junit)
-    report.results_title = results_title
     return _write(out, comment.render(report), summary=summary)
 
 

@@ -3,6 +3,7 @@ saved, and the integration tests' JUnit report."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
@@ -13,16 +14,9 @@ from scripts.tapctl.stages.plan import PLAN_SUMMARY
 from scripts.tapctl.stages.plans import PlanSummary
 
 
-def load_report(
-    outdir: Path,
-    *,
-    env: str,
-    suffix: str,
-    commit: str | None = None,
-    run_url: str | None = None,
-    expected: Iterable[str] = (),
-) -> PlanReport:
-    """Read the plans ``scripts/tap plan`` saved in ``outdir``: each stack's
+def load_report(outdir: Path, report: PlanReport, *, expected: Iterable[str] = ()) -> PlanReport:
+    """``report`` (environment, commit, title: what the caller knows) with the plans
+    ``scripts/tap plan`` saved in ``outdir``: each stack's
     ``stacks/<stack>/plan-summary.json`` and ``plan.txt``, written by one command or by
     one matrix job each (their artifacts downloaded into one folder). A stack in
     ``expected`` (what ``changed`` said needs a plan) without a summary is shown as a
@@ -42,9 +36,7 @@ def load_report(
         plan_txt = outdir / "stacks" / stack / "plan.txt"
         if plan_txt.exists():
             texts[stack] = plan_txt.read_text(encoding="utf-8", errors="replace")
-    return PlanReport(
-        env=env, suffix=suffix, summaries=summaries, texts=texts, commit=commit, run_url=run_url
-    )
+    return dataclasses.replace(report, summaries=summaries, texts=texts)
 
 
 def junit_counts(path: Path) -> dict[str, int] | None:

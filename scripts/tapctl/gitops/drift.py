@@ -59,7 +59,7 @@ def detect(session: Session) -> DriftResult:
         return summary
 
     results = run_stacks(
-        "drift", session.stacks, {}, one, parallelism=session.parallelism, describe=PlanSummary.counts
+        "drift", session.stacks, {}, one, parallelism=session.options.parallelism, describe=PlanSummary.counts
     )
     summaries = {s: r.value or PlanSummary(stack=s, error=r.error) for s, r in results.items()}
     (session.outdir / DRIFT_SUMMARY).write_text(

@@ -46,14 +46,6 @@ class EphemeralEnv:
         return int(match.group(1)) if match else None
 
 
-class SweepFailed(StageFailed):
-    """Some environments could not be destroyed; ``outcomes`` still says what happened to each."""
-
-    def __init__(self, message: str, outcomes: dict[str, str]) -> None:
-        super().__init__(message)
-        self.outcomes = outcomes
-
-
 @dataclass(frozen=True)
 class Verdict:
     env: EphemeralEnv
@@ -103,12 +95,12 @@ def sweep(
     verdicts: list[Verdict],
     *,
     workroot: Path | None = None,
-) -> dict[str, str]:
-    """Destroy every environment a verdict condemns; return ``{suffix: outcome}``.
+) -> tuple[dict[str, str], list[str]]:
+    """Destroy every environment a verdict condemns; return ``{suffix: outcome}`` and the
+    suffixes that could not be destroyed.
 
     Each one is synthesized (only the stacks that have state) into its own
-    directory and destroyed with its state; one failure does not stop the
-    others, and the sweep fails at the end if any failed.
+    directory and destroyed with its state; one failure does not stop the others.
     """
     workroot = workroot or paths.workdir() / "janitor"
     outcomes: dict[str, str] = {}
@@ -132,9 +124,7 @@ def sweep(
             outcomes[env.suffix] = f"FAILED: {exc}"
             failures.append(env.suffix)
         ui.info(f"janitor  {env.suffix:<10} {outcomes[env.suffix]}")
-    if failures:
-        raise SweepFailed(f"janitor could not destroy {', '.join(failures)}; see the lines below", outcomes)
-    return outcomes
+    return outcomes, failures
 
 
 def now_utc() -> datetime:
@@ -168,18 +158,12 @@ def run(
     for v in verdicts:
         action = ("would destroy" if dry_run else "destroy") if v.destroy else "keep"
         lines.append(f"- `{v.env.suffix}` ({', '.join(v.env.stacks)}): **{action}** — {v.reason}")
-    outcomes: dict[str, str] = {}
-    failure: StageFailed | None = None
-    if not dry_run:
-        try:
-            outcomes = sweep(session_for, template, verdicts, workroot=workroot)
-        except SweepFailed as exc:
-            outcomes, failure = exc.outcomes, exc
+    outcomes, failures = ({}, []) if dry_run else sweep(session_for, template, verdicts, workroot=workroot)
     for suffix, outcome in outcomes.items():
         lines.append(f"- `{suffix}`: {outcome}")
     text = "\n".join(lines) + "\n"
-    if failure is not None:
-        raise StageFailed(f"{failure}\n{text}")
+    if failures:
+        raise StageFailed(f"janitor could not destroy {', '.join(failures)}; see the lines below\n{text}")
     return text
 
 

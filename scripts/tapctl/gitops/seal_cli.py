@@ -1,8 +1,8 @@
 """``scripts/tap seal`` / ``unseal``: the commands around :mod:`scripts.tapctl.stages.seal`.
 
-Both take ``-e``/``-s`` (default ``$ENVIRONMENT``/``$ENVIRONMENT_SUFFIX``) and
-``--commit`` (default ``$TAP_COMMIT``, then ``$GITHUB_SHA``, then the work tree's
-HEAD): the sealed file is bound to that environment instance and commit.
+Both act on the :func:`binding` of ``-e``/``-s`` (default ``$ENVIRONMENT``/``$ENVIRONMENT_SUFFIX``),
+``--commit`` (default ``$TAP_COMMIT``, then ``$GITHUB_SHA``, then the work tree's HEAD) and
+``--stack``: the sealed file is bound to that environment instance and commit (and stack).
 """
 
 from __future__ import annotations
@@ -33,16 +33,8 @@ def _folder(stack: str | None) -> Path:
     return paths.outdir() / "stacks" / stack if stack else paths.outdir()
 
 
-def seal_command(
-    target: Target,
-    *,
-    out: Path,
-    folder: Path | None = None,
-    commit: str | None = None,
-    stack: str | None = None,
-) -> int:
-    bound = binding(target, commit, command="seal", stack=stack)
-    folder = folder or _folder(stack)
+def seal_command(bound: seal.Binding, *, out: Path, folder: Path | None = None) -> int:
+    folder = folder or _folder(bound.stack)
     size = seal.seal(folder, out, seal.key_from_env(), binding=bound)
     what = f" ({bound.stack})" if bound.stack else ""
     ui.info(
@@ -52,16 +44,8 @@ def seal_command(
     return 0
 
 
-def unseal_command(
-    target: Target,
-    *,
-    sealed: Path,
-    into: Path | None = None,
-    commit: str | None = None,
-    stack: str | None = None,
-) -> int:
-    bound = binding(target, commit, command="unseal", stack=stack)
-    into = into or _folder(stack)
+def unseal_command(bound: seal.Binding, *, sealed: Path, into: Path | None = None) -> int:
+    into = into or _folder(bound.stack)
     names = seal.unseal(sealed, into, seal.key_from_env(), binding=bound)
     ui.info(f"unsealed {len(names)} file(s) from {sealed} into {into}")
     return 0

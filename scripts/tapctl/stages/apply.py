@@ -31,7 +31,7 @@ def apply(session: Session) -> dict[str, StackResult[None]]:
         # what the stack now is, for `scripts/tap changed` (only after a successful apply)
         fingerprint.write(session, stack, fingerprint.fingerprint(session.stack_dir(stack), meta[stack]))
 
-    results = parallel.run_stacks("apply", session.stacks, session.deps, one, parallelism=session.parallelism)
+    results = session.run_stacks("apply", one)
     parallel.raise_on_failure("apply", results)
     return results
 

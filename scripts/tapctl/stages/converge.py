@@ -21,9 +21,7 @@ def converge(session: Session) -> dict[str, PlanSummary]:
             raise StageFailed(f"{stack} has changes after apply ({summary.counts()}): {addrs}")
         return summary
 
-    results = parallel.run_stacks(
-        "converge", session.stacks, session.deps, one, parallelism=session.parallelism
-    )
+    results = session.run_stacks("converge", one)
     parallel.raise_on_failure("converge", results)
     return {s: r.value for s, r in results.items() if r.value is not None}
 

@@ -61,15 +61,7 @@ def destroy(session: Session) -> dict[str, StackResult[str]]:
         removed = state.delete_all_versions(s3, bucket, key)
         return f"destroyed; removed {removed} state object version(s)"
 
-    results = parallel.run_stacks(
-        "destroy",
-        session.stacks,
-        session.deps,
-        one,
-        parallelism=session.parallelism,
-        reverse=True,
-        describe=str,
-    )
+    results = session.run_stacks("destroy", one, reverse=True, describe=str)
     parallel.raise_on_failure("destroy", results)
     return results
 

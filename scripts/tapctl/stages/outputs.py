@@ -98,7 +98,7 @@ def collect(session: Session) -> tuple[Path, Path]:
         tf.init()
         return tf.output_json()
 
-    results = parallel.run_stacks("outputs", session.stacks, {}, one, parallelism=session.parallelism)
+    results = session.run_stacks("outputs", one, ordered=False)
     parallel.raise_on_failure("outputs", results)
     nested = nested_from_terraform({s: r.value or "{}" for s, r in results.items()})
     return write(nested, paths.outputs_dir())

@@ -8,6 +8,7 @@ a failed run leaves nothing behind; the first failure is re-raised at the end.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,9 +16,7 @@ from typing import Any
 
 from lib.config import Target
 from scripts.tapctl.core import emulator_process, ui
-from scripts.tapctl.core.cloud import connect
 from scripts.tapctl.core.errors import TapError
-from scripts.tapctl.core.terraform import LOCK_TIMEOUT
 from scripts.tapctl.stages import (
     apply,
     converge,
@@ -30,19 +29,18 @@ from scripts.tapctl.stages import (
     state,
     synth,
 )
-from scripts.tapctl.stages.session import Session, SessionOptions, check_stacks, preflight
+from scripts.tapctl.stages.session import SessionOptions, check_stacks, open_session, preflight
 
 
 @dataclass
 class Pipeline:
     target: Target
-    cloud: str
-    parallelism: int
+    #: with the cloud decided (``--cloud``, else ``$TAP_CLOUD``, else the embedded AWS)
+    options: SessionOptions
     terraform: str
     stacks: str | None = None
     port: int | None = None
     keep: bool = False
-    lock_timeout: str = LOCK_TIMEOUT
     timer: ui.StageTimer = field(default_factory=ui.StageTimer)
 
     def stage(self, name: str, fn: Callable[[], Any]) -> Any:
@@ -57,11 +55,13 @@ class Pipeline:
         return value
 
     def run(self, on_plan: Callable[[dict], None] = lambda _: None) -> None:
-        ui.info(f"pipeline for {self.target.env.name}/{self.target.suffix} on {self.cloud}")
+        ui.info(f"pipeline for {self.target.env.name}/{self.target.suffix} on {self.options.cloud}")
         try:
             self.stage("synth", lambda: synth.synth(self.target, self.stacks))
             around = (
-                emulator_process.owned(self.port) if self.cloud == "emulator" else contextlib.nullcontext()
+                emulator_process.owned(self.port)
+                if self.options.cloud == "emulator"
+                else contextlib.nullcontext()
             )
             with around:
                 self._deploy_test_destroy(on_plan)
@@ -69,17 +69,11 @@ class Pipeline:
             print(self.timer.table())
 
     def _deploy_test_destroy(self, on_plan: Callable[[dict], None]) -> None:
-        session = Session(
-            target=self.target,
-            cloud=connect(self.cloud, self.target.env.account_id),
-            parallelism=self.parallelism,
-            terraform=self.terraform,
-            lock_timeout=self.lock_timeout,
-        )
+        session = open_session(self.target, self.options, terraform=self.terraform)
         failure: BaseException | None = None
         applied = False
         try:
-            if self.cloud == "emulator":
+            if self.options.cloud == "emulator":
                 ui.info(self.stage("bootstrap", lambda: state.bootstrap(session)))
             on_plan(self.stage("plan", lambda: plan.plan(session)))
             applied = True
@@ -118,12 +112,10 @@ def command(
         emulator_process.validate_port(port)
     Pipeline(
         target=target,
-        cloud=cloud_kind,
-        parallelism=options.parallelism,
+        options=dataclasses.replace(options, cloud=cloud_kind),
         terraform=preflight(),
         stacks=stacks,
         port=port,
         keep=keep,
-        lock_timeout=options.lock_timeout,
     ).run(on_plan=lambda summaries: print(plans.table(summaries)))
     return 0

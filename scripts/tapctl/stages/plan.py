@@ -45,14 +45,7 @@ def plan(session: Session, *, destroy: bool = False, speculative: bool = False) 
             (stack_dir / plan_file).unlink(missing_ok=True)
         return summarize(stack, raw)
 
-    results = parallel.run_stacks(
-        "plan",
-        session.stacks,
-        session.deps,
-        one,
-        parallelism=session.parallelism,
-        describe=PlanSummary.counts,
-    )
+    results = session.run_stacks("plan", one, describe=PlanSummary.counts)
     summaries = {s: r.value or PlanSummary(stack=s, error=r.error) for s, r in results.items()}
     for stack, summary in summaries.items():
         (session.stack_dir(stack) / PLAN_SUMMARY).write_text(json.dumps({stack: summary.to_dict()}, indent=2))

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from lib.config import Target
 from lib.stacks import select_stacks
@@ -20,7 +21,9 @@ from scripts.tapctl.core.cloud import Cloud, connect, default_cloud
 from scripts.tapctl.core.errors import TapError
 from scripts.tapctl.core.terraform import LOCK_TIMEOUT, Terraform
 from scripts.tapctl.core.terraform_setup import check_version, find_binary
+from scripts.tapctl.stages import parallel
 
+T = TypeVar("T")
 SYNTH_METADATA = "tap-synth.json"  # written by lib.app.synth
 
 
@@ -76,9 +79,8 @@ class Session:
 
     target: Target
     cloud: Cloud
-    parallelism: int
+    options: SessionOptions = field(default_factory=SessionOptions)
     terraform: str = ""
-    lock_timeout: str = LOCK_TIMEOUT
     #: ``--stacks``: the subset of the synthesized stacks this command acts on (None: all)
     only: tuple[str, ...] | None = None
 
@@ -126,8 +128,31 @@ class Session:
             self.stack_dir(stack),
             self.cloud.env,
             log_name,
-            lock_timeout=self.lock_timeout,
+            lock_timeout=self.options.lock_timeout,
             unlock_hint=unlock,
+        )
+
+    def run_stacks(
+        self,
+        stage: str,
+        fn: Callable[[str], T],
+        *,
+        ordered: bool = True,
+        reverse: bool = False,
+        describe: Callable[[T], str] | None = None,
+    ) -> dict[str, parallel.StackResult[T]]:
+        """:func:`~scripts.tapctl.stages.parallel.run_stacks` over this session's stacks, at most
+        ``parallelism`` at once: each after its dependencies (``reverse``: after its dependents),
+        or in no order when not ``ordered``."""
+        deps = self.deps if ordered else {}
+        return parallel.run_stacks(
+            stage,
+            self.stacks,
+            deps,
+            fn,
+            parallelism=self.options.parallelism,
+            reverse=reverse,
+            describe=describe,
         )
 
     def state_client(self) -> Any:
@@ -138,13 +163,7 @@ class Session:
 def open_session(target: Target, options: SessionOptions, *, terraform: str = "") -> Session:
     """Connect to the cloud ``options`` name, acting in the target's account."""
     cloud = connect(options.cloud_kind, target.env.account_id)
-    return Session(
-        target=target,
-        cloud=cloud,
-        parallelism=options.parallelism,
-        terraform=terraform,
-        lock_timeout=options.lock_timeout,
-    )
+    return Session(target=target, cloud=cloud, options=options, terraform=terraform)
 
 
 def ready_session(target: Target, options: SessionOptions) -> Session:

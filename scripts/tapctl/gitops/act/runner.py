@@ -178,13 +178,11 @@ def runner_environment() -> dict[str, str]:
 def bootstrap_state_buckets() -> None:
     """What an administrator does once per account before any workflow runs: the state buckets."""
     from lib.config import resolve_target
-    from scripts.tapctl.core.cloud import connect
     from scripts.tapctl.stages import state
-    from scripts.tapctl.stages.session import Session
+    from scripts.tapctl.stages.session import SessionOptions, open_session
 
-    for name, env in sorted(load_all().items()):
-        target = resolve_target(name)
-        state.bootstrap(Session(target=target, cloud=connect("emulator", env.account_id), parallelism=1))
+    for name in sorted(load_all()):
+        state.bootstrap(open_session(resolve_target(name), SessionOptions(cloud="emulator", parallelism=1)))
 
 
 #: Raw output lines kept per job, shown when one of its steps fails.
