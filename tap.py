@@ -8,6 +8,7 @@ synthesizes one stack per system the environment lists into ``cdktf.out/`` (or
 ``CDKTF_OUTDIR``). CI context (``REPOSITORY``, ``COMMIT_AUTHOR``, ``PR_NUMBER``,
 ``COMMIT_SHA``) is recorded in ``tap-synth.json`` only: the Terraform
 configuration, tags included, depends on the repository's files alone.
+``--also ENV[/SUFFIX]=DIR`` (repeatable) synthesizes more targets in the same process.
 ``scripts/tap synth`` is the usual way to run it.
 """
 

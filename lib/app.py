@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from cdktf import App
 
-from lib.config import Target, target_from_environ
+from lib.config import Target, parse_target_outdir, target_from_environ
 from lib.stacks import select_stacks, stack_class
 from lib.stacks.context import StackContext
 
@@ -92,11 +93,22 @@ def synth(target: Target, ci: CiMetadata, outdir: str | os.PathLike[str], only: 
     return out
 
 
-def main(environ: Mapping[str, str] = os.environ) -> Path:
-    target = target_from_environ(environ)
-    return synth(
-        target,
-        ci_metadata_from(environ),
-        environ.get("CDKTF_OUTDIR", "cdktf.out"),
-        environ.get("TAP_STACKS") or None,
+def main(environ: Mapping[str, str] = os.environ, argv: Sequence[str] | None = None) -> Path:
+    """The target ``$ENVIRONMENT``/``$ENVIRONMENT_SUFFIX`` into ``$CDKTF_OUTDIR``; each
+    ``--also ENV[/SUFFIX]=DIR`` in the same process after it (the provider bindings, most of a
+    synth's time, load once). ``$TAP_STACKS`` narrows every target to those stacks."""
+    parser = argparse.ArgumentParser(prog="tap.py", description=__doc__)
+    parser.add_argument(
+        "--also",
+        action="append",
+        default=[],
+        metavar="ENV[/SUFFIX]=DIR",
+        help="synthesize this target into DIR too, in the same process",
     )
+    also = [parse_target_outdir(spec) for spec in parser.parse_args(argv).also]  # checked by the CLI
+    ci = ci_metadata_from(environ)
+    only = environ.get("TAP_STACKS") or None
+    out = synth(target_from_environ(environ), ci, environ.get("CDKTF_OUTDIR", "cdktf.out"), only)
+    for target, outdir in also:
+        synth(target, ci, outdir, only)
+    return out

@@ -94,6 +94,16 @@ def resolve_target(
     return Target(env=env, suffix=suffix)
 
 
+def parse_target_outdir(spec: str, directory: Path = ENVIRONMENTS_DIR) -> tuple[Target, Path]:
+    """``ENV[/SUFFIX]=DIR`` (``scripts/tap synth --also``, ``tap.py --also``): a target, resolved
+    as :func:`resolve_target` does, and the directory it is synthesized into."""
+    name, sep, outdir = spec.partition("=")
+    env, _, suffix = name.partition("/")
+    if not sep or not env or not outdir.strip():
+        raise ValueError(f"{spec!r} is not ENV[/SUFFIX]=DIR (e.g. pr/pr7=build/pr/cdktf.out)")
+    return resolve_target(env, suffix or None, directory), Path(outdir)
+
+
 def target_from_environ(environ: Mapping[str, str], directory: Path = ENVIRONMENTS_DIR) -> Target:
     """The target ``$ENVIRONMENT``/``$ENVIRONMENT_SUFFIX`` name (empty counts as unset)."""
     return resolve_target(environ.get(ENVIRONMENT_VAR) or None, environ.get(SUFFIX_VAR) or None, directory)

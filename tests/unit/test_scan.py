@@ -80,3 +80,31 @@ def test_run_checkov_failure_names_the_sarif_and_the_config(tmp_path):
 def test_run_checkov_with_nothing_synthesized_fails(tmp_path):
     with pytest.raises(StageFailed, match="nothing to scan"):
         scan.run_checkov(tmp_path / "checkov", [], tmp_path)
+
+
+def test_synthesized_scans_the_stacks_of_that_cdktf_out_without_a_synth(tmp_path, monkeypatch):
+    """The deploy workflow's scan job: checkov over the synth artifact, every stack of it."""
+    out = tmp_path / "cdktf.out"
+    for name in ("b", "a"):
+        (out / "stacks" / name).mkdir(parents=True)
+        (out / "stacks" / name / "cdk.tf.json").write_text("{}")
+    monkeypatch.setenv("TAP_WORKDIR", str(tmp_path / "tap"))
+    monkeypatch.setattr(scan, "checkov_binary", lambda: _fake_checkov(tmp_path, 0))
+    monkeypatch.setattr(scan, "scan", lambda envs: pytest.fail("--synthesized must not synthesize"))
+    assert scan.command([], out) == 0
+    args = (tmp_path / "args").read_text().split()
+    scanned = [args[i + 1] for i, a in enumerate(args) if a == "-f"]
+    assert scanned == [str(out / "stacks" / n / "cdk.tf.json") for n in ("a", "b")]
+    assert (tmp_path / "tap" / "scan" / "results.sarif").exists()
+
+
+def test_synthesized_without_stacks_names_the_directory_and_what_to_give(tmp_path, monkeypatch):
+    monkeypatch.setenv("TAP_WORKDIR", str(tmp_path / "tap"))
+    monkeypatch.setattr(scan, "checkov_binary", lambda: pytest.fail("refused before checkov"))
+    with pytest.raises(TapError, match=r"--synthesized .*empty: no stacks/\*/cdk\.tf\.json there"):
+        scan.command([], tmp_path / "empty")
+
+
+def test_synthesized_and_environments_together_are_refused(tmp_path):
+    with pytest.raises(TapError, match=r"give environments \(dev\) or --synthesized .*, not both"):
+        scan.command(["dev"], tmp_path)

@@ -360,7 +360,8 @@ def test_pr_plans_are_speculative_and_secret_scanned_before_anything_leaves_the_
 
 def test_push_runs_checkov_before_anything_is_applied():
     jobs = load("deploy.yml")["jobs"]
-    assert 'scripts/tap scan "$ENVIRONMENT"' in [s.get("run") for s in steps(jobs["scan"])]
+    assert "scripts/tap scan --synthesized build/cdktf.out" in [s.get("run") for s in steps(jobs["scan"])]
+    assert "synth" in jobs["scan"]["needs"], "checkov reads the synth job's artifact: what is applied"
     for job_id in ("apply-level-0", "apply-level-1", "apply"):
         assert "scan" in jobs[job_id]["needs"], job_id
     assert "needs.scan.result == 'success'" in jobs["apply-level-1"]["if"]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
+from lib.config import Target, parse_target_outdir
 from scripts.tapctl.bench.command import MAX_REPS, PARTS
 
 
@@ -87,3 +89,12 @@ def parts(text: str) -> tuple[int, ...]:
         if int(item) not in chosen:
             chosen.append(int(item))
     return tuple(sorted(chosen))
+
+
+def target_outdir(text: str) -> tuple[Target, Path]:
+    """``ENV[/SUFFIX]=DIR``: an environment, its suffix (the rule of :func:`lib.config.resolve_target`)
+    and a directory."""
+    try:
+        return parse_target_outdir(text)
+    except ValueError as exc:  # an unknown environment, a bad suffix, no '='
+        raise argparse.ArgumentTypeError(str(exc)) from None

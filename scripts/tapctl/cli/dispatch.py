@@ -88,7 +88,7 @@ def _binding(a: argparse.Namespace) -> seal.Binding:
 #: Every command of ``scripts/tap``, in the order of ``--help``.
 COMMANDS: dict[str, Handler] = {
     # the stages (scripts/tapctl/stages)
-    "synth": lambda a: synth.command(_target(a), a.stacks),
+    "synth": lambda a: synth.command(_target(a), a.stacks, a.also),
     "changed": lambda a: changes.command(_ready(a), scope=a.scope, force_all=a.all),
     "plan": lambda a: plan.command(_ready(a).select(a.stacks), destroy=a.destroy, speculative=a.speculative),
     "apply": lambda a: apply.command(_ready(a).select(a.stacks)),
@@ -132,7 +132,7 @@ COMMANDS: dict[str, Handler] = {
     "bench": lambda a: bench.main(_from_args(bench.BenchOptions, a)),
     "bench-chart": lambda a: chart_tool.command(a.json, a.png),
     # checks
-    "scan": lambda a: scan.command(a.envs),
+    "scan": lambda a: scan.command(a.envs, a.synthesized),
     "secrets-scan": lambda a: secrets.command(a.paths),
     "seal": lambda a: seal_cli.seal_command(_binding(a), out=a.out, folder=a.folder),
     "unseal": lambda a: seal_cli.unseal_command(_binding(a), sealed=a.sealed, into=a.into),

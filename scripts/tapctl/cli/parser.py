@@ -114,6 +114,15 @@ def _stage_commands(add: StageAdder) -> None:
         help="comma-separated subset of the environment's stacks (default: all; "
         "$TAP_STACKS); later commands act on what was synthesized",
     )
+    p.add_argument(
+        "--also",
+        action="append",
+        default=[],
+        type=argtypes.target_outdir,
+        metavar="ENV[/SUFFIX]=DIR",
+        help="also synthesize this target into DIR, in the same process (the provider bindings "
+        "load once); repeatable, e.g. --also pr/pr7=build/pr/cdktf.out",
+    )
     p = add(
         "changed",
         "print (and write to $GITHUB_OUTPUT) the stacks whose synthesized fingerprint differs from "
@@ -236,6 +245,12 @@ def _checks(sub: argparse._SubParsersAction) -> None:
         description="synthesize environments and scan them with checkov; skips have reasons in .checkov.yaml",
     )
     p.add_argument("envs", nargs="*", help="environments to scan (default: all)")
+    p.add_argument(
+        "--synthesized",
+        type=Path,
+        metavar="CDKTF_OUT",
+        help="scan this synthesized cdktf.out (e.g. the synth job's artifact) instead of synthesizing",
+    )
     p = sub.add_parser(
         "secrets-scan",
         help="look for secrets in synth output, plans, logs and outputs before they are uploaded",

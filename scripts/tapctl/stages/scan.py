@@ -1,9 +1,11 @@
 """Security scan of the synthesized Terraform with checkov.
 
-``scripts/tap scan`` synthesizes every environment (one process), runs
+``scripts/tap scan`` synthesizes every environment (one process: :func:`synth.run_app`), runs
 checkov (``--framework terraform_json``) over each stack's ``cdk.tf.json``
 with the project's ``.checkov.yaml`` (every skipped check has a written
 reason there) and writes SARIF to ``.tap/scan/results.sarif``.
+``scripts/tap scan --synthesized DIR`` scans a ``cdktf.out`` synthesized already (the deploy
+workflow's synth artifact: the very JSON that is planned and applied, not a second synth).
 checkov lives in its own virtualenv, installed from ``tools/checkov.lock``
 (pinned with hashes) on first use by :mod:`scripts.tapctl.core.tool_venv`: its
 dependency pins would fight the project's.
@@ -13,12 +15,12 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
-from lib.config import known_environments
+from lib.config import known_environments, resolve_target
 from scripts.tapctl.core import paths, tool_venv, ui
 from scripts.tapctl.core.errors import StageFailed, TapError
+from scripts.tapctl.stages import synth
 
 LOCK = paths.ROOT / "tools" / "checkov.lock"
 CONFIG = paths.ROOT / ".checkov.yaml"
@@ -39,18 +41,26 @@ def scan(envs: list[str] | None = None) -> Path:
     if out.exists():
         shutil.rmtree(out)
     checkov = checkov_binary()
-    ui.info(f"synthesizing {', '.join(envs)} for the scan")
-    proc = subprocess.run(
-        [sys.executable, "-m", "scripts.tapctl.stages.synth_many", "--out", str(out / "synth"), *envs],
-        cwd=paths.ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise StageFailed(f"synth for the scan failed: {proc.stderr.strip()[-1500:]}")
+    ui.info(f"synthesizing {', '.join(envs)} for the scan (one process)")
+    targets = [(resolve_target(name), out / "synth" / name) for name in envs]
+    synth.run_app(targets, None, paths.logs_dir() / "scan.synth.log")
     files = sorted((out / "synth").glob("*/stacks/*/cdk.tf.json"))
     return run_checkov(checkov, files, out)
+
+
+def scan_synthesized(outdir: Path) -> Path:
+    """checkov over the stacks of one synthesized ``cdktf.out`` (no synth of its own)."""
+    files = sorted(outdir.glob("stacks/*/cdk.tf.json"))
+    if not files:
+        raise TapError(
+            f"--synthesized {outdir}: no stacks/*/cdk.tf.json there; give the directory "
+            "`scripts/tap synth` wrote (its CDKTF_OUTDIR, e.g. the synth job's build/cdktf.out)"
+        )
+    out = paths.workdir() / "scan"
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    return run_checkov(checkov_binary(), files, out)
 
 
 def run_checkov(checkov: Path, files: list[Path], out: Path) -> Path:
@@ -85,6 +95,11 @@ def run_checkov(checkov: Path, files: list[Path], out: Path) -> Path:
     return sarif
 
 
-def command(envs: list[str]) -> int:
-    print(f"SARIF: {scan(envs)}")
+def command(envs: list[str], synthesized: Path | None = None) -> int:
+    if synthesized is not None and envs:
+        raise TapError(
+            f"scan: give environments ({', '.join(envs)}) or --synthesized {synthesized}, not both: "
+            "--synthesized scans what was synthesized already"
+        )
+    print(f"SARIF: {scan_synthesized(synthesized) if synthesized is not None else scan(envs)}")
     return 0

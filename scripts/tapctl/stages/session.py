@@ -39,14 +39,17 @@ def default_parallelism() -> int:
     return int(os.environ.get("TAP_PARALLELISM", min(8, 3 * (os.cpu_count() or 1))))
 
 
-def read_synth_metadata(target: Target) -> dict[str, Any]:
-    path = paths.outdir() / SYNTH_METADATA
+def read_synth_metadata(target: Target, outdir: Path | None = None) -> dict[str, Any]:
+    """What ``scripts/tap synth`` recorded in ``outdir`` (default ``cdktf.out``), which must
+    have been synthesized for ``target``."""
+    out = outdir or paths.outdir()
+    path = out / SYNTH_METADATA
     if not path.exists():
-        raise TapError(f"{paths.outdir()} holds no synth output: run `scripts/tap synth` first")
+        raise TapError(f"{out} holds no synth output: run `scripts/tap synth` first")
     meta = json.loads(path.read_text())
     if (meta["environment"], meta["suffix"]) != (target.env.name, target.suffix):
         raise TapError(
-            f"{paths.outdir()} was synthesized for {meta['environment']}/{meta['suffix']}, "
+            f"{out} was synthesized for {meta['environment']}/{meta['suffix']}, "
             f"not {target.env.name}/{target.suffix}: run `scripts/tap synth` for this environment"
         )
     return meta
