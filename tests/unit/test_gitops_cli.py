@@ -115,6 +115,9 @@ class FakeSession:
     def tf(self, stack: str) -> FakeTerraform:
         return FakeTerraform(self.outcomes[stack])
 
+    deps: dict[str, list[str]] = {}  # noqa: RUF012 - read only
+    run_stacks = Session.run_stacks  # the real scheduling over these stacks
+
 
 def test_drift_detect_classifies_each_stack(tmp_path):
     outcomes = {

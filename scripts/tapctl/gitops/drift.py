@@ -18,7 +18,6 @@ from lib.config import Target
 from scripts.tapctl.core.errors import StageFailed
 from scripts.tapctl.gitops import commits, github
 from scripts.tapctl.gitops.comment import PlanReport, marker, render
-from scripts.tapctl.stages.parallel import run_stacks
 from scripts.tapctl.stages.plans import PlanSummary, summarize
 from scripts.tapctl.stages.session import Session, SessionOptions, ready_session
 
@@ -58,9 +57,8 @@ def detect(session: Session) -> DriftResult:
             summary.output_changes = 1  # exit code 2 without resource changes: outputs or moved blocks
         return summary
 
-    results = run_stacks(
-        "drift", session.stacks, {}, one, parallelism=session.options.parallelism, describe=PlanSummary.counts
-    )
+    # unordered: a read-only plan of one stack needs nothing of another's
+    results = session.run_stacks("drift", one, ordered=False, describe=PlanSummary.counts)
     summaries = {s: r.value or PlanSummary(stack=s, error=r.error) for s, r in results.items()}
     (session.outdir / DRIFT_SUMMARY).write_text(
         json.dumps({s: p.to_dict() for s, p in summaries.items()}, indent=2), encoding="utf-8"
