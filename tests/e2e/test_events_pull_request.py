@@ -9,9 +9,10 @@ import json
 
 import pytest
 
+from lib.config import load_environment
 from scripts.tapctl import cli
 from scripts.tapctl.gitops.act.github_fake import Store
-from tests.e2e.events import FULL, STACKS
+from tests.e2e.events import FULL
 
 pytestmark = pytest.mark.emulator
 TITLE = "Pull request events through act: opened, synchronize, fork, refused, retargeted, janitor, closed"
@@ -137,14 +138,22 @@ def test_retargeting_dev_to_main_reruns_promotion_and_replaces_the_green_comment
     assert "**Not planned:**" in after["body"]
 
 
+#: What the orphan holds: the smallest stack (ECR repositories), which the janitor must find by
+#: its state alone (the event's own stacks are file_processing) and destroy.
+ORPHAN_STACK = "transaction_images"
+
+
+def orphan_repositories(ev) -> list[str]:
+    region = load_environment("pr").region_for(ORPHAN_STACK)
+    found = ev.client("ecr", "pr", region).describe_repositories()["repositories"]
+    return [r["repositoryName"] for r in found if r["repositoryName"].endswith("-pr11")]
+
+
 def orphan(ev, pr: int) -> None:
     """pr<N> deployed, its PR closed on GitHub, its close-time destroy lost (the janitor's case)."""
     suffix = f"pr{pr}"
-    for argv in (["synth"], ["bootstrap"], ["plan"], ["apply"]):
-        assert (
-            cli.main([*argv, "-e", "pr", "-s", suffix, *(["--stacks", STACKS] if argv == ["synth"] else [])])
-            == 0
-        )
+    for argv in (["synth", "--stacks", ORPHAN_STACK], ["bootstrap"], ["plan"], ["apply"]):
+        assert cli.main([*argv, "-e", "pr", "-s", suffix]) == 0
     store = Store(ev.out / "github.json")
     data = store.load()
     data["pulls"][str(pr)] = {"number": pr, "state": "closed", "base": "dev"}
@@ -154,10 +163,12 @@ def orphan(ev, pr: int) -> None:
 def test_janitor_destroys_an_orphan_and_keeps_the_environment_of_an_open_pr(events):
     ev = events
     orphan(ev, 11)
-    assert ev.state_keys("pr", "pr11/") == ev.expected_keys("pr11")
+    assert ev.state_keys("pr", "pr11/") == ev.expected_keys("pr11", [ORPHAN_STACK])
+    assert orphan_repositories(ev), "the orphan's resources exist"
     assert ev.simulate("janitor", "janitor", skip="") == 0
     assert ev.jobs() == {"context": "success", "janitor": "success"}
     assert ev.state_keys("pr", "pr11/") == [], "PR 11 is closed: its environment is swept"
+    assert orphan_repositories(ev) == [], "and its resources destroyed"
     assert ev.state_keys("pr", "pr7/") == ev.expected_keys("pr7"), "PR 7 is open: kept"
 
 
