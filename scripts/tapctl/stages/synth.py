@@ -77,6 +77,6 @@ def command(target: Target, stacks: str | None, also: Sequence[Into] = ()) -> in
         f"synthesized {', '.join(meta['stacks'])} for {target.env.name}/{target.suffix} into {paths.outdir()}"
     )
     for extra, out in also:
-        stacks = session.read_synth_metadata(extra, out.expanduser().absolute())["stacks"]
-        print(f"synthesized {', '.join(stacks)} for {extra.env.name}/{extra.suffix} into {out}")
+        names = session.read_synth_metadata(extra, out.expanduser().absolute())["stacks"]
+        print(f"synthesized {', '.join(names)} for {extra.env.name}/{extra.suffix} into {out}")
     return 0
